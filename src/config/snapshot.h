@@ -1,0 +1,38 @@
+// One immutable view of the configuration and registry. A reload builds a new snapshot and swaps
+// it in atomically; each connection keeps the snapshot it started with.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "config/registry.h"
+
+namespace ecomm {
+
+struct Snapshot {
+    MainConfig config;
+    Registry registry;
+    std::uint64_t generation = 0;
+};
+
+struct LoadResult {
+    std::shared_ptr<const Snapshot> snapshot;  // null when diagnostics hold an error
+    Diagnostics diagnostics;
+};
+
+// Loads the main config, then the registry it names (relative to the config's directory).
+// Also validates the time zone. Never returns a half-loaded snapshot.
+LoadResult load_snapshot(const std::string& config_path, std::uint64_t generation = 1);
+
+class SnapshotHolder {
+public:
+    std::shared_ptr<const Snapshot> current() const { return current_.load(); }
+    void replace(std::shared_ptr<const Snapshot> next) { current_.store(std::move(next)); }
+
+private:
+    std::atomic<std::shared_ptr<const Snapshot>> current_;
+};
+
+}  // namespace ecomm

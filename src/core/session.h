@@ -1,0 +1,46 @@
+// Per-connection state fed by the MTA's events, one message at a time. The milter glue and the
+// -t test mode drive the same object, so both run exactly the same pipeline.
+#pragma once
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/snapshot.h"
+#include "policy/facts.h"
+#include "policy/verdict.h"
+
+namespace ecomm {
+
+class Session {
+public:
+    explicit Session(std::shared_ptr<const Snapshot> snapshot);
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    void connect(std::string hostname, std::optional<IpAddress> address);
+    void helo(std::string name);
+    // Starts a new message (the previous one, if any, is forgotten).
+    void mail_from(std::string_view address, std::string auth_user);
+    void recipient(std::string_view address);
+    void header(std::string_view name, std::string_view value);
+    void end_of_headers();
+    void body(std::string_view chunk);
+    Verdict end_of_message(std::string queue_id, std::chrono::system_clock::time_point now);
+    void abort_message();
+
+    const Snapshot& snapshot() const { return *snapshot_; }
+    const MessageFacts& facts() const { return facts_; }
+
+private:
+    std::shared_ptr<const Snapshot> snapshot_;
+    MessageFacts facts_;
+    std::size_t header_bytes_ = 0;
+};
+
+// Strips angle brackets, ESMTP parameters and surrounding blanks from a MAIL FROM / RCPT TO
+// argument: "<a@b.c> SIZE=10" -> "a@b.c"; "<>" -> "".
+std::string envelope_address(std::string_view argument);
+
+}  // namespace ecomm

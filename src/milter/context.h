@@ -1,0 +1,17 @@
+// The seam between the glue and libmilter: every smfi_* call the milter makes on a message
+// goes through this interface, so tests can check what would be sent to the MTA.
+#pragma once
+#include <string>
+
+namespace ecomm {
+
+class MilterContext {
+public:
+    virtual ~MilterContext() = default;
+    virtual bool add_header(const std::string& name, const std::string& value) = 0;
+    virtual bool change_header(const std::string& name, int index, const std::string& value) = 0;
+    virtual bool set_reply(const std::string& code, const std::string& enhanced, const std::string& text) = 0;
+    virtual bool quarantine(const std::string& reason) = 0;
+};
+
+}  // namespace ecomm

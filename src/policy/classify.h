@@ -1,0 +1,25 @@
+// Who is sending: the four sender classes of DESIGN.md, decided from the client address, SMTP
+// AUTH, the envelope sender and the header From:, against the registry.
+#pragma once
+#include <string>
+
+#include "config/snapshot.h"
+#include "policy/facts.h"
+
+namespace ecomm {
+
+enum class SenderClass { internal, registered, impersonation, external };
+std::string_view to_string(SenderClass sender_class);
+
+struct Classification {
+    SenderClass sender_class = SenderClass::external;
+    const RegistryEntry* entry = nullptr;          // the registered sender (class registered)
+    const RegistryEntry* expired_entry = nullptr;  // matched, but past its expiry date
+    std::string reason;                            // why, in plain words (for logs and JSON)
+};
+
+// Decides the class from everything in facts (the header From: counts when headers are there).
+// snapshot must outlive the result (entries point into its registry).
+Classification classify(const MessageFacts& facts, const Snapshot& snapshot);
+
+}  // namespace ecomm

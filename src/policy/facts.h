@@ -1,0 +1,39 @@
+// What the milter knows about one message: the facts every rule decides on. Filled by the
+// session from libmilter callbacks (or by -t from a file), never by the rules themselves.
+#pragma once
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/ip_address.h"
+
+namespace ecomm {
+
+struct Header {
+    std::string name;
+    std::string value;  // as received, folding kept, leading space removed
+};
+
+struct MessageFacts {
+    // Connection
+    std::string client_hostname;           // as the MTA reported it, e.g. "mta1.example.net" or "unknown"
+    std::optional<IpAddress> client_ip;     // absent for non-IP connections (local submission)
+    std::string helo;
+    std::string auth_user;                  // {auth_authen}; empty when not authenticated
+
+    // Envelope
+    std::string mail_from;                  // address without angle brackets; empty for <>
+    std::vector<std::string> recipients;
+
+    // Content
+    std::vector<Header> headers;            // in order, bounded by the session
+    std::string queue_id;                   // {i}; empty when unknown
+    std::chrono::system_clock::time_point now{};
+
+    // All values of a header, case-insensitive name match.
+    std::vector<const Header*> find_headers(std::string_view name) const;
+    const Header* first_header(std::string_view name) const;
+};
+
+}  // namespace ecomm
