@@ -37,6 +37,7 @@ private:
     std::shared_ptr<const Snapshot> snapshot_;
     MessageFacts facts_;
     std::size_t header_bytes_ = 0;
+    std::size_t overflow_kept_ = 0;
 };
 
 // Strips angle brackets, ESMTP parameters and surrounding blanks from a MAIL FROM / RCPT TO

@@ -10,6 +10,14 @@
 
 namespace ecomm {
 
+struct HeaderEdit {
+    enum class Kind { add, change };
+    Kind kind = Kind::add;
+    std::string name;
+    std::string value;
+    int index = 1;             // for change: which occurrence (1-based)
+};
+
 struct RuleResult {
     std::string rule;          // rule id as in DESIGN.md: registration, return-path, external-tag, ...
     std::string result;        // rule-specific word: pass, fail, skip, warn, tagged, exempt, ...
@@ -20,6 +28,9 @@ struct RuleResult {
     std::string reply_text;    // what failed and what to do, in plain words
     std::string policy_section;       // e.g. "IV.B.3.c.i"
     std::string enhanced_status = "5.7.1";  // class digit adjusted to the action (4.x.x / 5.x.x)
+    // What the tag action means for this rule; empty: the generic report header.
+    std::vector<HeaderEdit> tag_edits;
+    std::optional<std::string> tag_subject;
 };
 
 struct Reply {
@@ -27,14 +38,6 @@ struct Reply {
     std::string enhanced;      // "5.7.1"
     std::string text;          // single line, sanitised, without code
     std::string to_string() const { return code + " " + enhanced + " " + text; }
-};
-
-struct HeaderEdit {
-    enum class Kind { add, change };
-    Kind kind = Kind::add;
-    std::string name;
-    std::string value;
-    int index = 1;             // for change: which occurrence (1-based)
 };
 
 struct Verdict {

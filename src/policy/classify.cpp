@@ -1,0 +1,114 @@
+// Sender classification (DESIGN.md "Who is sending"). Order matters: internal first (SMTP AUTH or
+// an internal network), then a registry entry by client network (an expired entry does not
+// count), then university-domain addresses that nobody registered (impersonation), else external.
+#include "policy/classify.h"
+
+#include "mail/address.h"
+#include "policy/calendar.h"
+
+namespace ecomm {
+
+namespace {
+
+bool is_expired(const RegistryEntry& entry, const Date& today)
+{
+    return entry.expires && *entry.expires < today;
+}
+
+// Several entries may share a platform's networks: prefer the one whose identifier the MAIL FROM
+// carries, then the one whose domain it uses, then the first in the file.
+const RegistryEntry* pick_entry(const std::vector<const RegistryEntry*>& candidates,
+                                std::string_view mail_from)
+{
+    const std::string_view local = local_part_of(mail_from);
+    for (const auto* entry : candidates)
+        if (!entry->identifier.empty() && contains_token(local, entry->identifier)) return entry;
+    const std::string domain = domain_of(mail_from);
+    for (const auto* entry : candidates)
+        if (domain_in(domain, entry->domains)) return entry;
+    return candidates.empty() ? nullptr : candidates.front();
+}
+
+// The first university address the sender used: envelope first, then every From: header.
+std::string university_address(const MessageFacts& facts, const std::vector<std::string>& domains,
+                               std::string* where)
+{
+    if (domain_in(domain_of(facts.mail_from), domains)) {
+        *where = "envelope sender";
+        return facts.mail_from;
+    }
+    for (const Header* from : facts.find_headers("From"))
+        for (const auto& address : header_addresses(from->value))
+            if (domain_in(domain_of(address), domains)) {
+                *where = "header From:";
+                return address;
+            }
+    return {};
+}
+
+}  // namespace
+
+std::string_view to_string(SenderClass sender_class)
+{
+    switch (sender_class) {
+    case SenderClass::internal: return "internal";
+    case SenderClass::registered: return "registered";
+    case SenderClass::impersonation: return "impersonation";
+    case SenderClass::external: return "external";
+    }
+    return "external";
+}
+
+Classification classify(const MessageFacts& facts, const Snapshot& snapshot)
+{
+    const MainConfig& config = snapshot.config;
+    Classification result;
+
+    if (!facts.auth_user.empty()) {
+        result.sender_class = SenderClass::internal;
+        result.reason = "authenticated as " + facts.auth_user;
+        return result;
+    }
+    if (facts.client_ip && config.internal_networks.contains(*facts.client_ip)) {
+        result.sender_class = SenderClass::internal;
+        result.reason = "client " + facts.client_ip->to_string() + " is in internal_networks";
+        return result;
+    }
+
+    if (facts.client_ip) {
+        const Date today = local_date(facts.now, config.time_zone);
+        std::vector<const RegistryEntry*> active;
+        for (const auto* entry : snapshot.registry.by_network(*facts.client_ip)) {
+            if (!is_expired(*entry, today)) active.push_back(entry);
+            else if (!result.expired_entry) result.expired_entry = entry;
+        }
+        if (const RegistryEntry* entry = pick_entry(active, facts.mail_from)) {
+            result.sender_class = SenderClass::registered;
+            result.entry = entry;
+            result.reason = "client " + facts.client_ip->to_string() + " is in the networks of '"
+                            + entry->id + "'";
+            return result;
+        }
+    }
+
+    std::string where;
+    const std::string address = university_address(facts, config.university_domains, &where);
+    if (!address.empty()) {
+        result.sender_class = SenderClass::impersonation;
+        result.reason = where + " <" + address + "> is in a university domain";
+        if (result.expired_entry)
+            result.reason += ", but the registration of '" + result.expired_entry->id + "' expired on "
+                             + result.expired_entry->expires->to_string();
+        else
+            result.reason += " and the client is not a registered sender";
+        return result;
+    }
+    result.sender_class = SenderClass::external;
+    result.reason = "no university address and no registration";
+    if (result.expired_entry)
+        result.reason += " (the registration of '" + result.expired_entry->id + "' expired on "
+                         + result.expired_entry->expires->to_string() + ")";
+    return result;
+}
+
+}  // namespace ecomm

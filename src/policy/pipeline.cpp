@@ -1,0 +1,94 @@
+// Runs the rules and merges their results into a Verdict (see pipeline.h).
+#include "policy/pipeline.h"
+
+#include <array>
+
+#include "policy/calendar.h"
+#include "policy/reply.h"
+#include "policy/rule.h"
+
+namespace ecomm {
+
+namespace {
+
+struct RuleEntry {
+    const char* id;
+    RuleFunction check;
+};
+
+// Pipeline order: the order of results in logs and JSON, and the tie-break between rules
+// asking for equally severe actions.
+constexpr std::array<RuleEntry, 3> kRules{{
+    {"registration", check_registration},
+    {"return-path", check_return_path},
+    {"external-tag", check_external_tag},
+}};
+
+std::string report_value(const RuleResult& result)
+{
+    return result.rule + "=" + result.result + " (" + result.detail + ")";
+}
+
+// Header edits for the non-blocking actions (tag, junk) of every triggered rule.
+void collect_edits(const MainConfig& config, Verdict& verdict)
+{
+    bool junked = false;
+    for (const RuleResult& result : verdict.results) {
+        if (!result.triggered) continue;
+        if (result.action == Action::junk && !junked) {
+            verdict.edits.push_back({HeaderEdit::Kind::add, config.junk_header, config.junk_value, 1});
+            junked = true;
+        } else if (result.action == Action::tag) {
+            if (result.tag_edits.empty() && !result.tag_subject)
+                verdict.edits.push_back({HeaderEdit::Kind::add, config.report_header, report_value(result), 1});
+            verdict.edits.insert(verdict.edits.end(), result.tag_edits.begin(), result.tag_edits.end());
+            if (result.tag_subject) verdict.new_subject = result.tag_subject;
+        }
+    }
+}
+
+}  // namespace
+
+Verdict run_pipeline(const MessageFacts& facts, const Snapshot& snapshot)
+{
+    const MainConfig& config = snapshot.config;
+    Verdict verdict;
+    verdict.classification = classify(facts, snapshot);
+    const RuleInput input{facts, snapshot, verdict.classification, local_date(facts.now, config.time_zone)};
+
+    const RuleResult* deciding = nullptr;
+    for (const RuleEntry& rule : kRules) {
+        RuleResult result = rule.check(input);
+        result.rule = rule.id;
+        result.action = result.triggered ? config.action_for(rule.id) : Action::accept;
+        verdict.results.push_back(std::move(result));
+    }
+    for (const RuleResult& result : verdict.results)
+        if (result.triggered && (!deciding || more_severe(result.action, deciding->action)))
+            deciding = &result;
+    if (!deciding) return verdict;
+
+    verdict.would_be = deciding->action;
+    verdict.deciding_rule = deciding->rule;
+    if (config.monitor) return verdict;  // log what would have happened; change nothing
+
+    verdict.action = deciding->action;
+    switch (verdict.action) {
+    case Action::reject:
+    case Action::tempfail:
+        verdict.reply = make_reply(verdict.action, *deciding, config.policy_url);
+        break;
+    case Action::discard:
+        break;
+    case Action::quarantine:
+        verdict.quarantine_reason = "eComm policy: " + report_value(*deciding);
+        collect_edits(config, verdict);
+        break;
+    default:
+        collect_edits(config, verdict);
+        break;
+    }
+    return verdict;
+}
+
+}  // namespace ecomm

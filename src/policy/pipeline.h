@@ -1,0 +1,13 @@
+// The rule pipeline: classify the sender, run every rule in order, and turn the triggered
+// rules' configured actions into one verdict (the most severe action wins; monitor mode keeps
+// the verdict but changes nothing).
+#pragma once
+#include "config/snapshot.h"
+#include "policy/facts.h"
+#include "policy/verdict.h"
+
+namespace ecomm {
+
+Verdict run_pipeline(const MessageFacts& facts, const Snapshot& snapshot);
+
+}  // namespace ecomm

@@ -1,0 +1,75 @@
+// Building SMTP replies. The text mixes our words with sender-controlled data (addresses,
+// filenames), so everything is sanitised here, once, before it reaches the MTA.
+#include "policy/reply.h"
+
+namespace ecomm {
+
+namespace {
+
+// "5.7.1" under a tempfail becomes "4.7.1" and vice versa, so the classes always agree.
+std::string enhanced_for(Action action, std::string enhanced)
+{
+    if (enhanced.size() < 5 || (enhanced[0] != '4' && enhanced[0] != '5')) enhanced = "5.7.1";
+    enhanced[0] = action == Action::tempfail ? '4' : '5';
+    return enhanced;
+}
+
+std::size_t utf8_safe_cut(std::string_view text, std::size_t max_bytes)
+{
+    if (text.size() <= max_bytes) return text.size();
+    std::size_t cut = max_bytes;
+    // Step back over continuation bytes (10xxxxxx) so a sequence is never split.
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    return cut;
+}
+
+}  // namespace
+
+std::string sanitize_reply_text(std::string_view text, std::size_t max_bytes)
+{
+    std::string out;
+    out.reserve(text.size() < max_bytes ? text.size() : max_bytes);
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        out += (byte < 0x20 || byte == 0x7F) ? ' ' : c;
+    }
+    out.resize(utf8_safe_cut(out, max_bytes));
+    return out;
+}
+
+Reply make_reply(Action action, const RuleResult& rule, const std::string& policy_url)
+{
+    Reply reply;
+    reply.code = action == Action::tempfail ? "451" : "550";
+    reply.enhanced = enhanced_for(action, rule.enhanced_status);
+
+    std::string citation = " (eComm policy " + rule.policy_section;
+    if (!policy_url.empty()) citation += "; " + policy_url;
+    citation += ")";
+    citation = sanitize_reply_text(citation, kMaxReplyLine / 2);
+
+    // code + space + enhanced + space, then the words, then the citation: all within the limit.
+    const std::size_t prefix = reply.code.size() + 1 + reply.enhanced.size() + 1;
+    const std::size_t room = kMaxReplyLine - prefix - citation.size();
+    std::string words = rule.reply_text.empty() ? "message refused by policy rule " + rule.rule
+                                                : rule.reply_text;
+    reply.text = sanitize_reply_text(words, room) + citation;
+    return reply;
+}
+
+Reply internal_error_reply(Action action)
+{
+    Reply reply;
+    if (action == Action::reject) {
+        reply.code = "550";
+        reply.enhanced = "5.3.0";
+        reply.text = "message refused: internal error in the policy filter";
+    } else {
+        reply.code = "451";
+        reply.enhanced = "4.3.0";
+        reply.text = "internal error in the policy filter, try again later";
+    }
+    return reply;
+}
+
+}  // namespace ecomm

@@ -1,0 +1,26 @@
+// SMTP replies as the sender sees them:
+//   550 5.7.1 <what failed, in plain words> (eComm policy IV.B.3.c.v; <policy URL>)
+// single line, control characters removed, at most 980 characters in all, status classes that
+// agree (5xx with 5.x.x, 4xx with 4.x.x).
+#pragma once
+#include <string>
+#include <string_view>
+
+#include "policy/action.h"
+#include "policy/verdict.h"
+
+namespace ecomm {
+
+constexpr std::size_t kMaxReplyLine = 980;
+
+// The reply for a reject or tempfail decided by rule; policy_url may be empty.
+Reply make_reply(Action action, const RuleResult& rule, const std::string& policy_url);
+
+// The reply for an internal error under the configured on_error action (reject or tempfail).
+Reply internal_error_reply(Action action);
+
+// Replaces CR, LF and other control characters with spaces and cuts the text to at most
+// max_bytes without splitting a UTF-8 sequence.
+std::string sanitize_reply_text(std::string_view text, std::size_t max_bytes);
+
+}  // namespace ecomm

@@ -1,0 +1,117 @@
+// SMTP replies and decision log lines: format, status classes, sanitising, length limits.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "core/decision_log.h"
+#include "fixtures.h"
+#include "policy/pipeline.h"
+#include "policy/reply.h"
+
+using namespace ecomm;
+
+namespace {
+
+RuleResult failing(std::string words, std::string enhanced = "5.7.1")
+{
+    RuleResult r;
+    r.rule = "attachments";
+    r.result = "fail";
+    r.triggered = true;
+    r.reply_text = std::move(words);
+    r.policy_section = "IV.B.3.c.v";
+    r.enhanced_status = std::move(enhanced);
+    return r;
+}
+
+}  // namespace
+
+class ReplyTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(ReplyTest);
+    CPPUNIT_TEST(rejectReplyCitesPolicyAndUrl);
+    CPPUNIT_TEST(statusClassesAgreeWithAction);
+    CPPUNIT_TEST(controlCharactersAreRemoved);
+    CPPUNIT_TEST(longTextIsCutButKeepsCitation);
+    CPPUNIT_TEST(cutNeverSplitsUtf8);
+    CPPUNIT_TEST(internalErrorReplies);
+    CPPUNIT_TEST(decisionLineIsOneEscapedLine);
+    CPPUNIT_TEST(monitorDecisionLineSaysWouldBe);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void rejectReplyCitesPolicyAndUrl()
+    {
+        const Reply r = make_reply(Action::reject, failing("part 3 application/pdf report.pdf is an attachment"), "https://p.example.edu/x");
+        CPPUNIT_ASSERT_EQUAL(std::string("550 5.7.1 part 3 application/pdf report.pdf is an attachment "
+                                         "(eComm policy IV.B.3.c.v; https://p.example.edu/x)"),
+                             r.to_string());
+        const Reply no_url = make_reply(Action::reject, failing("x"), "");
+        CPPUNIT_ASSERT_EQUAL(std::string("x (eComm policy IV.B.3.c.v)"), no_url.text);
+    }
+
+    void statusClassesAgreeWithAction()
+    {
+        Reply r = make_reply(Action::tempfail, failing("later", "5.7.0"), "");
+        CPPUNIT_ASSERT_EQUAL(std::string("451"), r.code);
+        CPPUNIT_ASSERT_EQUAL(std::string("4.7.0"), r.enhanced);
+        r = make_reply(Action::reject, failing("no", "4.4.3"), "");
+        CPPUNIT_ASSERT_EQUAL(std::string("550"), r.code);
+        CPPUNIT_ASSERT_EQUAL(std::string("5.4.3"), r.enhanced);
+        r = make_reply(Action::reject, failing("no", "garbage"), "");
+        CPPUNIT_ASSERT_EQUAL(std::string("5.7.1"), r.enhanced);
+    }
+
+    void controlCharactersAreRemoved()
+    {
+        const Reply r = make_reply(Action::reject, failing("evil\r\n250 OK\x01name"), "");
+        CPPUNIT_ASSERT(r.text.find('\r') == std::string::npos);
+        CPPUNIT_ASSERT(r.text.find('\n') == std::string::npos);
+        CPPUNIT_ASSERT(r.text.find('\x01') == std::string::npos);
+        CPPUNIT_ASSERT(r.text.starts_with("evil  250 OK name"));
+    }
+
+    void longTextIsCutButKeepsCitation()
+    {
+        const Reply r = make_reply(Action::reject, failing(std::string(5000, 'a')), "https://p.example.edu/x");
+        CPPUNIT_ASSERT(r.to_string().size() <= kMaxReplyLine);
+        CPPUNIT_ASSERT(r.to_string().size() >= kMaxReplyLine - 1);
+        CPPUNIT_ASSERT(r.text.ends_with("(eComm policy IV.B.3.c.v; https://p.example.edu/x)"));
+    }
+
+    void cutNeverSplitsUtf8()
+    {
+        const std::string text = "ab\xC3\xA9";  // "abé"
+        CPPUNIT_ASSERT_EQUAL(std::string("ab"), sanitize_reply_text(text, 3));
+        CPPUNIT_ASSERT_EQUAL(text, sanitize_reply_text(text, 4));
+    }
+
+    void internalErrorReplies()
+    {
+        CPPUNIT_ASSERT_EQUAL(std::string("451 4.3.0"), internal_error_reply(Action::tempfail).to_string().substr(0, 9));
+        CPPUNIT_ASSERT_EQUAL(std::string("550 5.3.0"), internal_error_reply(Action::reject).to_string().substr(0, 9));
+    }
+
+    void decisionLineIsOneEscapedLine()
+    {
+        const Snapshot s = test::base_snapshot();
+        auto f = test::facts("203.0.113.9", "dean\"\n@example.edu");
+        f.queue_id = "4XyZ12";
+        const Verdict v = run_pipeline(f, s);
+        const std::string line = format_decision(v, f, false);
+        CPPUNIT_ASSERT(line.starts_with("4XyZ12: action=reject rule=registration class=impersonation sender=- "
+                                        "client=client.test[203.0.113.9] "));
+        CPPUNIT_ASSERT(line.find('\n') == std::string::npos);
+        CPPUNIT_ASSERT(line.find("from=\"<dean\\\"\\x0A@example.edu>\"") != std::string::npos);
+        CPPUNIT_ASSERT(line.find("also=external-tag") != std::string::npos);
+        CPPUNIT_ASSERT(line.find("detail=\"envelope sender") != std::string::npos);
+    }
+
+    void monitorDecisionLineSaysWouldBe()
+    {
+        Snapshot s = test::base_snapshot();
+        s.config.monitor = true;
+        const auto f = test::facts("203.0.113.9", "dean@example.edu");
+        const std::string line = format_decision(run_pipeline(f, s), f, true);
+        CPPUNIT_ASSERT(line.starts_with("NOQUEUE: action=accept would=reject rule=registration "));
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(ReplyTest);

@@ -1,0 +1,254 @@
+// The rules (registration, return-path, external-tag) and how the pipeline merges their actions.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "fixtures.h"
+#include "policy/pipeline.h"
+
+using namespace ecomm;
+using namespace ecomm::test;
+
+namespace {
+
+const RuleResult& result_of(const Verdict& v, const std::string& rule)
+{
+    for (const auto& r : v.results)
+        if (r.rule == rule) return r;
+    throw std::runtime_error("no result for " + rule);
+}
+
+bool has_header(const Verdict& v, const std::string& name)
+{
+    for (const auto& e : v.edits)
+        if (e.kind == HeaderEdit::Kind::add && e.name == name) return true;
+    return false;
+}
+
+}  // namespace
+
+class RulesTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(RulesTest);
+    CPPUNIT_TEST(impersonationIsRejectedWithPolicyReply);
+    CPPUNIT_TEST(expiredRegistrationNamesTheExpiry);
+    CPPUNIT_TEST(registrationWarnsBeforeExpiry);
+    CPPUNIT_TEST(returnPathPassesWithOwnIdentifier);
+    CPPUNIT_TEST(returnPathWithoutIdentifierFails);
+    CPPUNIT_TEST(returnPathWithAnotherEntrysIdentifierFails);
+    CPPUNIT_TEST(returnPathPatternMismatchFails);
+    CPPUNIT_TEST(nullReturnPathFailsForVendor);
+    CPPUNIT_TEST(returnPathSkippedForEntryWithoutIdentifier);
+    CPPUNIT_TEST(externalMailIsTaggedWithHeaderAndSubject);
+    CPPUNIT_TEST(externalTagIsIdempotent);
+    CPPUNIT_TEST(exemptRegisteredSenderIsNotTagged);
+    CPPUNIT_TEST(nonExemptRegisteredSenderIsTagged);
+    CPPUNIT_TEST(internalMailIsNeverTagged);
+    CPPUNIT_TEST(mostSevereActionWins);
+    CPPUNIT_TEST(monitorModeChangesNothing);
+    CPPUNIT_TEST(tagActionOnOtherRuleAddsReportHeader);
+    CPPUNIT_TEST(junkAndQuarantineActions);
+    CPPUNIT_TEST(logActionOnlyLogs);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void impersonationIsRejectedWithPolicyReply()
+    {
+        const Snapshot s = base_snapshot();
+        const Verdict v = run_pipeline(facts("203.0.113.9", "dean@example.edu"), s);
+        CPPUNIT_ASSERT(v.action == Action::reject);
+        CPPUNIT_ASSERT_EQUAL(std::string("registration"), v.deciding_rule);
+        CPPUNIT_ASSERT(v.reply.has_value());
+        CPPUNIT_ASSERT_EQUAL(std::string("550"), v.reply->code);
+        CPPUNIT_ASSERT_EQUAL(std::string("5.7.1"), v.reply->enhanced);
+        CPPUNIT_ASSERT(v.reply->text.find("not registered to send university mail") != std::string::npos);
+        CPPUNIT_ASSERT(v.reply->text.ends_with("(eComm policy IV.B.3.c.i; https://www.example.edu/policy)"));
+        CPPUNIT_ASSERT(v.edits.empty());
+    }
+
+    void expiredRegistrationNamesTheExpiry()
+    {
+        Snapshot s = base_snapshot();
+        s.registry.entries[1].expires = Date{2026, 10, 31};
+        const Verdict v = run_pipeline(facts("198.51.100.20", "cv91-1@events.example.edu"), s);
+        CPPUNIT_ASSERT(v.action == Action::reject);
+        CPPUNIT_ASSERT(v.reply->text.find("'cvent' expired on 2026-10-31") != std::string::npos);
+    }
+
+    void registrationWarnsBeforeExpiry()
+    {
+        Snapshot s = base_snapshot();
+        s.config.expiry_warning_days = 14;
+        s.registry.entries[1].expires = Date{2026, 12, 5};
+        Verdict v = run_pipeline(facts("198.51.100.20", "cv91-1@events.example.edu"), s);
+        CPPUNIT_ASSERT_EQUAL(std::string("warn"), result_of(v, "registration").result);
+        CPPUNIT_ASSERT(result_of(v, "registration").detail.find("expires in 6 days") != std::string::npos);
+        CPPUNIT_ASSERT(v.action != Action::reject);
+
+        s.registry.entries[1].expires = Date{2027, 1, 31};
+        v = run_pipeline(facts("198.51.100.20", "cv91-1@events.example.edu"), s);
+        CPPUNIT_ASSERT_EQUAL(std::string("pass"), result_of(v, "registration").result);
+    }
+
+    void returnPathPassesWithOwnIdentifier()
+    {
+        const Snapshot s = base_snapshot();
+        const Verdict v = run_pipeline(facts("192.0.2.7", "bounce-mc7f3a-42@e.example.edu"), s);
+        CPPUNIT_ASSERT_EQUAL(std::string("pass"), result_of(v, "return-path").result);
+        CPPUNIT_ASSERT(v.action == Action::accept);
+    }
+
+    void returnPathWithoutIdentifierFails()
+    {
+        const Snapshot s = base_snapshot();
+        const Verdict v = run_pipeline(facts("198.51.100.20", "noreply@events.example.edu"), s);
+        CPPUNIT_ASSERT(v.action == Action::reject);
+        CPPUNIT_ASSERT_EQUAL(std::string("return-path"), v.deciding_rule);
+        CPPUNIT_ASSERT(result_of(v, "return-path").detail.find("lacks identifier 'cv91'") != std::string::npos);
+        CPPUNIT_ASSERT(v.reply->text.find("IV.B.3.c.ii") != std::string::npos);
+    }
+
+    void returnPathWithAnotherEntrysIdentifierFails()
+    {
+        const Snapshot s = base_snapshot();
+        const Verdict v = run_pipeline(facts("198.51.100.20", "bounce-mc7f3a-1@events.example.edu"), s);
+        CPPUNIT_ASSERT(v.action == Action::reject);
+        CPPUNIT_ASSERT(result_of(v, "return-path").detail.find("identifier of 'mc'") != std::string::npos);
+    }
+
+    void returnPathPatternMismatchFails()
+    {
+        const Snapshot s = base_snapshot();
+        // Carries the identifier, but not in the registered form (wrong domain).
+        const Verdict v = run_pipeline(facts("192.0.2.7", "bounce-mc7f3a-1@other.test"), s);
+        CPPUNIT_ASSERT(v.action == Action::reject);
+        CPPUNIT_ASSERT(result_of(v, "return-path").detail.find("does not match the pattern") != std::string::npos);
+    }
+
+    void nullReturnPathFailsForVendor()
+    {
+        const Snapshot s = base_snapshot();
+        const Verdict v = run_pipeline(facts("198.51.100.20", ""), s);
+        CPPUNIT_ASSERT_EQUAL(std::string("fail"), result_of(v, "return-path").result);
+        CPPUNIT_ASSERT(v.reply->text.find("<>") != std::string::npos);
+    }
+
+    void returnPathSkippedForEntryWithoutIdentifier()
+    {
+        Snapshot s = base_snapshot();
+        s.registry.entries[1].identifier.clear();
+        const Verdict v = run_pipeline(facts("198.51.100.20", "anything@events.example.edu"), s);
+        CPPUNIT_ASSERT_EQUAL(std::string("skip"), result_of(v, "return-path").result);
+        CPPUNIT_ASSERT(v.action != Action::reject);
+    }
+
+    void externalMailIsTaggedWithHeaderAndSubject()
+    {
+        const Snapshot s = base_snapshot();
+        const Verdict v = run_pipeline(facts("203.0.113.9", "a@outside.test", "a@outside.test"), s);
+        CPPUNIT_ASSERT(v.action == Action::tag);
+        CPPUNIT_ASSERT(has_header(v, "X-Ecomm-External"));
+        CPPUNIT_ASSERT_EQUAL(std::string("[EXTERNAL] Hello"), v.new_subject.value_or(""));
+        CPPUNIT_ASSERT(!v.reply);
+    }
+
+    void externalTagIsIdempotent()
+    {
+        const Snapshot s = base_snapshot();
+        auto f = facts("203.0.113.9", "a@outside.test");
+        f.headers = {{"Subject", "  [external] Hello"}, {"x-ecomm-external", "yes"}};
+        const Verdict v = run_pipeline(f, s);
+        CPPUNIT_ASSERT_EQUAL(std::string("tagged"), result_of(v, "external-tag").result);
+        CPPUNIT_ASSERT(!has_header(v, "X-Ecomm-External"));
+        CPPUNIT_ASSERT(!v.new_subject);
+    }
+
+    void exemptRegisteredSenderIsNotTagged()
+    {
+        const Snapshot s = base_snapshot();
+        const Verdict v = run_pipeline(facts("192.0.2.7", "bounce-mc7f3a-42@e.example.edu"), s);
+        CPPUNIT_ASSERT_EQUAL(std::string("exempt"), result_of(v, "external-tag").result);
+        CPPUNIT_ASSERT(v.edits.empty());
+        CPPUNIT_ASSERT(!v.new_subject);
+    }
+
+    void nonExemptRegisteredSenderIsTagged()
+    {
+        const Snapshot s = base_snapshot();
+        const Verdict v = run_pipeline(facts("198.51.100.20", "cv91-1@events.example.edu"), s);
+        CPPUNIT_ASSERT(v.action == Action::tag);
+        CPPUNIT_ASSERT(has_header(v, "X-Ecomm-External"));
+    }
+
+    void internalMailIsNeverTagged()
+    {
+        const Snapshot s = base_snapshot();
+        const Verdict v = run_pipeline(facts("10.1.1.1", "a@outside.test"), s);
+        CPPUNIT_ASSERT(v.action == Action::accept);
+        CPPUNIT_ASSERT_EQUAL(std::string("skip"), result_of(v, "external-tag").result);
+        CPPUNIT_ASSERT(v.edits.empty());
+    }
+
+    void mostSevereActionWins()
+    {
+        Snapshot s = base_snapshot();
+        s.config.actions["registration"] = Action::tempfail;
+        // Impersonation triggers registration (tempfail) and external-tag (tag): tempfail wins.
+        const Verdict v = run_pipeline(facts("203.0.113.9", "dean@example.edu"), s);
+        CPPUNIT_ASSERT(v.action == Action::tempfail);
+        CPPUNIT_ASSERT_EQUAL(std::string("451"), v.reply->code);
+        CPPUNIT_ASSERT_EQUAL(std::string("4.7.1"), v.reply->enhanced);
+        CPPUNIT_ASSERT(v.edits.empty());
+    }
+
+    void monitorModeChangesNothing()
+    {
+        Snapshot s = base_snapshot();
+        s.config.monitor = true;
+        const Verdict v = run_pipeline(facts("203.0.113.9", "dean@example.edu"), s);
+        CPPUNIT_ASSERT(v.action == Action::accept);
+        CPPUNIT_ASSERT(v.would_be == Action::reject);
+        CPPUNIT_ASSERT_EQUAL(std::string("registration"), v.deciding_rule);
+        CPPUNIT_ASSERT(!v.reply);
+        CPPUNIT_ASSERT(v.edits.empty());
+        CPPUNIT_ASSERT(!v.new_subject);
+    }
+
+    void tagActionOnOtherRuleAddsReportHeader()
+    {
+        Snapshot s = base_snapshot();
+        s.config.actions["return-path"] = Action::tag;
+        const Verdict v = run_pipeline(facts("198.51.100.20", "noreply@events.example.edu"), s);
+        CPPUNIT_ASSERT(v.action == Action::tag);
+        bool found = false;
+        for (const auto& e : v.edits)
+            if (e.name == "X-Ecomm-Policy" && e.value.starts_with("return-path=fail (")) found = true;
+        CPPUNIT_ASSERT(found);
+    }
+
+    void junkAndQuarantineActions()
+    {
+        Snapshot s = base_snapshot();
+        s.config.actions["return-path"] = Action::junk;
+        Verdict v = run_pipeline(facts("198.51.100.20", "noreply@events.example.edu"), s);
+        CPPUNIT_ASSERT(v.action == Action::junk);
+        CPPUNIT_ASSERT(has_header(v, "X-Spam-Flag"));
+        CPPUNIT_ASSERT(has_header(v, "X-Ecomm-External"));  // the tag still applies
+
+        s.config.actions["return-path"] = Action::quarantine;
+        v = run_pipeline(facts("198.51.100.20", "noreply@events.example.edu"), s);
+        CPPUNIT_ASSERT(v.action == Action::quarantine);
+        CPPUNIT_ASSERT(v.quarantine_reason.find("return-path=fail") != std::string::npos);
+        CPPUNIT_ASSERT(!v.reply);
+    }
+
+    void logActionOnlyLogs()
+    {
+        Snapshot s = base_snapshot();
+        s.config.actions["registration"] = Action::log;
+        s.config.actions["external-tag"] = Action::log;
+        const Verdict v = run_pipeline(facts("203.0.113.9", "dean@example.edu"), s);
+        CPPUNIT_ASSERT(v.action == Action::log);
+        CPPUNIT_ASSERT(v.edits.empty());
+        CPPUNIT_ASSERT(!v.reply);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(RulesTest);
