@@ -20,6 +20,8 @@ public:
     static std::optional<IpAddress> parse(std::string_view text);
     // From a sockaddr as libmilter hands it to xxfi_connect (AF_INET/AF_INET6, else nullopt).
     static std::optional<IpAddress> from_sockaddr(const sockaddr* sa);
+    // From the 16-byte form (IPv4 as ::ffff:a.b.c.d), e.g. a network base with host bits cleared.
+    static IpAddress from_bytes(const std::array<std::uint8_t, 16>& bytes);
 
     bool is_v4() const;                 // true also for IPv4-mapped IPv6 input
     std::string to_string() const;      // canonical text: dotted quad for IPv4

@@ -61,24 +61,24 @@ std::vector<std::string> default_recipients(const std::vector<Header>& headers)
     return recipients;
 }
 
-nlohmann::json to_json(const Verdict& verdict)
+nlohmann::ordered_json to_json(const Verdict& verdict)
 {
-    nlohmann::json out;
+    nlohmann::ordered_json out;
     out["action"] = to_string(verdict.action);
-    out["reply"] = verdict.reply ? nlohmann::json(verdict.reply->to_string()) : nlohmann::json(nullptr);
+    out["reply"] = verdict.reply ? nlohmann::ordered_json(verdict.reply->to_string()) : nlohmann::ordered_json(nullptr);
     out["class"] = to_string(verdict.classification.sender_class);
-    out["sender"] = verdict.classification.entry ? nlohmann::json(verdict.classification.entry->id)
-                                                 : nlohmann::json(nullptr);
+    out["sender"] = verdict.classification.entry ? nlohmann::ordered_json(verdict.classification.entry->id)
+                                                 : nlohmann::ordered_json(nullptr);
     out["reason"] = verdict.classification.reason;
     if (verdict.would_be != verdict.action) out["would_be"] = to_string(verdict.would_be);
-    nlohmann::json rules = nlohmann::json::array();
+    nlohmann::ordered_json rules = nlohmann::ordered_json::array();
     for (const auto& result : verdict.results)
         rules.push_back({{"rule", result.rule},
                          {"result", result.result},
                          {"action", result.triggered ? to_string(result.action) : "none"},
                          {"detail", result.detail}});
     out["rules"] = std::move(rules);
-    nlohmann::json added = nlohmann::json::array();
+    nlohmann::ordered_json added = nlohmann::ordered_json::array();
     for (const auto& edit : verdict.edits)
         if (edit.kind == HeaderEdit::Kind::add) added.push_back({{"name", edit.name}, {"value", edit.value}});
     out["headers_added"] = std::move(added);

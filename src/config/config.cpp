@@ -1,0 +1,492 @@
+// Loads the main configuration file. One table (kKeys) names every section and key with its
+// default, its one-line doc and the setter that parses and checks it; the loader, the defaults
+// and main_config_keys() (the docs the example file and man page are checked against) all come
+// from that table, so they cannot drift apart.
+#include "config/config.h"
+
+#include <cctz/time_zone.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/ini_reader.h"
+
+namespace ecomm {
+
+namespace {
+
+// One element of a list value with the line it is on (lists go on over continuation lines).
+struct ListItem {
+    std::string text;
+    int line = 0;
+};
+
+// A key's value as read (or its default, with line 0).
+struct KeyValue {
+    int line = 0;
+    std::string text;             // scalar keys: the value
+    std::vector<ListItem> items;  // list keys: the elements
+};
+
+// Collects this file's diagnostics.
+class Problems {
+public:
+    Problems(const std::string& file, Diagnostics& diagnostics) : file_(file), diagnostics_(diagnostics) {}
+    void error(int line, std::string message) { add(Diagnostic::Severity::error, line, std::move(message)); }
+    void warning(int line, std::string message) { add(Diagnostic::Severity::warning, line, std::move(message)); }
+
+private:
+    void add(Diagnostic::Severity severity, int line, std::string message)
+    {
+        diagnostics_.push_back(Diagnostic{severity, file_, line, std::move(message)});
+    }
+    const std::string& file_;
+    Diagnostics& diagnostics_;
+};
+
+struct KeySpec;
+using Setter = void (*)(MainConfig&, const KeySpec&, const KeyValue&, Problems&);
+
+struct KeySpec {
+    const char* section;
+    const char* key;
+    const char* default_value;  // applied through the setter when the key is absent
+    const char* doc;
+    bool is_list;
+    bool required;  // no default: absent is an error
+    Setter set;
+};
+
+// ---- value checks ----
+
+std::string lower(std::string_view text)
+{
+    std::string result(text);
+    std::transform(result.begin(), result.end(), result.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return result;
+}
+
+void report_invalid(const KeySpec& spec, const KeyValue& value, std::string_view expected, Problems& problems)
+{
+    problems.error(value.line, std::string("invalid ") + spec.key + " '" + value.text + "' (expected " +
+                                   std::string(expected) + ")");
+}
+
+void report_invalid_item(const KeySpec& spec, const ListItem& item, std::string_view expected, Problems& problems)
+{
+    problems.error(item.line, std::string("invalid ") + spec.key + " entry '" + item.text + "' (expected " +
+                                  std::string(expected) + ")");
+}
+
+// RFC 5322 field name: printable ASCII except ':' (and so no space).
+bool is_header_field_name(std::string_view name)
+{
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return c > ' ' && c <= '~' && c != ':';
+    });
+}
+
+std::optional<int> parse_decimal(std::string_view text, int max)
+{
+    if (text.empty() || text.size() > 9) return std::nullopt;
+    int value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        value = value * 10 + (c - '0');
+    }
+    if (value > max) return std::nullopt;
+    return value;
+}
+
+std::optional<unsigned> parse_file_mode(std::string_view text)
+{
+    if (text.empty() || text.size() > 4) return std::nullopt;
+    unsigned value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '7') return std::nullopt;
+        value = value * 8 + static_cast<unsigned>(c - '0');
+    }
+    if (value > 0777) return std::nullopt;
+    return value;
+}
+
+// The forms libmilter's smfi_setconn() understands.
+bool looks_like_milter_socket(std::string_view socket)
+{
+    for (std::string_view prefix : {"unix:", "local:", "inet:", "inet6:", "/"}) {
+        if (socket.size() > prefix.size() && socket.substr(0, prefix.size()) == prefix) return true;
+    }
+    return false;
+}
+
+// ---- setters ----
+
+void set_text(std::string& field, const KeyValue& value) { field = value.text; }
+
+void set_socket(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    if (!looks_like_milter_socket(value.text))
+        return report_invalid(spec, value, "unix:/path, inet:PORT@HOST or inet6:PORT@HOST", problems);
+    config.socket = value.text;
+}
+
+void set_socket_mode(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    const auto mode = parse_file_mode(value.text);
+    if (!mode) return report_invalid(spec, value, "an octal mode such as 0660, at most 0777", problems);
+    config.socket_mode = *mode;
+}
+
+void set_registry(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    if (value.text.empty()) return report_invalid(spec, value, "the registry file's path", problems);
+    // Relative to the config file's folder, so that a config and its registry move together.
+    const std::filesystem::path registry(value.text);
+    config.registry_file = registry.is_absolute()
+                               ? registry.string()
+                               : (std::filesystem::path(config.path).parent_path() / registry).string();
+}
+
+void set_mode(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    const auto mode = lower(value.text);
+    if (mode != "enforce" && mode != "monitor")
+        return report_invalid(spec, value, "enforce or monitor", problems);
+    config.monitor = mode == "monitor";
+}
+
+void set_on_error(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    const auto choice = lower(value.text);
+    if (choice == "tempfail")
+        config.on_error = Action::tempfail;
+    else if (choice == "accept")
+        config.on_error = Action::accept;
+    else if (choice == "reject")
+        config.on_error = Action::reject;
+    else
+        report_invalid(spec, value, "tempfail, accept or reject", problems);
+}
+
+void set_boolean(bool& field, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    const auto flag = parse_ini_boolean(value.text);
+    if (!flag) return report_invalid(spec, value, "yes or no", problems);
+    field = *flag;
+}
+
+void set_university_domains(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    if (value.items.empty())
+        return report_invalid(spec, value, "at least one domain, such as example.edu", problems);
+    config.university_domains.clear();
+    for (const auto& item : value.items) {
+        auto domain = normalize_domain(item.text);
+        if (!domain) {
+            report_invalid_item(spec, item, "a domain name such as example.edu", problems);
+            continue;
+        }
+        if (std::find(config.university_domains.begin(), config.university_domains.end(), *domain) ==
+            config.university_domains.end())
+            config.university_domains.push_back(std::move(*domain));
+    }
+}
+
+void set_internal_networks(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    config.internal_networks = NetworkSet{};  // present: replaces the default
+    for (const auto& item : value.items) {
+        std::string host_bits_warning;
+        const auto cidr = Cidr::parse(item.text, &host_bits_warning);
+        if (!cidr) {
+            report_invalid_item(spec, item, "an IPv4 or IPv6 network such as 192.0.2.0/24", problems);
+            continue;
+        }
+        if (!host_bits_warning.empty()) problems.warning(item.line, host_bits_warning);
+        config.internal_networks.add(*cidr);
+    }
+}
+
+void set_time_zone(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    cctz::time_zone zone;
+    if (value.text.empty() || !cctz::load_time_zone(value.text, &zone)) {
+        problems.error(value.line, std::string("unknown ") + spec.key + " '" + value.text +
+                                       "' (expected an IANA time zone such as America/Denver)");
+        return;
+    }
+    config.time_zone = value.text;
+}
+
+void set_expiry_warning_days(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    const auto days = parse_decimal(value.text, 3650);
+    if (!days) return report_invalid(spec, value, "a number of days from 0 to 3650", problems);
+    config.expiry_warning_days = *days;
+}
+
+void set_header_name(std::string& field, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    if (!is_header_field_name(value.text))
+        return report_invalid(spec, value, "a header field name: printable ASCII without ':' or space", problems);
+    field = value.text;
+}
+
+void set_action(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    const auto action = parse_action(lower(value.text));
+    if (action == Action::accept) {
+        // A rule that fails must leave a trace; "accept" would silently switch it off.
+        problems.error(value.line, std::string("'accept' is not an action for ") + spec.key +
+                                       " (use log to let failing messages through and log them)");
+        return;
+    }
+    if (!action) {
+        problems.error(value.line, std::string("invalid action '") + value.text + "' for " + spec.key +
+                                       " (expected reject, tempfail, quarantine, discard, junk, tag or log)");
+        return;
+    }
+    config.actions[spec.key] = *action;
+}
+
+// The table: every key of the main config. Defaults are applied through the setters, so a
+// default is checked exactly like a value written in the file.
+const std::array kKeys{
+    KeySpec{"milter", "socket", "unix:/run/ecomm-milter/ecomm-milter.sock",
+            "where the MTA connects: unix:/path, inet:PORT@HOST or inet6:PORT@HOST (-p overrides)",
+            false, false, set_socket},
+    KeySpec{"milter", "socket_mode", "0660", "permissions of a unix socket (octal, at most 0777)", false, false,
+            set_socket_mode},
+    KeySpec{"milter", "socket_group", "", "group of a unix socket; empty: leave it as created", false, false,
+            [](MainConfig& c, const KeySpec&, const KeyValue& v, Problems&) { set_text(c.socket_group, v); }},
+    KeySpec{"milter", "user", "", "drop privileges to this user once the socket is open; empty: do not", false,
+            false, [](MainConfig& c, const KeySpec&, const KeyValue& v, Problems&) { set_text(c.user, v); }},
+    KeySpec{"milter", "pid_file", "", "write the daemon's pid here; empty: no pid file", false, false,
+            [](MainConfig& c, const KeySpec&, const KeyValue& v, Problems&) { set_text(c.pid_file, v); }},
+    KeySpec{"milter", "registry", "/etc/ecomm-milter/registry.conf",
+            "the sender registry file; a relative path is relative to this file's folder", false, false,
+            set_registry},
+    KeySpec{"milter", "mode", "enforce", "enforce: act on decisions; monitor: only log what would be done", false,
+            false, set_mode},
+    KeySpec{"milter", "on_error", "tempfail",
+            "what an internal error does to the message: tempfail (fail closed), accept (fail open) or reject",
+            false, false, set_on_error},
+    KeySpec{"milter", "log_accepts", "yes", "log a line for accepted messages too (yes) or not (no)", false,
+            false, [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_boolean(c.log_accepts, k, v, p);
+            }},
+
+    KeySpec{"policy", "university_domains", "",
+            "the university's mail domains (list, required); subdomains match too", true, true,
+            set_university_domains},
+    KeySpec{"policy", "internal_networks", "127.0.0.0/8, ::1/128",
+            "internal clients (CIDR list); replaces the default, so list loopback too", true, false,
+            set_internal_networks},
+    KeySpec{"policy", "policy_url", "", "the policy's address, cited in every reply; empty: omitted", false,
+            false, [](MainConfig& c, const KeySpec&, const KeyValue& v, Problems&) { set_text(c.policy_url, v); }},
+    KeySpec{"policy", "time_zone", "UTC", "IANA time zone for registry dates and business hours", false, false,
+            set_time_zone},
+    KeySpec{"policy", "expiry_warning_days", "14", "warn this many days before a registry entry expires (0-3650)",
+            false, false, set_expiry_warning_days},
+    KeySpec{"policy", "junk_header", "X-Spam-Flag", "header the junk action adds", false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_header_name(c.junk_header, k, v, p);
+            }},
+    KeySpec{"policy", "junk_value", "YES", "value of the junk header", false, false,
+            [](MainConfig& c, const KeySpec&, const KeyValue& v, Problems&) { set_text(c.junk_value, v); }},
+    KeySpec{"policy", "report_header", "X-Ecomm-Policy",
+            "header the tag action adds for rules other than external-tag", false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_header_name(c.report_header, k, v, p);
+            }},
+
+    KeySpec{"external-tag", "header", "X-Ecomm-External", "header added to mail from outside the university",
+            false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_header_name(c.tag_header, k, v, p);
+            }},
+    KeySpec{"external-tag", "header_value", "yes", "value of the external header", false, false,
+            [](MainConfig& c, const KeySpec&, const KeyValue& v, Problems&) { set_text(c.tag_value, v); }},
+    KeySpec{"external-tag", "subject_prefix", "", "prefix added (once) to the Subject; empty: Subject left alone",
+            false, false,
+            [](MainConfig& c, const KeySpec&, const KeyValue& v, Problems&) { set_text(c.subject_prefix, v); }},
+
+    KeySpec{"actions", "registration", "reject", "unregistered sender in a university domain (IV.B.3.c.i)", false,
+            false, set_action},
+    KeySpec{"actions", "return-path", "reject", "MAIL FROM lacks the sender's identifier (IV.B.3.c.ii)", false,
+            false, set_action},
+    KeySpec{"actions", "authentication", "reject", "required SPF/DKIM result missing (IV.B.3.c.iii)", false, false,
+            set_action},
+    KeySpec{"actions", "bulk-hours", "tempfail", "large campaign during business hours (IV.B.3.c.iv)", false,
+            false, set_action},
+    KeySpec{"actions", "attachments", "reject", "message carries an attachment (IV.B.3.c.v)", false, false,
+            set_action},
+    KeySpec{"actions", "rate", "tempfail", "sender over its rate limit (IV.B.3.c.vi-vii)", false, false,
+            set_action},
+    KeySpec{"actions", "unsubscribe", "reject", "promotional mail without an unsubscribe mechanism (IV.C.1.a)",
+            false, false, set_action},
+    KeySpec{"actions", "external-tag", "tag", "mail from outside the university", false, false, set_action},
+};
+
+const KeySpec* find_key(std::string_view section, std::string_view key)
+{
+    const auto found = std::find_if(kKeys.begin(), kKeys.end(), [&](const KeySpec& spec) {
+        return section == spec.section && key == spec.key;
+    });
+    return found == kKeys.end() ? nullptr : &*found;
+}
+
+bool is_known_section(std::string_view section)
+{
+    return std::any_of(kKeys.begin(), kKeys.end(), [&](const KeySpec& spec) { return section == spec.section; });
+}
+
+void append_items(KeyValue& value, std::string_view text, int line)
+{
+    for (auto item : split_ini_list(text)) value.items.push_back(ListItem{std::string(item), line});
+}
+
+KeyValue default_value(const KeySpec& spec)
+{
+    KeyValue value;
+    value.text = spec.default_value;
+    append_items(value, value.text, 0);
+    return value;
+}
+
+// One load of one file: gathers the values as read, then runs every key's setter in table order.
+class MainConfigLoad {
+public:
+    MainConfigLoad(const std::string& path, Diagnostics& diagnostics)
+        : path_(path), problems_(path, diagnostics)
+    {
+    }
+
+    // False when the file could not be read at all.
+    bool read(Diagnostics& diagnostics)
+    {
+        IniCallbacks callbacks;
+        callbacks.on_section = [this](const IniSection& section) { on_section(section); };
+        callbacks.on_value = [this](const IniValue& value) { on_value(value); };
+        return read_ini_file(path_, callbacks, diagnostics);
+    }
+
+    void apply(MainConfig& config)
+    {
+        for (const auto& spec : kKeys) {
+            const auto found = values_.find(&spec);
+            if (found != values_.end())
+                spec.set(config, spec, found->second, problems_);
+            else if (spec.required)
+                report_missing(spec);
+            else
+                spec.set(config, spec, default_value(spec), problems_);
+        }
+    }
+
+private:
+    void on_section(const IniSection& section)
+    {
+        if (section.first_line != 0) {
+            problems_.error(section.line, "duplicate section [" + std::string(section.name) + "] (first at line " +
+                                              std::to_string(section.first_line) + ")");
+            return;
+        }
+        if (!is_known_section(section.name)) {
+            problems_.error(section.line, "unknown section [" + std::string(section.name) + "]");
+            return;
+        }
+        section_lines_.emplace(std::string(section.name), section.line);
+    }
+
+    void on_value(const IniValue& value)
+    {
+        if (!is_known_section(value.section)) return;  // reported once, at its header
+        const KeySpec* spec = find_key(value.section, value.key);
+        if (!spec) {
+            if (!value.continuation)
+                problems_.error(value.line, "unknown key '" + std::string(value.key) + "' in section [" +
+                                                std::string(value.section) + "]");
+            return;
+        }
+        if (!value.continuation) {
+            KeyValue& stored = values_[spec];
+            stored.line = value.line;
+            stored.text = std::string(value.value);
+            append_items(stored, value.value, value.line);
+            return;
+        }
+        if (!spec->is_list) {
+            problems_.error(value.line, "'" + std::string(value.key) +
+                                            "' takes a single value; only lists go on over indented lines");
+            return;
+        }
+        KeyValue& stored = values_[spec];
+        stored.text += " " + std::string(value.value);
+        append_items(stored, value.value, value.line);
+    }
+
+    void report_missing(const KeySpec& spec)
+    {
+        const auto section = section_lines_.find(spec.section);
+        const int line = section == section_lines_.end() ? 0 : section->second;
+        problems_.error(line, std::string("missing required key '") + spec.key + "' in section [" + spec.section +
+                                  "]");
+    }
+
+    const std::string& path_;
+    Problems problems_;
+    std::map<const KeySpec*, KeyValue> values_;
+    std::map<std::string, int, std::less<>> section_lines_;
+};
+
+void sort_by_line(Diagnostics& diagnostics, std::size_t from)
+{
+    std::stable_sort(diagnostics.begin() + static_cast<std::ptrdiff_t>(from), diagnostics.end(),
+                     [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
+}
+
+}  // namespace
+
+Action MainConfig::action_for(std::string_view rule_id) const
+{
+    const auto found = actions.find(rule_id);
+    return found == actions.end() ? Action::accept : found->second;
+}
+
+MainConfig load_main_config(const std::string& path, Diagnostics& diagnostics)
+{
+    MainConfig config;
+    config.path = path;
+    const std::size_t first = diagnostics.size();
+    try {
+        MainConfigLoad load(path, diagnostics);
+        // A file that could not be read at all has nothing more to say (no "missing key" noise).
+        if (load.read(diagnostics)) load.apply(config);
+    } catch (const std::exception& exception) {
+        diagnostics.push_back(Diagnostic{Diagnostic::Severity::error, path, 0,
+                                         std::string("internal error: ") + exception.what()});
+    }
+    // Values are checked in table order; report them in file order.
+    sort_by_line(diagnostics, first);
+    return config;
+}
+
+const std::vector<ConfigKeyDoc>& main_config_keys()
+{
+    static const std::vector<ConfigKeyDoc> docs = [] {
+        std::vector<ConfigKeyDoc> result;
+        for (const auto& spec : kKeys)
+            result.push_back(ConfigKeyDoc{spec.section, spec.key, spec.default_value, spec.doc});
+        return result;
+    }();
+    return docs;
+}
+
+}  // namespace ecomm

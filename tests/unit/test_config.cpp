@@ -1,0 +1,598 @@
+// Unit tests for the main config loader: the shipped example loads clean, absent keys take their
+// defaults, and each kind of mistake yields exactly one "FILE:LINE: message" naming it.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "config/ini_reader.h"
+#include "temp_files.h"
+
+namespace ecomm {
+namespace {
+
+// The source tree's copy of a shipped file: $top_srcdir (set by "make check"), else the current
+// directory, else the tree this test was compiled from.
+std::string source_file(const std::string& relative)
+{
+    if (const char* top = std::getenv("top_srcdir"); top && *top) {
+        const auto candidate = std::filesystem::path(top) / relative;
+        if (std::filesystem::exists(candidate)) return candidate.string();
+    }
+    if (std::filesystem::exists(relative)) return relative;
+    return (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / relative).string();
+}
+
+std::vector<std::string> texts(const Diagnostics& diagnostics)
+{
+    std::vector<std::string> result;
+    for (const auto& diagnostic : diagnostics) result.push_back(diagnostic.to_string());
+    return result;
+}
+
+std::string joined(const std::vector<std::string>& lines)
+{
+    std::string result;
+    for (const auto& line : lines) result += line + "\n";
+    return result;
+}
+
+const char* const kMinimal = "[policy]\nuniversity_domains = example.edu\n";
+
+// Writes content as a config file in its own temporary folder and loads it.
+struct Loaded {
+    ecomm::test::TempDir dir;
+    std::string path;
+    MainConfig config;
+    Diagnostics diagnostics;
+
+    explicit Loaded(const std::string& content)
+    {
+        path = dir.write("ecomm-milter.conf", content);
+        config = load_main_config(path, diagnostics);
+    }
+
+    // Asserts that the diagnostics are exactly these, each "PATH" + suffix.
+    void expect(const std::vector<std::string>& suffixes) const
+    {
+        std::vector<std::string> expected;
+        for (const auto& suffix : suffixes) expected.push_back(path + suffix);
+        CPPUNIT_ASSERT_EQUAL(joined(expected), joined(texts(diagnostics)));
+    }
+};
+
+}  // namespace
+
+class ConfigTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(ConfigTest);
+    CPPUNIT_TEST(shipped_example_loads_clean);
+    CPPUNIT_TEST(absent_keys_take_their_defaults);
+    CPPUNIT_TEST(key_table_documents_every_key);
+    CPPUNIT_TEST(values_are_parsed);
+    CPPUNIT_TEST(unknown_key);
+    CPPUNIT_TEST(unknown_section);
+    CPPUNIT_TEST(bad_action);
+    CPPUNIT_TEST(accept_is_not_an_action);
+    CPPUNIT_TEST(bad_mode);
+    CPPUNIT_TEST(bad_on_error);
+    CPPUNIT_TEST(bad_octal_mode);
+    CPPUNIT_TEST(bad_boolean);
+    CPPUNIT_TEST(bad_number);
+    CPPUNIT_TEST(bad_header_name);
+    CPPUNIT_TEST(bad_socket);
+    CPPUNIT_TEST(bad_cidr_on_a_continuation_line);
+    CPPUNIT_TEST(host_bits_are_a_warning);
+    CPPUNIT_TEST(internal_networks_replace_the_default);
+    CPPUNIT_TEST(bad_time_zone);
+    CPPUNIT_TEST(duplicate_key);
+    CPPUNIT_TEST(duplicate_section);
+    CPPUNIT_TEST(continuation_lists);
+    CPPUNIT_TEST(continuation_of_a_single_value);
+    CPPUNIT_TEST(over_long_line);
+    CPPUNIT_TEST(missing_file);
+    CPPUNIT_TEST(missing_university_domains);
+    CPPUNIT_TEST(missing_policy_section);
+    CPPUNIT_TEST(bad_university_domains);
+    CPPUNIT_TEST(relative_registry_path);
+    CPPUNIT_TEST(syntax_error);
+    CPPUNIT_TEST(key_outside_any_section);
+    CPPUNIT_TEST(control_character_in_value);
+    CPPUNIT_TEST(crlf_and_bom_are_accepted);
+    CPPUNIT_TEST(diagnostics_come_in_line_order);
+    CPPUNIT_TEST(diagnostic_text);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void shipped_example_loads_clean()
+    {
+        const std::string path = source_file("conf/ecomm-milter.conf");
+        Diagnostics diagnostics;
+        const auto config = load_main_config(path, diagnostics);
+        CPPUNIT_ASSERT_EQUAL(std::string(), joined(texts(diagnostics)));
+        CPPUNIT_ASSERT_EQUAL(std::string("unix:/run/ecomm-milter/ecomm-milter.sock"), config.socket);
+        CPPUNIT_ASSERT_EQUAL(0660u, config.socket_mode);
+        CPPUNIT_ASSERT_EQUAL(std::string("postfix"), config.socket_group);
+        CPPUNIT_ASSERT_EQUAL(std::string("ecomm-milter"), config.user);
+        CPPUNIT_ASSERT_EQUAL(std::string(), config.pid_file);
+        CPPUNIT_ASSERT_EQUAL((std::filesystem::path(path).parent_path() / "registry.conf").string(),
+                             config.registry_file);
+        CPPUNIT_ASSERT(!config.monitor);
+        CPPUNIT_ASSERT(config.on_error == Action::tempfail);
+        CPPUNIT_ASSERT(config.log_accepts);
+        CPPUNIT_ASSERT(config.university_domains == std::vector<std::string>{"example.edu"});
+        CPPUNIT_ASSERT(config.internal_networks.contains(*IpAddress::parse("10.20.30.40")));
+        CPPUNIT_ASSERT(config.internal_networks.contains(*IpAddress::parse("::1")));
+        CPPUNIT_ASSERT_EQUAL(std::string("https://www.example.edu/policies/ecommunications"), config.policy_url);
+        CPPUNIT_ASSERT_EQUAL(std::string("America/Denver"), config.time_zone);
+        CPPUNIT_ASSERT_EQUAL(14, config.expiry_warning_days);
+        CPPUNIT_ASSERT_EQUAL(std::string("[EXTERNAL]"), config.subject_prefix);
+        CPPUNIT_ASSERT_EQUAL(std::string("X-Ecomm-External"), config.tag_header);
+        CPPUNIT_ASSERT(config.action_for("registration") == Action::reject);
+        CPPUNIT_ASSERT(config.action_for("external-tag") == Action::tag);
+    }
+
+    void absent_keys_take_their_defaults()
+    {
+        const Loaded loaded(kMinimal);
+        loaded.expect({});
+        const auto& config = loaded.config;
+        CPPUNIT_ASSERT_EQUAL(std::string("unix:/run/ecomm-milter/ecomm-milter.sock"), config.socket);
+        CPPUNIT_ASSERT_EQUAL(0660u, config.socket_mode);
+        CPPUNIT_ASSERT_EQUAL(std::string(), config.socket_group);
+        CPPUNIT_ASSERT_EQUAL(std::string(), config.user);
+        CPPUNIT_ASSERT_EQUAL(std::string(), config.pid_file);
+        CPPUNIT_ASSERT_EQUAL(std::string("/etc/ecomm-milter/registry.conf"), config.registry_file);
+        CPPUNIT_ASSERT(!config.monitor);
+        CPPUNIT_ASSERT(config.on_error == Action::tempfail);
+        CPPUNIT_ASSERT(config.log_accepts);
+        CPPUNIT_ASSERT(config.internal_networks.contains(*IpAddress::parse("127.0.0.1")));
+        CPPUNIT_ASSERT(config.internal_networks.contains(*IpAddress::parse("::1")));
+        CPPUNIT_ASSERT(!config.internal_networks.contains(*IpAddress::parse("10.0.0.1")));
+        CPPUNIT_ASSERT_EQUAL(std::string(), config.policy_url);
+        CPPUNIT_ASSERT_EQUAL(std::string("UTC"), config.time_zone);
+        CPPUNIT_ASSERT_EQUAL(14, config.expiry_warning_days);
+        CPPUNIT_ASSERT_EQUAL(std::string("X-Spam-Flag"), config.junk_header);
+        CPPUNIT_ASSERT_EQUAL(std::string("YES"), config.junk_value);
+        CPPUNIT_ASSERT_EQUAL(std::string("X-Ecomm-Policy"), config.report_header);
+        CPPUNIT_ASSERT_EQUAL(std::string("X-Ecomm-External"), config.tag_header);
+        CPPUNIT_ASSERT_EQUAL(std::string("yes"), config.tag_value);
+        CPPUNIT_ASSERT_EQUAL(std::string(), config.subject_prefix);
+
+        CPPUNIT_ASSERT(config.action_for("registration") == Action::reject);
+        CPPUNIT_ASSERT(config.action_for("return-path") == Action::reject);
+        CPPUNIT_ASSERT(config.action_for("authentication") == Action::reject);
+        CPPUNIT_ASSERT(config.action_for("attachments") == Action::reject);
+        CPPUNIT_ASSERT(config.action_for("unsubscribe") == Action::reject);
+        CPPUNIT_ASSERT(config.action_for("rate") == Action::tempfail);
+        CPPUNIT_ASSERT(config.action_for("bulk-hours") == Action::tempfail);
+        CPPUNIT_ASSERT(config.action_for("external-tag") == Action::tag);
+        CPPUNIT_ASSERT(config.action_for("no-such-rule") == Action::accept);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{8}, config.actions.size());
+    }
+
+    void key_table_documents_every_key()
+    {
+        const auto& keys = main_config_keys();
+        CPPUNIT_ASSERT_EQUAL(std::size_t{28}, keys.size());
+        int found = 0;
+        for (const auto& key : keys) {
+            CPPUNIT_ASSERT(key.doc && *key.doc);
+            if (std::string(key.section) == "actions" && std::string(key.key) == "rate") {
+                CPPUNIT_ASSERT_EQUAL(std::string("tempfail"), std::string(key.default_value));
+                ++found;
+            }
+            if (std::string(key.section) == "policy" && std::string(key.key) == "internal_networks") {
+                CPPUNIT_ASSERT_EQUAL(std::string("127.0.0.0/8, ::1/128"), std::string(key.default_value));
+                ++found;
+            }
+        }
+        CPPUNIT_ASSERT_EQUAL(2, found);
+    }
+
+    void values_are_parsed()
+    {
+        const Loaded loaded(
+            "[milter]\n"
+            "socket = inet:8890@127.0.0.1\n"
+            "socket_mode = 600\n"
+            "mode = Monitor\n"
+            "on_error = accept\n"
+            "log_accepts = off\n"
+            "pid_file = /run/ecomm-milter/ecomm-milter.pid\n"
+            "[policy]\n"
+            "university_domains = example.edu\n"
+            "expiry_warning_days = 0\n"
+            "time_zone = Europe/Berlin\n"
+            "[external-tag]\n"
+            "subject_prefix = [EXT] ; the prefix\n"
+            "[actions]\n"
+            "registration = log\n"
+            "attachments = quarantine\n"
+            "rate = discard\n");
+        loaded.expect({});
+        const auto& config = loaded.config;
+        CPPUNIT_ASSERT_EQUAL(std::string("inet:8890@127.0.0.1"), config.socket);
+        CPPUNIT_ASSERT_EQUAL(0600u, config.socket_mode);
+        CPPUNIT_ASSERT(config.monitor);
+        CPPUNIT_ASSERT(config.on_error == Action::accept);
+        CPPUNIT_ASSERT(!config.log_accepts);
+        CPPUNIT_ASSERT_EQUAL(std::string("/run/ecomm-milter/ecomm-milter.pid"), config.pid_file);
+        CPPUNIT_ASSERT_EQUAL(0, config.expiry_warning_days);
+        CPPUNIT_ASSERT_EQUAL(std::string("Europe/Berlin"), config.time_zone);
+        CPPUNIT_ASSERT_EQUAL(std::string("[EXT]"), config.subject_prefix);
+        CPPUNIT_ASSERT(config.action_for("registration") == Action::log);
+        CPPUNIT_ASSERT(config.action_for("attachments") == Action::quarantine);
+        CPPUNIT_ASSERT(config.action_for("rate") == Action::discard);
+        CPPUNIT_ASSERT(config.action_for("return-path") == Action::reject);  // untouched default
+    }
+
+    void unknown_key()
+    {
+        Loaded("[milter]\nsockets = unix:/x\n[policy]\nuniversity_domains = example.edu\n")
+            .expect({":2: unknown key 'sockets' in section [milter]"});
+    }
+
+    void unknown_section()
+    {
+        // Its keys are not reported one by one: the section header says it all.
+        Loaded("[miltr]\nsocket = unix:/x\nmode = enforce\n[policy]\nuniversity_domains = example.edu\n")
+            .expect({":1: unknown section [miltr]"});
+    }
+
+    void bad_action()
+    {
+        Loaded(std::string(kMinimal) + "[actions]\nregistration = bounce\n")
+            .expect({":4: invalid action 'bounce' for registration "
+                     "(expected reject, tempfail, quarantine, discard, junk, tag or log)"});
+    }
+
+    void accept_is_not_an_action()
+    {
+        Loaded(std::string(kMinimal) + "[actions]\nreturn-path = accept\n")
+            .expect({":4: 'accept' is not an action for return-path "
+                     "(use log to let failing messages through and log them)"});
+    }
+
+    void bad_mode()
+    {
+        Loaded(std::string("[milter]\nmode = fast\n") + kMinimal)
+            .expect({":2: invalid mode 'fast' (expected enforce or monitor)"});
+    }
+
+    void bad_on_error()
+    {
+        Loaded(std::string("[milter]\non_error = quarantine\n") + kMinimal)
+            .expect({":2: invalid on_error 'quarantine' (expected tempfail, accept or reject)"});
+    }
+
+    void bad_octal_mode()
+    {
+        Loaded(std::string("[milter]\nsocket_mode = 0999\n") + kMinimal)
+            .expect({":2: invalid socket_mode '0999' (expected an octal mode such as 0660, at most 0777)"});
+        Loaded(std::string("[milter]\nsocket_mode = 1777\n") + kMinimal)
+            .expect({":2: invalid socket_mode '1777' (expected an octal mode such as 0660, at most 0777)"});
+        Loaded(std::string("[milter]\nsocket_mode = 0x1ff\n") + kMinimal)
+            .expect({":2: invalid socket_mode '0x1ff' (expected an octal mode such as 0660, at most 0777)"});
+    }
+
+    void bad_boolean()
+    {
+        Loaded(std::string("[milter]\nlog_accepts = maybe\n") + kMinimal)
+            .expect({":2: invalid log_accepts 'maybe' (expected yes or no)"});
+    }
+
+    void bad_number()
+    {
+        Loaded(std::string(kMinimal) + "expiry_warning_days = 3651\n")
+            .expect({":3: invalid expiry_warning_days '3651' (expected a number of days from 0 to 3650)"});
+        Loaded(std::string(kMinimal) + "expiry_warning_days = -1\n")
+            .expect({":3: invalid expiry_warning_days '-1' (expected a number of days from 0 to 3650)"});
+    }
+
+    void bad_header_name()
+    {
+        Loaded(std::string(kMinimal) + "junk_header = X Spam\n")
+            .expect({":3: invalid junk_header 'X Spam' "
+                     "(expected a header field name: printable ASCII without ':' or space)"});
+        Loaded(std::string(kMinimal) + "[external-tag]\nheader = X-External:\n")
+            .expect({":4: invalid header 'X-External:' "
+                     "(expected a header field name: printable ASCII without ':' or space)"});
+    }
+
+    void bad_socket()
+    {
+        Loaded(std::string("[milter]\nsocket = 8890\n") + kMinimal)
+            .expect({":2: invalid socket '8890' (expected unix:/path, inet:PORT@HOST or inet6:PORT@HOST)"});
+    }
+
+    void bad_cidr_on_a_continuation_line()
+    {
+        Loaded(std::string(kMinimal) +
+               "internal_networks = 127.0.0.0/8,\n"
+               "    ::1/128\n"
+               "    10.0.0.0/33, 192.0.2.0/24\n")
+            .expect({":5: invalid internal_networks entry '10.0.0.0/33' "
+                     "(expected an IPv4 or IPv6 network such as 192.0.2.0/24)"});
+    }
+
+    void host_bits_are_a_warning()
+    {
+        const Loaded loaded(std::string(kMinimal) + "internal_networks = 10.1.2.3/8\n");
+        loaded.expect({":3: warning: 10.1.2.3/8 has host bits set; using 10.0.0.0/8"});
+        CPPUNIT_ASSERT(!has_errors(loaded.diagnostics));
+        CPPUNIT_ASSERT(loaded.config.internal_networks.contains(*IpAddress::parse("10.200.0.1")));
+    }
+
+    void internal_networks_replace_the_default()
+    {
+        const Loaded loaded(std::string(kMinimal) + "internal_networks = 10.0.0.0/8\n");
+        loaded.expect({});
+        CPPUNIT_ASSERT(loaded.config.internal_networks.contains(*IpAddress::parse("10.0.0.1")));
+        CPPUNIT_ASSERT(!loaded.config.internal_networks.contains(*IpAddress::parse("127.0.0.1")));
+
+        const Loaded none(std::string(kMinimal) + "internal_networks =\n");
+        none.expect({});
+        CPPUNIT_ASSERT(none.config.internal_networks.empty());
+    }
+
+    void bad_time_zone()
+    {
+        Loaded(std::string(kMinimal) + "time_zone = Mars/Olympus_Mons\n")
+            .expect({":3: unknown time_zone 'Mars/Olympus_Mons' (expected an IANA time zone such as America/Denver)"});
+    }
+
+    void duplicate_key()
+    {
+        Loaded(std::string("[milter]\nmode = enforce\nuser = ecomm\nmode = monitor\n") + kMinimal)
+            .expect({":4: duplicate key 'mode' in section [milter] (first at line 2)"});
+    }
+
+    void duplicate_section()
+    {
+        Loaded(std::string("[milter]\nmode = enforce\n") + kMinimal + "[milter]\nmode = monitor\n")
+            .expect({":5: duplicate section [milter] (first at line 1)"});
+    }
+
+    void continuation_lists()
+    {
+        const Loaded loaded(
+            "[policy]\n"
+            "university_domains = example.edu,\n"
+            "    Med.Example.EDU .alumni.example.edu ; the alumni office\n"
+            "\n"
+            "  # a comment between continuation lines\n"
+            "\tother.edu, example.edu\n"
+            "internal_networks = 127.0.0.0/8\n"
+            "    2001:db8::/32\n");
+        loaded.expect({});
+        const std::vector<std::string> expected{"example.edu", "med.example.edu", "alumni.example.edu", "other.edu"};
+        CPPUNIT_ASSERT(loaded.config.university_domains == expected);
+        CPPUNIT_ASSERT(loaded.config.internal_networks.contains(*IpAddress::parse("2001:db8::5")));
+        CPPUNIT_ASSERT(loaded.config.internal_networks.contains(*IpAddress::parse("127.0.0.5")));
+    }
+
+    void continuation_of_a_single_value()
+    {
+        Loaded(std::string("[milter]\nmode = enforce\n  monitor\n") + kMinimal)
+            .expect({":3: 'mode' takes a single value; only lists go on over indented lines"});
+    }
+
+    void over_long_line()
+    {
+        Loaded(std::string(kMinimal) + "policy_url = https://www.example.edu/" + std::string(200, 'x') + "\n")
+            .expect({":3: line longer than 199 characters; continue a list on indented lines"});
+        // The longest line inih can take whole is fine.
+        const std::string url = "https://www.example.edu/";
+        const Loaded longest(std::string(kMinimal) + "policy_url = " + url + std::string(199 - 13 - url.size(), 'y') + "\n");
+        longest.expect({});
+        CPPUNIT_ASSERT_EQUAL(std::size_t{199 - 13}, longest.config.policy_url.size());
+    }
+
+    void missing_file()
+    {
+        const ecomm::test::TempDir dir;
+        const std::string path = dir.path("absent.conf");
+        Diagnostics diagnostics;
+        load_main_config(path, diagnostics);
+        CPPUNIT_ASSERT_EQUAL(path + ": cannot read: No such file or directory\n", joined(texts(diagnostics)));
+
+        Diagnostics directory;
+        load_main_config(dir.path(), directory);
+        CPPUNIT_ASSERT_EQUAL(dir.path() + ": cannot read: Is a directory\n", joined(texts(directory)));
+    }
+
+    void missing_university_domains()
+    {
+        Loaded("[milter]\nmode = enforce\n\n[policy]\npolicy_url = https://www.example.edu/\n")
+            .expect({":4: missing required key 'university_domains' in section [policy]"});
+    }
+
+    void missing_policy_section()
+    {
+        Loaded("[milter]\nmode = enforce\n").expect({": missing required key 'university_domains' in section [policy]"});
+    }
+
+    void bad_university_domains()
+    {
+        Loaded("[policy]\nuniversity_domains =\n")
+            .expect({":2: invalid university_domains '' (expected at least one domain, such as example.edu)"});
+        Loaded("[policy]\nuniversity_domains = example.edu, exa_mple.edu,\n  -bad.edu\n")
+            .expect({":2: invalid university_domains entry 'exa_mple.edu' (expected a domain name such as example.edu)",
+                     ":3: invalid university_domains entry '-bad.edu' (expected a domain name such as example.edu)"});
+    }
+
+    void relative_registry_path()
+    {
+        const Loaded relative(std::string("[milter]\nregistry = sub/senders.conf\n") + kMinimal);
+        relative.expect({});
+        CPPUNIT_ASSERT_EQUAL(relative.dir.path("sub/senders.conf"), relative.config.registry_file);
+
+        const Loaded absolute(std::string("[milter]\nregistry = /srv/ecomm/registry.conf\n") + kMinimal);
+        absolute.expect({});
+        CPPUNIT_ASSERT_EQUAL(std::string("/srv/ecomm/registry.conf"), absolute.config.registry_file);
+
+        Loaded(std::string("[milter]\nregistry =\n") + kMinimal)
+            .expect({":2: invalid registry '' (expected the registry file's path)"});
+    }
+
+    void syntax_error()
+    {
+        Loaded(std::string("[milter]\nthis line has no equals sign\n") + kMinimal + "[actions\n")
+            .expect({":2: syntax error (expected [section] or key = value)",
+                     ":5: syntax error (expected [section] or key = value)"});
+    }
+
+    void key_outside_any_section()
+    {
+        Loaded(std::string("mode = monitor\n") + kMinimal).expect({":1: key 'mode' is outside any [section]"});
+    }
+
+    void control_character_in_value()
+    {
+        Loaded(std::string(kMinimal) + "policy_url = https://www.example.edu/\x01x\n")
+            .expect({":3: value of 'policy_url' contains a control character"});
+        Loaded(std::string(kMinimal) + "junk_value = YES\rX-Injected: 1\n")
+            .expect({":3: value of 'junk_value' contains a control character"});
+    }
+
+    void crlf_and_bom_are_accepted()
+    {
+        const Loaded loaded("\xEF\xBB\xBF[milter]\r\nmode = monitor\r\n[policy]\r\nuniversity_domains = example.edu,\r\n"
+                            "  example.org\r\n");
+        loaded.expect({});
+        CPPUNIT_ASSERT(loaded.config.monitor);
+        CPPUNIT_ASSERT(loaded.config.university_domains == (std::vector<std::string>{"example.edu", "example.org"}));
+    }
+
+    void diagnostics_come_in_line_order()
+    {
+        Loaded("[milter]\nmode = fast\nsocket_mode = 9\n[policy]\nuniversity_domains = example.edu\n"
+               "[actions]\nrate = slow\n[bogus]\n")
+            .expect({":2: invalid mode 'fast' (expected enforce or monitor)",
+                     ":3: invalid socket_mode '9' (expected an octal mode such as 0660, at most 0777)",
+                     ":7: invalid action 'slow' for rate (expected reject, tempfail, quarantine, discard, junk, tag or log)",
+                     ":8: unknown section [bogus]"});
+    }
+
+    void diagnostic_text()
+    {
+        CPPUNIT_ASSERT_EQUAL(std::string("f.conf:3: bad"),
+                             (Diagnostic{Diagnostic::Severity::error, "f.conf", 3, "bad"}).to_string());
+        CPPUNIT_ASSERT_EQUAL(std::string("f.conf: bad"),
+                             (Diagnostic{Diagnostic::Severity::error, "f.conf", 0, "bad"}).to_string());
+        CPPUNIT_ASSERT_EQUAL(std::string("f.conf:3: warning: odd"),
+                             (Diagnostic{Diagnostic::Severity::warning, "f.conf", 3, "odd"}).to_string());
+        CPPUNIT_ASSERT(!has_errors({}));
+        CPPUNIT_ASSERT(!has_errors({Diagnostic{Diagnostic::Severity::warning, "f", 1, "w"}}));
+        CPPUNIT_ASSERT(has_errors({Diagnostic{Diagnostic::Severity::warning, "f", 1, "w"},
+                                   Diagnostic{Diagnostic::Severity::error, "f", 2, "e"}}));
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(ConfigTest);
+
+// The INI reader's own contract, independent of either loader.
+class IniReaderTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(IniReaderTest);
+    CPPUNIT_TEST(reports_sections_values_lines_and_continuations);
+    CPPUNIT_TEST(repeated_section_values_are_not_delivered);
+    CPPUNIT_TEST(indented_key_after_a_header_is_a_new_key);
+    CPPUNIT_TEST(long_section_names_are_whole);
+    CPPUNIT_TEST(throwing_callback_becomes_a_diagnostic);
+    CPPUNIT_TEST(value_helpers);
+    CPPUNIT_TEST_SUITE_END();
+
+    static std::vector<std::string> events(const std::string& content, Diagnostics& diagnostics)
+    {
+        std::vector<std::string> seen;
+        IniCallbacks callbacks;
+        callbacks.on_section = [&](const IniSection& s) {
+            seen.push_back("section " + std::string(s.name) + " @" + std::to_string(s.line) +
+                           (s.first_line ? " repeat of @" + std::to_string(s.first_line) : ""));
+        };
+        callbacks.on_value = [&](const IniValue& v) {
+            seen.push_back((v.continuation ? "more " : "key ") + std::string(v.section) + "." + std::string(v.key) +
+                           "=" + std::string(v.value) + " @" + std::to_string(v.line));
+        };
+        read_ini_text("t.ini", content, callbacks, diagnostics);
+        return seen;
+    }
+
+public:
+    void reports_sections_values_lines_and_continuations()
+    {
+        Diagnostics diagnostics;
+        const auto seen = events("; comment\n[a]\nx = 1, 2 ; note\n  3 ; note\n\n  4\ny: 5\n[b]\n", diagnostics);
+        CPPUNIT_ASSERT_EQUAL(std::string(), joined(texts(diagnostics)));
+        CPPUNIT_ASSERT_EQUAL(std::string("section a @2\nkey a.x=1, 2 @3\nmore a.x=3 @4\nmore a.x=4 @6\n"
+                                         "key a.y=5 @7\nsection b @8\n"),
+                             joined(seen));
+    }
+
+    void repeated_section_values_are_not_delivered()
+    {
+        Diagnostics diagnostics;
+        const auto seen = events("[a]\nx = 1\n[a]\nx = 2\n  3\n[b]\nx = 4\n", diagnostics);
+        CPPUNIT_ASSERT_EQUAL(std::string(), joined(texts(diagnostics)));
+        CPPUNIT_ASSERT_EQUAL(std::string("section a @1\nkey a.x=1 @2\nsection a @3 repeat of @1\nsection b @6\n"
+                                         "key b.x=4 @7\n"),
+                             joined(seen));
+    }
+
+    void indented_key_after_a_header_is_a_new_key()
+    {
+        Diagnostics diagnostics;
+        const auto seen = events("[a]\n  x = 1\n  y\n", diagnostics);
+        CPPUNIT_ASSERT_EQUAL(std::string(), joined(texts(diagnostics)));
+        CPPUNIT_ASSERT_EQUAL(std::string("section a @1\nkey a.x=1 @2\nmore a.x=y @3\n"), joined(seen));
+    }
+
+    void long_section_names_are_whole()
+    {
+        Diagnostics diagnostics;
+        const std::string name(120, 's');
+        const auto seen = events("[" + name + "]\nx = 1\n", diagnostics);
+        CPPUNIT_ASSERT_EQUAL("section " + name + " @1\nkey " + name + ".x=1 @2\n", joined(seen));
+    }
+
+    void throwing_callback_becomes_a_diagnostic()
+    {
+        Diagnostics diagnostics;
+        IniCallbacks callbacks;
+        int values = 0;
+        callbacks.on_value = [&](const IniValue&) {
+            ++values;
+            throw std::runtime_error("boom");
+        };
+        read_ini_text("t.ini", "[a]\nx = 1\ny = 2\n", callbacks, diagnostics);
+        CPPUNIT_ASSERT_EQUAL(1, values);  // the parse stopped there
+        CPPUNIT_ASSERT_EQUAL(std::string("t.ini:2: internal error while reading this line\n"),
+                             joined(texts(diagnostics)));
+    }
+
+    void value_helpers()
+    {
+        const auto items = split_ini_list(" a, b,,c\td  ,");
+        CPPUNIT_ASSERT((items == std::vector<std::string_view>{"a", "b", "c", "d"}));
+        CPPUNIT_ASSERT(split_ini_list("  ").empty());
+        CPPUNIT_ASSERT(parse_ini_boolean("YES") == true);
+        CPPUNIT_ASSERT(parse_ini_boolean("off") == false);
+        CPPUNIT_ASSERT(parse_ini_boolean("1") == true);
+        CPPUNIT_ASSERT(!parse_ini_boolean("y"));
+        CPPUNIT_ASSERT(normalize_domain(".Example.EDU") == std::string("example.edu"));
+        CPPUNIT_ASSERT(normalize_domain("a-b.c1.edu") == std::string("a-b.c1.edu"));
+        for (const char* bad : {"", ".", "..example.edu", "example..edu", "example.edu.", "-x.edu", "x-.edu",
+                                "ex ample.edu", "ex_ample.edu", "user@example.edu"})
+            CPPUNIT_ASSERT_MESSAGE(bad, !normalize_domain(bad));
+        CPPUNIT_ASSERT(!normalize_domain(std::string(64, 'a') + ".edu"));
+        CPPUNIT_ASSERT(normalize_domain(std::string(63, 'a') + ".edu"));
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(IniReaderTest);
+
+}  // namespace ecomm
