@@ -1,0 +1,244 @@
+// ecomm-milter's command line: run the milter daemon (default), check the configuration (-n),
+// run one message through the pipeline without an MTA (-t), or print the version (-V).
+//
+// Exit status: 0 success; 1 a bad configuration or a failed start; 2 bad -t input (told by the
+// test mode); 64 (EX_USAGE) a bad command line.
+#include <getopt.h>
+#include <sysexits.h>
+
+#include <exception>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "config.h"  // PACKAGE_VERSION (autoconf)
+#include "config/snapshot.h"
+#include "core/logger.h"
+#include "milter/daemon.h"
+#include "milter/socket_spec.h"
+#include "testmode/test_mode.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"  // Makefile.am defines it from configure's --sysconfdir
+#endif
+
+namespace {
+
+constexpr const char* kDefaultConfig = SYSCONFDIR "/ecomm-milter/ecomm-milter.conf";
+
+enum class Mode { daemon, check, test, version, help };
+
+struct CommandLine {
+    Mode mode = Mode::daemon;
+    std::string mode_option;  // the option that chose mode, for messages
+    std::string config_path = kDefaultConfig;
+    bool foreground = false;
+    std::optional<std::string> socket;
+    ecomm::TestModeOptions test;
+    bool has_client_ip = false;
+    std::string test_only_option;  // the first --client-ip style option seen (an error without -t)
+};
+
+// Thrown for a bad command line; main prints it with the usage and exits EX_USAGE.
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+void print_synopsis(std::ostream& out)
+{
+    out << "usage: ecomm-milter [-c FILE] [-f] [-p SOCKET]       run the milter\n"
+           "       ecomm-milter [-c FILE] [-p SOCKET] -n         check the configuration and exit\n"
+           "       ecomm-milter [-c FILE] -t MESSAGE --client-ip IP [--client-name NAME] [--helo NAME]\n"
+           "                    [--from ADDR] [--rcpt ADDR]... [--auth USER] [--time ISO8601]\n"
+           "                                                     decide one message, print JSON\n"
+           "       ecomm-milter -V | -h\n";
+}
+
+void print_help(std::ostream& out)
+{
+    print_synopsis(out);
+    out << "\n"
+           "  -c, --config FILE     configuration file (default "
+        << kDefaultConfig
+        << ")\n"
+           "  -f, --foreground      stay in the foreground and log to stderr as well\n"
+           "  -p, --socket SOCKET   listen here instead: unix:/path, inet:PORT@HOST, inet6:PORT@HOST\n"
+           "  -n, --check           check the configuration (and socket) and exit: 0 valid, 1 not\n"
+           "  -t, --test MESSAGE    run MESSAGE (a file) through the policy with no MTA\n"
+           "  -V, --version         print the version\n"
+           "  -h, --help            print this help\n"
+           "\n"
+           "Signals: SIGUSR1 reloads the configuration; SIGTERM stops.\n";
+}
+
+// Long-only options of -t.
+enum LongOnly { client_ip = 256, client_name, helo, from, rcpt, auth, time_option };
+
+const option kOptions[] = {
+    {"config", required_argument, nullptr, 'c'},
+    {"foreground", no_argument, nullptr, 'f'},
+    {"socket", required_argument, nullptr, 'p'},
+    {"check", no_argument, nullptr, 'n'},
+    {"test", required_argument, nullptr, 't'},
+    {"version", no_argument, nullptr, 'V'},
+    {"help", no_argument, nullptr, 'h'},
+    {"client-ip", required_argument, nullptr, client_ip},
+    {"client-name", required_argument, nullptr, client_name},
+    {"helo", required_argument, nullptr, helo},
+    {"from", required_argument, nullptr, from},
+    {"rcpt", required_argument, nullptr, rcpt},
+    {"auth", required_argument, nullptr, auth},
+    {"time", required_argument, nullptr, time_option},
+    {nullptr, 0, nullptr, 0},
+};
+
+void set_mode(CommandLine& line, Mode mode, const char* option)
+{
+    if (line.mode != Mode::daemon && line.mode != mode)
+        throw UsageError(std::string(option) + " cannot be combined with " + line.mode_option);
+    line.mode = mode;
+    line.mode_option = option;
+}
+
+// Options that only mean something with -t: remembered so that their misuse is an error.
+void test_option(CommandLine& line, const char* name)
+{
+    if (line.test_only_option.empty()) line.test_only_option = name;
+}
+
+// The option getopt complained about: "-x" for a short one, else the argument as typed.
+std::string option_name(int optopt_value, const char* argument)
+{
+    if (optopt_value > 0 && optopt_value < 256) return std::string("-") + static_cast<char>(optopt_value);
+    return argument != nullptr ? argument : "?";
+}
+
+CommandLine parse_command_line(int argc, char** argv)
+{
+    CommandLine line;
+    opterr = 0;  // our own messages, followed by the usage
+    int option_index = 0;
+    int c = 0;
+    while ((c = getopt_long(argc, argv, ":c:fp:nt:Vh", kOptions, &option_index)) != -1) {
+        switch (c) {
+        case 'c': line.config_path = optarg; break;
+        case 'f': line.foreground = true; break;
+        case 'p': line.socket = optarg; break;
+        case 'n': set_mode(line, Mode::check, "-n"); break;
+        case 't':
+            set_mode(line, Mode::test, "-t");
+            line.test.message_path = optarg;
+            break;
+        case 'V': set_mode(line, Mode::version, "-V"); break;
+        case 'h': set_mode(line, Mode::help, "-h"); break;
+        case client_ip:
+            line.test.client_ip = optarg;
+            line.has_client_ip = true;
+            test_option(line, "--client-ip");
+            break;
+        case client_name: line.test.client_hostname = optarg; test_option(line, "--client-name"); break;
+        case helo: line.test.helo = optarg; test_option(line, "--helo"); break;
+        case from: line.test.mail_from = optarg; test_option(line, "--from"); break;
+        case rcpt: line.test.recipients.emplace_back(optarg); test_option(line, "--rcpt"); break;
+        case auth: line.test.auth_user = optarg; test_option(line, "--auth"); break;
+        case time_option: line.test.time = optarg; test_option(line, "--time"); break;
+        case ':':
+            throw UsageError("option " + option_name(optopt, argv[optind - 1]) + " needs an argument");
+        default:
+            throw UsageError("unknown option " + option_name(optopt, argv[optind - 1]));
+        }
+    }
+    if (optind < argc) throw UsageError(std::string("unexpected argument \"") + argv[optind] + "\"");
+    if (line.mode != Mode::test && !line.test_only_option.empty())
+        throw UsageError(line.test_only_option + " is only for -t");
+    if (line.mode == Mode::test && !line.has_client_ip) throw UsageError("-t needs --client-ip");
+    if (line.mode == Mode::test && (line.foreground || line.socket))
+        throw UsageError("-f and -p do not apply to -t");
+    if (line.mode == Mode::check && line.foreground) throw UsageError("-f does not apply to -n");
+    return line;
+}
+
+// Prints every diagnostic, one per line, as "FILE:LINE: message".
+void print_diagnostics(const ecomm::Diagnostics& diagnostics)
+{
+    for (const auto& diagnostic : diagnostics) std::cerr << diagnostic.to_string() << '\n';
+}
+
+// -n: the configuration, the registry and the socket the daemon would listen on.
+int check_config(const CommandLine& line)
+{
+    ecomm::LoadResult result = ecomm::load_snapshot(line.config_path);
+    print_diagnostics(result.diagnostics);
+    if (!result.snapshot) return 1;
+    const auto socket = ecomm::parse_socket_spec(line.socket.value_or(result.snapshot->config.socket));
+    if (!socket.spec) {
+        const ecomm::Diagnostic diagnostic{ecomm::Diagnostic::Severity::error, line.config_path, 0,
+                                           socket.error};
+        std::cerr << diagnostic.to_string() << '\n';
+        return 1;
+    }
+    return 0;
+}
+
+int run_test(const CommandLine& line)
+{
+    ecomm::LoadResult result = ecomm::load_snapshot(line.config_path);
+    print_diagnostics(result.diagnostics);
+    if (!result.snapshot) return 1;
+    return ecomm::run_test_mode(result.snapshot, line.test, std::cout, std::cerr);
+}
+
+// The daemon logs to syslog, and to stderr until it has detached (always with -f).
+int run_daemon(const CommandLine& line)
+{
+    ecomm::log::open(true);
+    ecomm::DaemonOptions options;
+    // Absolute, because the daemon changes directory to / and reloads from this path.
+    options.config_path = std::filesystem::absolute(line.config_path).lexically_normal().string();
+    options.foreground = line.foreground;
+    options.socket = line.socket;
+
+    ecomm::LoadResult result = ecomm::load_snapshot(options.config_path, 1);
+    for (const auto& diagnostic : result.diagnostics) {
+        if (diagnostic.severity == ecomm::Diagnostic::Severity::warning)
+            ecomm::log::warning(diagnostic.to_string());
+        else
+            ecomm::log::error(diagnostic.to_string());
+    }
+    if (!result.snapshot) {
+        ecomm::log::error("not starting: the configuration has errors");
+        return 1;
+    }
+    // Static: libmilter's session threads may still be finishing a message when run_milter
+    // returns, and a connection arriving then reads the holder.
+    static ecomm::SnapshotHolder holder;
+    holder.replace(result.snapshot);
+    return ecomm::run_milter(holder, options);
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    try {
+        const CommandLine line = parse_command_line(argc, argv);
+        switch (line.mode) {
+        case Mode::help: print_help(std::cout); return 0;
+        case Mode::version: std::cout << "ecomm-milter " << PACKAGE_VERSION << '\n'; return 0;
+        case Mode::check: return check_config(line);
+        case Mode::test: return run_test(line);
+        case Mode::daemon: return run_daemon(line);
+        }
+    } catch (const UsageError& e) {
+        std::cerr << "ecomm-milter: " << e.what() << '\n';
+        print_synopsis(std::cerr);
+        std::cerr << "(ecomm-milter -h explains the options)\n";
+        return EX_USAGE;
+    } catch (const std::exception& e) {
+        std::cerr << "ecomm-milter: " << e.what() << '\n';
+        return 1;
+    }
+    return 1;
+}

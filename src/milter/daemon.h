@@ -1,0 +1,28 @@
+// Running as a daemon: listen on the configured socket, give it the configured owner and mode,
+// drop root, detach, write the pid file, reload on SIGUSR1 and stop cleanly on SIGTERM.
+//
+// Order matters: the socket is opened while still root (and before detaching, so that a socket
+// error reaches the admin's terminal and the exit status); the pid file is written after the
+// fork (so it holds the daemon's pid) and before dropping root (its directory is usually root's);
+// SIGUSR1, SIGTERM, SIGHUP and SIGINT are blocked before smfi_main() starts any thread, so that
+// only the reload thread and libmilter's signal thread (SIGTERM/SIGHUP/SIGINT: stop) get them.
+// Every failure is logged (syslog, and stderr with -f) and makes run_milter return non-zero.
+#pragma once
+#include <optional>
+#include <string>
+
+#include "config/snapshot.h"
+
+namespace ecomm {
+
+struct DaemonOptions {
+    std::string config_path;            // absolute, so reloads still find it after chdir("/")
+    bool foreground = false;            // -f: do not detach
+    std::optional<std::string> socket;  // -p: overrides the config's socket
+};
+
+// holder must hold the first snapshot (generation 1). Serves until libmilter is told to stop and
+// returns the process exit status (0 after a clean stop).
+int run_milter(SnapshotHolder& holder, const DaemonOptions& options);
+
+}  // namespace ecomm

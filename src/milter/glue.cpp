@@ -1,0 +1,297 @@
+// libmilter callbacks as trampolines into Session; see glue.h for the contract.
+#include "milter/glue.h"
+
+#include <libmilter/mfapi.h>
+
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "core/decision_log.h"
+#include "core/logger.h"
+#include "core/session.h"
+#include "milter/apply.h"
+#include "milter/context.h"
+
+namespace ecomm {
+
+namespace {
+
+// Set once by register_milter() before smfi_main() starts any thread; only read afterwards.
+SnapshotHolder* g_holder = nullptr;
+
+// libmilter's API takes char* for strings it only reads.
+char* c_arg(const std::string& text) { return const_cast<char*>(text.c_str()); }
+char* c_arg(const char* text) { return const_cast<char*>(text); }
+
+// The MilterContext seam over the real smfi_* calls of one message.
+class SmfiContext final : public MilterContext {
+public:
+    explicit SmfiContext(SMFICTX* ctx) : ctx_(ctx) {}
+
+    bool add_header(const std::string& name, const std::string& value) override
+    {
+        return smfi_addheader(ctx_, c_arg(name), c_arg(value)) == MI_SUCCESS;
+    }
+    bool change_header(const std::string& name, int index, const std::string& value) override
+    {
+        return smfi_chgheader(ctx_, c_arg(name), index, c_arg(value)) == MI_SUCCESS;
+    }
+    bool set_reply(const std::string& code, const std::string& enhanced, const std::string& text) override
+    {
+        return smfi_setreply(ctx_, c_arg(code), enhanced.empty() ? nullptr : c_arg(enhanced), c_arg(text)) ==
+               MI_SUCCESS;
+    }
+    bool quarantine(const std::string& reason) override
+    {
+        return smfi_quarantine(ctx_, c_arg(reason)) == MI_SUCCESS;
+    }
+
+private:
+    SMFICTX* ctx_;
+};
+
+Session* session_of(SMFICTX* ctx) { return static_cast<Session*>(smfi_getpriv(ctx)); }
+
+// Every event after connect needs the session; its absence (connect failed and the MTA went on
+// anyway) is an internal error like any other.
+Session& require_session(SMFICTX* ctx)
+{
+    Session* session = session_of(ctx);
+    if (session == nullptr) throw std::runtime_error("no session for this connection");
+    return *session;
+}
+
+// Takes the session back from libmilter's context: the returned pointer owns it again.
+std::unique_ptr<Session> take_session(SMFICTX* ctx)
+{
+    std::unique_ptr<Session> session(session_of(ctx));
+    if (session) smfi_setpriv(ctx, nullptr);
+    return session;
+}
+
+// The connection's own snapshot decides; before a session exists, the current one does.
+Action on_error_action(SMFICTX* ctx) noexcept
+{
+    if (const Session* session = session_of(ctx)) return session->snapshot().config.on_error;
+    if (g_holder != nullptr)
+        if (const auto snapshot = g_holder->current()) return snapshot->config.on_error;
+    return Action::tempfail;
+}
+
+void log_internal_error(const char* callback, const char* what) noexcept
+{
+    try {
+        log::error(std::string("internal error in ") + callback + ": " + what);
+    } catch (...) {
+        // Out of memory while logging: the status returned below still tells the MTA.
+    }
+}
+
+// The configured failure answer: fail closed (tempfail) by default, or open (accept), or reject.
+sfsistat internal_error(SMFICTX* ctx, const char* callback, const char* what) noexcept
+{
+    log_internal_error(callback, what);
+    switch (on_error_action(ctx)) {
+    case Action::accept:
+    case Action::log:
+    case Action::tag:
+    case Action::junk:
+        return SMFIS_ACCEPT;
+    case Action::reject:
+        smfi_setreply(ctx, c_arg("550"), c_arg("5.3.0"), c_arg("internal error, message not accepted"));
+        return SMFIS_REJECT;
+    default:
+        smfi_setreply(ctx, c_arg("451"), c_arg("4.3.0"), c_arg("internal error, try again later"));
+        return SMFIS_TEMPFAIL;
+    }
+}
+
+// Runs body and turns any exception into the on_error answer: nothing crosses into libmilter.
+template <typename Body>
+sfsistat guarded(SMFICTX* ctx, const char* callback, Body&& body) noexcept
+{
+    try {
+        return body();
+    } catch (const std::exception& e) {
+        return internal_error(ctx, callback, e.what());
+    } catch (...) {
+        return internal_error(ctx, callback, "unknown exception");
+    }
+}
+
+// For abort and close: the MTA ignores their status, so a failure is only logged.
+template <typename Body>
+sfsistat logged(const char* callback, Body&& body) noexcept
+{
+    try {
+        body();
+    } catch (const std::exception& e) {
+        log_internal_error(callback, e.what());
+    } catch (...) {
+        log_internal_error(callback, "unknown exception");
+    }
+    return SMFIS_CONTINUE;
+}
+
+std::string symbol(SMFICTX* ctx, const char* name)
+{
+    const char* value = smfi_getsymval(ctx, c_arg(name));
+    return value != nullptr ? value : "";
+}
+
+sfsistat to_sfsistat(MilterStatus status)
+{
+    switch (status) {
+    case MilterStatus::continue_: return SMFIS_CONTINUE;
+    case MilterStatus::accept: return SMFIS_ACCEPT;
+    case MilterStatus::reject: return SMFIS_REJECT;
+    case MilterStatus::tempfail: return SMFIS_TEMPFAIL;
+    case MilterStatus::discard: return SMFIS_DISCARD;
+    }
+    return SMFIS_TEMPFAIL;
+}
+
+// One line per decision; accepts are quiet when log_accepts is off, but a monitor-mode message
+// that would have been refused is never quiet.
+void log_decision(const Verdict& verdict, const Session& session)
+{
+    const MainConfig& config = session.snapshot().config;
+    const bool plain_accept = verdict.action == Action::accept && verdict.would_be == Action::accept;
+    if (plain_accept && !config.log_accepts) return;
+    const std::string line = format_decision(verdict, session.facts(), config.monitor);
+    if (plain_accept)
+        log::info(line);
+    else
+        log::notice(line);
+}
+
+sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* address)
+{
+    return guarded(ctx, "connect", [&] {
+        // A reused context (QUIT_NC) has had close called; this just makes sure nothing leaks.
+        take_session(ctx);
+        auto snapshot = g_holder != nullptr ? g_holder->current() : nullptr;
+        if (!snapshot) throw std::runtime_error("no configuration loaded");
+        auto session = std::make_unique<Session>(std::move(snapshot));
+        session->connect(hostname != nullptr ? hostname : "unknown",
+                         address != nullptr ? IpAddress::from_sockaddr(address) : std::nullopt);
+        if (smfi_setpriv(ctx, session.get()) != MI_SUCCESS) throw std::runtime_error("smfi_setpriv failed");
+        session.release();  // owned through the context now; on_close takes it back
+        return SMFIS_CONTINUE;
+    });
+}
+
+sfsistat on_helo(SMFICTX* ctx, char* name)
+{
+    return guarded(ctx, "helo", [&] {
+        require_session(ctx).helo(name != nullptr ? name : "");
+        return SMFIS_CONTINUE;
+    });
+}
+
+sfsistat on_envfrom(SMFICTX* ctx, char** argv)
+{
+    return guarded(ctx, "envfrom", [&] {
+        Session& session = require_session(ctx);
+        const char* argument = argv != nullptr && argv[0] != nullptr ? argv[0] : "";
+        session.mail_from(envelope_address(argument), symbol(ctx, "{auth_authen}"));
+        return SMFIS_CONTINUE;
+    });
+}
+
+sfsistat on_envrcpt(SMFICTX* ctx, char** argv)
+{
+    return guarded(ctx, "envrcpt", [&] {
+        Session& session = require_session(ctx);
+        const char* argument = argv != nullptr && argv[0] != nullptr ? argv[0] : "";
+        session.recipient(envelope_address(argument));
+        return SMFIS_CONTINUE;
+    });
+}
+
+sfsistat on_data(SMFICTX* ctx)
+{
+    return guarded(ctx, "data", [&] {
+        require_session(ctx);
+        return SMFIS_CONTINUE;
+    });
+}
+
+sfsistat on_header(SMFICTX* ctx, char* name, char* value)
+{
+    return guarded(ctx, "header", [&] {
+        require_session(ctx).header(name != nullptr ? name : "", value != nullptr ? value : "");
+        return SMFIS_CONTINUE;
+    });
+}
+
+sfsistat on_eoh(SMFICTX* ctx)
+{
+    return guarded(ctx, "eoh", [&] {
+        require_session(ctx).end_of_headers();
+        return SMFIS_CONTINUE;
+    });
+}
+
+sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t length)
+{
+    return guarded(ctx, "body", [&] {
+        Session& session = require_session(ctx);
+        if (chunk != nullptr) session.body(std::string_view(reinterpret_cast<const char*>(chunk), length));
+        return SMFIS_CONTINUE;
+    });
+}
+
+sfsistat on_eom(SMFICTX* ctx)
+{
+    return guarded(ctx, "eom", [&] {
+        Session& session = require_session(ctx);
+        const Verdict verdict = session.end_of_message(symbol(ctx, "i"), std::chrono::system_clock::now());
+        log_decision(verdict, session);
+        SmfiContext context(ctx);
+        const ApplyResult result = apply_verdict(verdict, context);
+        if (!result.ok) return internal_error(ctx, "eom", result.error.c_str());
+        return to_sfsistat(result.status);
+    });
+}
+
+sfsistat on_abort(SMFICTX* ctx)
+{
+    return logged("abort", [&] {
+        if (Session* session = session_of(ctx)) session->abort_message();
+    });
+}
+
+sfsistat on_close(SMFICTX* ctx)
+{
+    return logged("close", [&] { take_session(ctx); });
+}
+
+}  // namespace
+
+bool register_milter(SnapshotHolder& holder)
+{
+    g_holder = &holder;
+    smfiDesc description{};
+    description.xxfi_name = c_arg("ecomm-milter");
+    description.xxfi_version = SMFI_VERSION;
+    description.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+    description.xxfi_connect = on_connect;
+    description.xxfi_helo = on_helo;
+    description.xxfi_envfrom = on_envfrom;
+    description.xxfi_envrcpt = on_envrcpt;
+    description.xxfi_header = on_header;
+    description.xxfi_eoh = on_eoh;
+    description.xxfi_body = on_body;
+    description.xxfi_eom = on_eom;
+    description.xxfi_abort = on_abort;
+    description.xxfi_close = on_close;
+    description.xxfi_data = on_data;
+    // xxfi_unknown and xxfi_negotiate stay null: see glue.h.
+    return smfi_register(description) == MI_SUCCESS;
+}
+
+}  // namespace ecomm

@@ -1,0 +1,242 @@
+// Tests for milter/apply: what a Verdict turns into on the MilterContext seam, checked with a
+// fake context that records every call (and can be told to fail one).
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <string>
+#include <vector>
+
+#include "milter/apply.h"
+
+namespace {
+
+using ecomm::Action;
+using ecomm::HeaderEdit;
+using ecomm::MilterStatus;
+using ecomm::Verdict;
+
+// Records each call as one line, e.g. "add X-A: 1", and fails the call whose number (1-based)
+// is fail_call.
+class RecordingContext : public ecomm::MilterContext {
+public:
+    std::vector<std::string> calls;
+    int fail_call = 0;
+
+    bool add_header(const std::string& name, const std::string& value) override
+    {
+        return record("add " + name + ": " + value);
+    }
+    bool change_header(const std::string& name, int index, const std::string& value) override
+    {
+        return record("change " + name + "[" + std::to_string(index) + "]: " + value);
+    }
+    bool set_reply(const std::string& code, const std::string& enhanced, const std::string& text) override
+    {
+        return record("reply " + code + " " + enhanced + " " + text);
+    }
+    bool quarantine(const std::string& reason) override { return record("quarantine " + reason); }
+
+private:
+    bool record(std::string call)
+    {
+        calls.push_back(std::move(call));
+        return static_cast<int>(calls.size()) != fail_call;
+    }
+};
+
+Verdict refusal(Action action, const char* code, const char* enhanced, const char* text)
+{
+    Verdict verdict;
+    verdict.action = verdict.would_be = action;
+    verdict.deciding_rule = "attachments";
+    verdict.reply = ecomm::Reply{code, enhanced, text};
+    return verdict;
+}
+
+HeaderEdit add(const char* name, const char* value)
+{
+    HeaderEdit edit;
+    edit.name = name;
+    edit.value = value;
+    return edit;
+}
+
+HeaderEdit change(const char* name, int index, const char* value)
+{
+    HeaderEdit edit = add(name, value);
+    edit.kind = HeaderEdit::Kind::change;
+    edit.index = index;
+    return edit;
+}
+
+using Calls = std::vector<std::string>;
+
+}  // namespace
+
+class ApplyTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(ApplyTest);
+    CPPUNIT_TEST(reject_sets_reply_with_percent_doubled);
+    CPPUNIT_TEST(tempfail_sets_reply);
+    CPPUNIT_TEST(refusal_without_reply_makes_no_call);
+    CPPUNIT_TEST(quarantine_edits_then_holds);
+    CPPUNIT_TEST(quarantine_without_reason_names_rule);
+    CPPUNIT_TEST(edits_in_order_then_subject);
+    CPPUNIT_TEST(junk_and_tag_apply_edits);
+    CPPUNIT_TEST(discard_makes_no_call);
+    CPPUNIT_TEST(accept_without_edits_makes_no_call);
+    CPPUNIT_TEST(failed_reply_is_reported);
+    CPPUNIT_TEST(failed_edit_stops_and_is_reported);
+    CPPUNIT_TEST(failed_quarantine_is_reported);
+    CPPUNIT_TEST(escape_doubles_every_percent);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void reject_sets_reply_with_percent_doubled()
+    {
+        RecordingContext context;
+        const auto result = ecomm::apply_verdict(
+            refusal(Action::reject, "550", "5.7.1", "100% of attachments are refused"), context);
+        CPPUNIT_ASSERT(result.ok);
+        CPPUNIT_ASSERT(result.status == MilterStatus::reject);
+        CPPUNIT_ASSERT(context.calls == Calls{"reply 550 5.7.1 100%% of attachments are refused"});
+    }
+
+    void tempfail_sets_reply()
+    {
+        RecordingContext context;
+        const auto result = ecomm::apply_verdict(
+            refusal(Action::tempfail, "451", "4.7.1", "rate limit, retry after 10:05"), context);
+        CPPUNIT_ASSERT(result.ok);
+        CPPUNIT_ASSERT(result.status == MilterStatus::tempfail);
+        CPPUNIT_ASSERT(context.calls == Calls{"reply 451 4.7.1 rate limit, retry after 10:05"});
+    }
+
+    void refusal_without_reply_makes_no_call()
+    {
+        RecordingContext context;
+        Verdict verdict = refusal(Action::reject, "550", "5.7.1", "x");
+        verdict.reply.reset();
+        const auto result = ecomm::apply_verdict(verdict, context);
+        CPPUNIT_ASSERT(result.ok);
+        CPPUNIT_ASSERT(result.status == MilterStatus::reject);
+        CPPUNIT_ASSERT(context.calls.empty());
+    }
+
+    void quarantine_edits_then_holds()
+    {
+        RecordingContext context;
+        Verdict verdict;
+        verdict.action = verdict.would_be = Action::quarantine;
+        verdict.quarantine_reason = "authentication failed for marketing-cloud";
+        verdict.edits = {add("X-Ecomm-Policy", "authentication=fail")};
+        const auto result = ecomm::apply_verdict(verdict, context);
+        CPPUNIT_ASSERT(result.ok);
+        CPPUNIT_ASSERT(result.status == MilterStatus::accept);
+        CPPUNIT_ASSERT(context.calls == (Calls{"add X-Ecomm-Policy: authentication=fail",
+                                               "quarantine authentication failed for marketing-cloud"}));
+    }
+
+    void quarantine_without_reason_names_rule()
+    {
+        RecordingContext context;
+        Verdict verdict;
+        verdict.action = Action::quarantine;
+        verdict.deciding_rule = "authentication";
+        ecomm::apply_verdict(verdict, context);
+        CPPUNIT_ASSERT(context.calls == Calls{"quarantine eComm policy: authentication"});
+    }
+
+    void edits_in_order_then_subject()
+    {
+        RecordingContext context;
+        Verdict verdict;
+        verdict.action = Action::tag;
+        verdict.edits = {change("Authentication-Results", 2, ""),
+                         add("Authentication-Results", "mx; spf=pass"), add("X-Ecomm-External", "yes")};
+        verdict.new_subject = "[EXTERNAL] Hello";
+        const auto result = ecomm::apply_verdict(verdict, context);
+        CPPUNIT_ASSERT(result.ok);
+        CPPUNIT_ASSERT(result.status == MilterStatus::accept);
+        CPPUNIT_ASSERT(context.calls == (Calls{"change Authentication-Results[2]: ",
+                                               "add Authentication-Results: mx; spf=pass",
+                                               "add X-Ecomm-External: yes",
+                                               "change Subject[1]: [EXTERNAL] Hello"}));
+    }
+
+    void junk_and_tag_apply_edits()
+    {
+        for (const Action action : {Action::junk, Action::tag, Action::log}) {
+            RecordingContext context;
+            Verdict verdict;
+            verdict.action = action;
+            verdict.edits = {add("X-Spam-Flag", "YES")};
+            const auto result = ecomm::apply_verdict(verdict, context);
+            CPPUNIT_ASSERT(result.status == MilterStatus::accept);
+            CPPUNIT_ASSERT(context.calls == Calls{"add X-Spam-Flag: YES"});
+        }
+    }
+
+    void discard_makes_no_call()
+    {
+        RecordingContext context;
+        Verdict verdict;
+        verdict.action = Action::discard;
+        verdict.edits = {add("X-Never", "seen")};
+        const auto result = ecomm::apply_verdict(verdict, context);
+        CPPUNIT_ASSERT(result.ok);
+        CPPUNIT_ASSERT(result.status == MilterStatus::discard);
+        CPPUNIT_ASSERT(context.calls.empty());
+    }
+
+    void accept_without_edits_makes_no_call()
+    {
+        RecordingContext context;
+        const auto result = ecomm::apply_verdict(Verdict{}, context);
+        CPPUNIT_ASSERT(result.ok);
+        CPPUNIT_ASSERT(result.error.empty());
+        CPPUNIT_ASSERT(result.status == MilterStatus::accept);
+        CPPUNIT_ASSERT(context.calls.empty());
+    }
+
+    void failed_reply_is_reported()
+    {
+        RecordingContext context;
+        context.fail_call = 1;
+        const auto result = ecomm::apply_verdict(refusal(Action::reject, "550", "5.7.1", "no"), context);
+        CPPUNIT_ASSERT(!result.ok);
+        CPPUNIT_ASSERT(result.error.find("set reply") != std::string::npos);
+    }
+
+    void failed_edit_stops_and_is_reported()
+    {
+        RecordingContext context;
+        context.fail_call = 2;
+        Verdict verdict;
+        verdict.edits = {add("A", "1"), add("B", "2"), add("C", "3")};
+        verdict.new_subject = "s";
+        const auto result = ecomm::apply_verdict(verdict, context);
+        CPPUNIT_ASSERT(!result.ok);
+        CPPUNIT_ASSERT_EQUAL(std::string("add header B failed"), result.error);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, context.calls.size());
+    }
+
+    void failed_quarantine_is_reported()
+    {
+        RecordingContext context;
+        context.fail_call = 1;
+        Verdict verdict;
+        verdict.action = Action::quarantine;
+        verdict.quarantine_reason = "held";
+        const auto result = ecomm::apply_verdict(verdict, context);
+        CPPUNIT_ASSERT(!result.ok);
+        CPPUNIT_ASSERT_EQUAL(std::string("quarantine failed"), result.error);
+    }
+
+    void escape_doubles_every_percent()
+    {
+        CPPUNIT_ASSERT_EQUAL(std::string("a%%b%%%%c"), ecomm::escape_reply_text("a%b%%c"));
+        CPPUNIT_ASSERT_EQUAL(std::string(""), ecomm::escape_reply_text(""));
+        CPPUNIT_ASSERT_EQUAL(std::string("%%"), ecomm::escape_reply_text("%"));
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(ApplyTest);
