@@ -14,6 +14,7 @@
 #include "core/session.h"
 #include "milter/apply.h"
 #include "milter/context.h"
+#include "policy/reply.h"
 
 namespace ecomm {
 
@@ -94,19 +95,11 @@ void log_internal_error(const char* callback, const char* what) noexcept
 sfsistat internal_error(SMFICTX* ctx, const char* callback, const char* what) noexcept
 {
     log_internal_error(callback, what);
-    switch (on_error_action(ctx)) {
-    case Action::accept:
-    case Action::log:
-    case Action::tag:
-    case Action::junk:
-        return SMFIS_ACCEPT;
-    case Action::reject:
-        smfi_setreply(ctx, c_arg("550"), c_arg("5.3.0"), c_arg("internal error, message not accepted"));
-        return SMFIS_REJECT;
-    default:
-        smfi_setreply(ctx, c_arg("451"), c_arg("4.3.0"), c_arg("internal error, try again later"));
-        return SMFIS_TEMPFAIL;
-    }
+    const Action action = on_error_action(ctx);
+    if (action != Action::reject && action != Action::tempfail) return SMFIS_ACCEPT;
+    const Reply reply = internal_error_reply(action);
+    smfi_setreply(ctx, c_arg(reply.code), c_arg(reply.enhanced), c_arg(reply.text));
+    return action == Action::reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
 // Runs body and turns any exception into the on_error answer: nothing crosses into libmilter.
@@ -197,7 +190,7 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv)
     return guarded(ctx, "envfrom", [&] {
         Session& session = require_session(ctx);
         const char* argument = argv != nullptr && argv[0] != nullptr ? argv[0] : "";
-        session.mail_from(envelope_address(argument), symbol(ctx, "{auth_authen}"));
+        session.mail_from(argument, symbol(ctx, "{auth_authen}"));
         return SMFIS_CONTINUE;
     });
 }
@@ -207,7 +200,7 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv)
     return guarded(ctx, "envrcpt", [&] {
         Session& session = require_session(ctx);
         const char* argument = argv != nullptr && argv[0] != nullptr ? argv[0] : "";
-        session.recipient(envelope_address(argument));
+        session.recipient(argument);
         return SMFIS_CONTINUE;
     });
 }
