@@ -5,6 +5,9 @@
 #include "config/config.h"
 
 #include <cctz/time_zone.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <algorithm>
 #include <array>
@@ -255,6 +258,39 @@ void set_action(MainConfig& config, const KeySpec& spec, const KeyValue& value, 
     config.actions[spec.key] = *action;
 }
 
+void set_authserv_id(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    std::string id = value.text;
+    if (id.empty()) {
+        char host[256] = {};
+        if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "localhost");
+        id = host;
+    }
+    // RFC 8601 authserv-id is a value (token or quoted string): keep it a plain token.
+    const bool token = std::all_of(id.begin(), id.end(), [](char c) {
+        return c > ' ' && c <= '~' && std::string_view("()<>@,;:\\\"/[]?=").find(c) == std::string_view::npos;
+    });
+    if (!token) return report_invalid(spec, value, "a host name such as mx.example.edu", problems);
+    config.authserv_id = id;
+}
+
+void set_bounded_int(int& field, int low, int high, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    const auto number = parse_decimal(value.text, high);
+    if (!number || *number < low)
+        return report_invalid(spec, value, "a whole number from " + std::to_string(low) + " to " + std::to_string(high),
+                              problems);
+    field = *number;
+}
+
+void set_dns_file(MainConfig& config, const KeySpec&, const KeyValue& value, Problems&)
+{
+    if (value.text.empty()) return config.dns_file.clear();
+    const std::filesystem::path file(value.text);
+    config.dns_file = file.is_absolute() ? file.string()
+                                         : (std::filesystem::path(config.path).parent_path() / file).string();
+}
+
 // The table: every key of the main config. Defaults are applied through the setters, so a
 // default is checked exactly like a value written in the file.
 const std::array kKeys{
@@ -317,12 +353,44 @@ const std::array kKeys{
             false, false,
             [](MainConfig& c, const KeySpec&, const KeyValue& v, Problems&) { set_text(c.subject_prefix, v); }},
 
+    KeySpec{"authentication", "authserv_id", "",
+            "authserv-id of the Authentication-Results header; empty: this host's name", false, false,
+            set_authserv_id},
+    KeySpec{"authentication", "dns_timeout", "5",
+            "seconds one DNS look-up may take (1-60); keep it well inside the MTA's milter timeouts", false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_bounded_int(c.dns_timeout_seconds, 1, 60, k, v, p);
+            }},
+    KeySpec{"authentication", "dns_file", "",
+            "tests only: answer DNS from this static file instead of the network; empty: real DNS", false, false,
+            set_dns_file},
+    KeySpec{"authentication", "dkim_min_key_bits", "1024", "shorter RSA keys give dkim=policy (512-8192)", false,
+            false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                int bits = 0;
+                set_bounded_int(bits, 512, 8192, k, v, p);
+                if (bits != 0) c.dkim_min_key_bits = static_cast<unsigned>(bits);
+            }},
+    KeySpec{"authentication", "dkim_max_signatures", "16", "signatures evaluated per message (1-64)", false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_bounded_int(c.dkim_max_signatures, 1, 64, k, v, p);
+            }},
+    KeySpec{"authentication", "dkim_accept_rsa_sha1", "no", "accept rsa-sha1 signatures (RFC 8301 says no)", false,
+            false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_boolean(c.dkim_accept_rsa_sha1, k, v, p);
+            }},
+
     KeySpec{"actions", "registration", "reject", "unregistered sender in a university domain (IV.B.3.c.i)", false,
             false, set_action},
     KeySpec{"actions", "return-path", "reject", "MAIL FROM lacks the sender's identifier (IV.B.3.c.ii)", false,
             false, set_action},
     KeySpec{"actions", "authentication", "reject", "required SPF/DKIM result missing (IV.B.3.c.iii)", false, false,
             set_action},
+    KeySpec{"actions", "authentication-temperror", "tempfail",
+            "SPF/DKIM could not be checked for now (DNS timeout): 451 4.4.3 by default", false, false, set_action},
+    KeySpec{"actions", "authentication-permerror", "reject",
+            "the sender's SPF or DKIM records are broken (permerror)", false, false, set_action},
     KeySpec{"actions", "bulk-hours", "tempfail", "large campaign during business hours (IV.B.3.c.iv)", false,
             false, set_action},
     KeySpec{"actions", "attachments", "reject", "message carries an attachment (IV.B.3.c.v)", false, false,
