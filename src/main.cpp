@@ -52,6 +52,7 @@ void print_synopsis(std::ostream& out)
            "       ecomm-milter [-c FILE] [-p SOCKET] -n         check the configuration and exit\n"
            "       ecomm-milter [-c FILE] -t MESSAGE --client-ip IP [--client-name NAME] [--helo NAME]\n"
            "                    [--from ADDR] [--rcpt ADDR]... [--auth USER] [--time ISO8601]\n"
+           "                    [--dns-file FILE]\n"
            "                                                     decide one message, print JSON\n"
            "       ecomm-milter -V | -h\n";
 }
@@ -74,7 +75,7 @@ void print_help(std::ostream& out)
 }
 
 // Long-only options of -t.
-enum LongOnly { client_ip = 256, client_name, helo, from, rcpt, auth, time_option };
+enum LongOnly { client_ip = 256, client_name, helo, from, rcpt, auth, time_option, dns_file };
 
 const option kOptions[] = {
     {"config", required_argument, nullptr, 'c'},
@@ -91,6 +92,7 @@ const option kOptions[] = {
     {"rcpt", required_argument, nullptr, rcpt},
     {"auth", required_argument, nullptr, auth},
     {"time", required_argument, nullptr, time_option},
+    {"dns-file", required_argument, nullptr, dns_file},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -144,6 +146,7 @@ CommandLine parse_command_line(int argc, char** argv)
         case rcpt: line.test.recipients.emplace_back(optarg); test_option(line, "--rcpt"); break;
         case auth: line.test.auth_user = optarg; test_option(line, "--auth"); break;
         case time_option: line.test.time = optarg; test_option(line, "--time"); break;
+        case dns_file: line.test.dns_file = optarg; test_option(line, "--dns-file"); break;
         case ':':
             throw UsageError("option " + option_name(optopt, argv[optind - 1]) + " needs an argument");
         default:

@@ -103,10 +103,11 @@ private:
     // The registry's keys. A function-local table: the setters are members of this class.
     static const KeySpec* find_key(std::string_view key)
     {
-        static constexpr std::array<KeySpec, 9> kKeys{{
+        static constexpr std::array<KeySpec, 10> kKeys{{
             {"unit", false, &RegistryLoad::set_unit},
             {"networks", true, &RegistryLoad::add_networks},
             {"domains", true, &RegistryLoad::add_domains},
+            {"signing_domains", true, &RegistryLoad::add_signing_domains},
             {"identifier", false, &RegistryLoad::set_identifier},
             {"return_path", false, &RegistryLoad::set_return_path},
             {"category", false, &RegistryLoad::set_category},
@@ -176,16 +177,29 @@ private:
 
     void add_domains(RegistryEntry& entry, const IniValue& value)
     {
+        if (!add_domain_list(entry.domains, value)) progress_.back().address_error = true;
+    }
+
+    void add_signing_domains(RegistryEntry& entry, const IniValue& value)
+    {
+        add_domain_list(entry.signing_domains, value);
+    }
+
+    // False when an item was refused.
+    bool add_domain_list(std::vector<std::string>& domains, const IniValue& value)
+    {
+        bool all_valid = true;
         for (auto item : split_ini_list(value.value)) {
             auto domain = normalize_domain(item);
             if (!domain) {
-                progress_.back().address_error = true;
+                all_valid = false;
                 invalid_item(value, item, "a domain name such as e.example.edu");
                 continue;
             }
-            if (std::find(entry.domains.begin(), entry.domains.end(), *domain) == entry.domains.end())
-                entry.domains.push_back(std::move(*domain));
+            if (std::find(domains.begin(), domains.end(), *domain) == domains.end())
+                domains.push_back(std::move(*domain));
         }
+        return all_valid;
     }
 
     void set_identifier(RegistryEntry& entry, const IniValue& value)

@@ -4,6 +4,7 @@
 //   unit = Strategic Relations and Communications
 //   networks = 192.0.2.0/24, 2001:db8:10::/48
 //   domains = e.example.edu
+//   signing_domains = e.example.edu
 //   identifier = mc7f3a
 //   return_path = ^bounce-mc7f3a-[0-9]+@e\.example\.edu$
 //   category = promotional
@@ -38,9 +39,13 @@ struct RegistryEntry {
     std::string unit;
     NetworkSet networks;
     std::vector<std::string> domains;    // lower case; subdomains match
+    std::vector<std::string> signing_domains;  // DKIM d= that count for this sender; empty: domains
     std::string identifier;              // unique return-path identifier (empty: not a vendor)
     std::optional<Regex> return_path;    // the MAIL FROM address must match (when set)
     Category category = Category::promotional;
+
+    // The DKIM signing domains that count for this sender (signing_domains, else domains).
+    const std::vector<std::string>& dkim_domains() const { return signing_domains.empty() ? domains : signing_domains; }
     AuthRequirement authentication = AuthRequirement::spf_or_dkim;
     bool external_tag_exempt = false;
     std::optional<Date> expires;         // last valid day, in the configured time zone

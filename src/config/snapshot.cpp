@@ -2,7 +2,37 @@
 // Any error anywhere means no snapshot at all, so a reload with a broken file keeps the old one.
 #include "config/snapshot.h"
 
+#include "auth/dkim.h"
+#include "dns/static_resolver.h"
+#include "dns/system_resolver.h"
+
 namespace ecomm {
+
+std::shared_ptr<DnsResolver> make_resolver(const MainConfig& config, const std::string& dns_file,
+                                           Diagnostics& diagnostics)
+{
+    if (dns_file.empty())
+        return std::make_shared<SystemResolver>(std::chrono::seconds(config.dns_timeout_seconds));
+    Diagnostics found;
+    auto resolver = std::make_shared<StaticResolver>(StaticResolver::from_file(dns_file, found));
+    const bool failed = has_errors(found);
+    diagnostics.insert(diagnostics.end(), found.begin(), found.end());
+    return failed ? nullptr : resolver;
+}
+
+namespace {
+
+std::shared_ptr<const DkimLibrary> make_dkim_library(const MainConfig& config)
+{
+    DkimOptions options;
+    options.dns_timeout = std::chrono::seconds(config.dns_timeout_seconds);
+    options.max_signatures = config.dkim_max_signatures;
+    options.min_key_bits = config.dkim_min_key_bits;
+    options.accept_rsa_sha1 = config.dkim_accept_rsa_sha1;
+    return DkimLibrary::create(options);
+}
+
+}  // namespace
 
 LoadResult load_snapshot(const std::string& config_path, std::uint64_t generation)
 {
@@ -15,6 +45,9 @@ LoadResult load_snapshot(const std::string& config_path, std::uint64_t generatio
         if (has_errors(result.diagnostics)) return result;
         snapshot->registry = load_registry(snapshot->config.registry_file, result.diagnostics);
         if (has_errors(result.diagnostics)) return result;
+        snapshot->resolver = make_resolver(snapshot->config, snapshot->config.dns_file, result.diagnostics);
+        if (has_errors(result.diagnostics)) return result;
+        snapshot->dkim = make_dkim_library(snapshot->config);
         result.snapshot = std::move(snapshot);
     } catch (const std::exception& exception) {
         result.snapshot.reset();

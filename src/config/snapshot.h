@@ -11,11 +11,24 @@
 
 namespace ecomm {
 
+class DnsResolver;
+class DkimLibrary;
+
 struct Snapshot {
     MainConfig config;
     Registry registry;
     std::uint64_t generation = 0;
+
+    // Services built from the config, shared by every connection holding this snapshot; both
+    // are safe to use from several threads. Null: SPF and DKIM are not evaluated.
+    std::shared_ptr<DnsResolver> resolver;
+    std::shared_ptr<const DkimLibrary> dkim;
 };
+
+// The resolver the config asks for: the static dns_file (diagnostics on bad lines; null then),
+// else the system's resolver bounded by dns_timeout.
+std::shared_ptr<DnsResolver> make_resolver(const MainConfig& config, const std::string& dns_file,
+                                           Diagnostics& diagnostics);
 
 struct LoadResult {
     std::shared_ptr<const Snapshot> snapshot;  // null when diagnostics hold an error
@@ -23,7 +36,7 @@ struct LoadResult {
 };
 
 // Loads the main config, then the registry it names (relative to the config's directory).
-// Also validates the time zone. Never returns a half-loaded snapshot.
+// Builds the DNS resolver and DKIM library. Never returns a half-loaded snapshot.
 LoadResult load_snapshot(const std::string& config_path, std::uint64_t generation = 1);
 
 class SnapshotHolder {

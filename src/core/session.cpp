@@ -1,9 +1,13 @@
 // Session: gathers the facts of each message from the MTA's events and runs the pipeline at end
 // of message. Header storage is bounded so a hostile header section cannot grow memory without
 // limit; past the bound only the headers the rules read (From, Sender, Subject) are kept.
+// Authentication runs only for senders that are not internal: DKIM is fed headers and body as
+// they stream, SPF is evaluated once at end of message, and every DNS answer is cached for the
+// message.
 #include "core/session.h"
 
 #include "mail/address.h"
+#include "policy/classify.h"
 #include "policy/pipeline.h"
 
 namespace ecomm {
@@ -14,6 +18,7 @@ constexpr std::size_t kMaxHeaderBytes = 1 << 20;   // Postfix's own default limi
 constexpr std::size_t kMaxHeaders = 4096;
 constexpr std::size_t kMaxKeptOverLimit = 64;      // rule-relevant headers kept past the bound
 constexpr std::size_t kMaxRecipients = 100000;
+constexpr std::size_t kMaxAuthenticationResults = 256;
 
 bool rule_relevant(std::string_view name)
 {
@@ -36,6 +41,7 @@ std::string envelope_address(std::string_view argument)
 }
 
 Session::Session(std::shared_ptr<const Snapshot> snapshot) : snapshot_(std::move(snapshot)) {}
+Session::~Session() = default;
 
 void Session::connect(std::string hostname, std::optional<IpAddress> address)
 {
@@ -45,11 +51,17 @@ void Session::connect(std::string hostname, std::optional<IpAddress> address)
 
 void Session::helo(std::string name) { facts_.helo = std::move(name); }
 
+void Session::set_dns_progress(DnsProgress progress) { progress_ = std::move(progress); }
+
 void Session::mail_from(std::string_view address, std::string auth_user)
 {
     abort_message();
     facts_.mail_from = envelope_address(address);
     facts_.auth_user = std::move(auth_user);
+    if (snapshot_->resolver && !is_internal_sender(facts_, snapshot_->config)) {
+        dns_ = std::make_unique<CachingResolver>(*snapshot_->resolver, progress_);
+        if (snapshot_->dkim) dkim_.emplace(snapshot_->dkim, *dns_);
+    }
 }
 
 void Session::recipient(std::string_view address)
@@ -61,19 +73,35 @@ void Session::header(std::string_view name, std::string_view value)
 {
     header_bytes_ += name.size() + value.size();
     const bool within_bound = header_bytes_ <= kMaxHeaderBytes && facts_.headers.size() < kMaxHeaders;
+    if (within_bound && dkim_) dkim_->header(name, value);
+    if (iequals(name, "Authentication-Results") && facts_.authentication_results.size() < kMaxAuthenticationResults)
+        facts_.authentication_results.emplace_back(value);
     if (!within_bound && !(rule_relevant(name) && overflow_kept_ < kMaxKeptOverLimit)) return;
     if (!within_bound) ++overflow_kept_;
     facts_.headers.push_back({std::string(name), std::string(value)});
 }
 
-void Session::end_of_headers() {}
+void Session::end_of_headers()
+{
+    if (dkim_) dkim_->end_of_headers();
+}
 
-void Session::body(std::string_view /*chunk*/) {}
+void Session::body(std::string_view chunk)
+{
+    if (dkim_ && dkim_->wants_body()) dkim_->body(chunk);
+}
+
+bool Session::wants_body() const { return dkim_ && dkim_->wants_body(); }
 
 Verdict Session::end_of_message(std::string queue_id, std::chrono::system_clock::time_point now)
 {
     facts_.queue_id = std::move(queue_id);
     facts_.now = now;
+    if (dns_) {
+        if (dkim_) facts_.dkim = dkim_->finish();
+        if (facts_.client_ip) facts_.spf = check_spf(*dns_, *facts_.client_ip, facts_.helo, facts_.mail_from);
+        facts_.authenticated = true;
+    }
     return run_pipeline(facts_, *snapshot_);
 }
 
@@ -83,7 +111,13 @@ void Session::abort_message()
     facts_.auth_user.clear();
     facts_.recipients.clear();
     facts_.headers.clear();
+    facts_.authentication_results.clear();
     facts_.queue_id.clear();
+    facts_.spf.reset();
+    facts_.dkim.clear();
+    facts_.authenticated = false;
+    dkim_.reset();
+    dns_.reset();
     header_bytes_ = 0;
     overflow_kept_ = 0;
 }

@@ -7,7 +7,9 @@
 #include <string>
 #include <string_view>
 
+#include "auth/dkim.h"
 #include "config/snapshot.h"
+#include "dns/caching_resolver.h"
 #include "policy/facts.h"
 #include "policy/verdict.h"
 
@@ -16,8 +18,12 @@ namespace ecomm {
 class Session {
 public:
     explicit Session(std::shared_ptr<const Snapshot> snapshot);
+    ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
+
+    // Called before each DNS query that goes to the network (the glue calls smfi_progress).
+    void set_dns_progress(DnsProgress progress);
 
     void connect(std::string hostname, std::optional<IpAddress> address);
     void helo(std::string name);
@@ -27,6 +33,8 @@ public:
     void header(std::string_view name, std::string_view value);
     void end_of_headers();
     void body(std::string_view chunk);
+    // False when no rule needs more of the body (the glue may answer SMFIS_SKIP).
+    bool wants_body() const;
     Verdict end_of_message(std::string queue_id, std::chrono::system_clock::time_point now);
     void abort_message();
 
@@ -35,6 +43,9 @@ public:
 
 private:
     std::shared_ptr<const Snapshot> snapshot_;
+    DnsProgress progress_;
+    std::unique_ptr<CachingResolver> dns_;   // per message, in front of the snapshot's resolver
+    std::optional<DkimVerifier> dkim_;       // per message, for senders that are not internal
     MessageFacts facts_;
     std::size_t header_bytes_ = 0;
     std::size_t overflow_kept_ = 0;

@@ -15,10 +15,20 @@ ApplyResult failed(MilterStatus status, std::string what)
 std::string apply_edits(const Verdict& verdict, MilterContext& context)
 {
     for (const HeaderEdit& edit : verdict.edits) {
-        if (edit.kind == HeaderEdit::Kind::add) {
+        const std::string where = edit.name + "[" + std::to_string(edit.index) + "]";
+        switch (edit.kind) {
+        case HeaderEdit::Kind::add:
             if (!context.add_header(edit.name, edit.value)) return "add header " + edit.name + " failed";
-        } else if (!context.change_header(edit.name, edit.index, edit.value)) {
-            return "change header " + edit.name + "[" + std::to_string(edit.index) + "] failed";
+            break;
+        case HeaderEdit::Kind::insert:
+            if (!context.insert_header(edit.index, edit.name, edit.value)) return "insert header " + where + " failed";
+            break;
+        case HeaderEdit::Kind::change:
+            if (!context.change_header(edit.name, edit.index, edit.value)) return "change header " + where + " failed";
+            break;
+        case HeaderEdit::Kind::remove:
+            if (!context.remove_header(edit.name, edit.index)) return "remove header " + where + " failed";
+            break;
         }
     }
     // Index 1 changes the first Subject; libmilter adds the header when there is none.

@@ -40,6 +40,14 @@ public:
     {
         return smfi_chgheader(ctx_, c_arg(name), index, c_arg(value)) == MI_SUCCESS;
     }
+    bool insert_header(int index, const std::string& name, const std::string& value) override
+    {
+        return smfi_insheader(ctx_, index, c_arg(name), c_arg(value)) == MI_SUCCESS;
+    }
+    bool remove_header(const std::string& name, int index) override
+    {
+        return smfi_chgheader(ctx_, c_arg(name), index, nullptr) == MI_SUCCESS;
+    }
     bool set_reply(const std::string& code, const std::string& enhanced, const std::string& text) override
     {
         return smfi_setreply(ctx_, c_arg(code), enhanced.empty() ? nullptr : c_arg(enhanced), c_arg(text)) ==

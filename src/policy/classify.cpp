@@ -1,6 +1,8 @@
 // Sender classification (DESIGN.md "Who is sending"). Order matters: internal first (SMTP AUTH or
 // an internal network), then a registry entry by client network (an expired entry does not
-// count), then university-domain addresses that nobody registered (impersonation), else external.
+// count) or a passing DKIM signature from an entry's signing domains, then university-domain
+// addresses that nobody registered (impersonation; not when a passing signature from a
+// university domain shows the mail was relayed by a forwarder or list), else external.
 #include "policy/classify.h"
 
 #include "mail/address.h"
@@ -46,6 +48,28 @@ std::string university_address(const MessageFacts& facts, const std::vector<std:
     return {};
 }
 
+// A passing DKIM signature whose d= is one of domains (or a subdomain): its d=, else "".
+std::string passing_signature_in(const MessageFacts& facts, const std::vector<std::string>& domains)
+{
+    for (const auto& signature : facts.dkim)
+        if (signature.code == DkimSignatureResult::Code::pass && domain_in(signature.domain, domains))
+            return signature.domain;
+    return {};
+}
+
+// Cloud platforms send from networks nobody can list: a passing signature from one of an
+// entry's signing domains registers the message too (DESIGN.md, class 2).
+const RegistryEntry* entry_by_signature(const MessageFacts& facts, const Registry& registry, const Date& today,
+                                        std::string* signer)
+{
+    for (const auto& entry : registry.entries) {
+        if (is_expired(entry, today)) continue;
+        *signer = passing_signature_in(facts, entry.dkim_domains());
+        if (!signer->empty()) return &entry;
+    }
+    return nullptr;
+}
+
 }  // namespace
 
 std::string_view to_string(SenderClass sender_class)
@@ -59,24 +83,26 @@ std::string_view to_string(SenderClass sender_class)
     return "external";
 }
 
+bool is_internal_sender(const MessageFacts& facts, const MainConfig& config)
+{
+    return !facts.auth_user.empty() || (facts.client_ip && config.internal_networks.contains(*facts.client_ip));
+}
+
 Classification classify(const MessageFacts& facts, const Snapshot& snapshot)
 {
     const MainConfig& config = snapshot.config;
     Classification result;
 
-    if (!facts.auth_user.empty()) {
+    if (is_internal_sender(facts, config)) {
         result.sender_class = SenderClass::internal;
-        result.reason = "authenticated as " + facts.auth_user;
-        return result;
-    }
-    if (facts.client_ip && config.internal_networks.contains(*facts.client_ip)) {
-        result.sender_class = SenderClass::internal;
-        result.reason = "client " + facts.client_ip->to_string() + " is in internal_networks";
+        result.reason = !facts.auth_user.empty()
+                            ? "authenticated as " + facts.auth_user
+                            : "client " + facts.client_ip->to_string() + " is in internal_networks";
         return result;
     }
 
+    const Date today = local_date(facts.now, config.time_zone);
     if (facts.client_ip) {
-        const Date today = local_date(facts.now, config.time_zone);
         std::vector<const RegistryEntry*> active;
         for (const auto* entry : snapshot.registry.by_network(*facts.client_ip)) {
             if (!is_expired(*entry, today)) active.push_back(entry);
@@ -90,10 +116,25 @@ Classification classify(const MessageFacts& facts, const Snapshot& snapshot)
             return result;
         }
     }
+    std::string signer;
+    if (const RegistryEntry* entry = entry_by_signature(facts, snapshot.registry, today, &signer)) {
+        result.sender_class = SenderClass::registered;
+        result.entry = entry;
+        result.reason = "a DKIM signature from d=" + signer + " passes for '" + entry->id + "'";
+        return result;
+    }
 
     std::string where;
     const std::string address = university_address(facts, config.university_domains, &where);
     if (!address.empty()) {
+        // Forwarders and mailing lists relay university mail from unregistered hosts; a passing
+        // signature from a university domain shows the message itself is genuine.
+        signer = passing_signature_in(facts, config.university_domains);
+        if (!signer.empty()) {
+            result.reason = where + " <" + address + "> is in a university domain, relayed with a passing "
+                            "DKIM signature from d=" + signer;
+            return result;  // external
+        }
         result.sender_class = SenderClass::impersonation;
         result.reason = where + " <" + address + "> is in a university domain";
         if (result.expired_entry)

@@ -18,6 +18,9 @@ struct Classification {
     std::string reason;                            // why, in plain words (for logs and JSON)
 };
 
+// Class 1, known from the connection and MAIL FROM alone: SMTP AUTH or an internal network.
+bool is_internal_sender(const MessageFacts& facts, const MainConfig& config);
+
 // Decides the class from everything in facts (the header From: counts when headers are there).
 // snapshot must outlive the result (entries point into its registry).
 Classification classify(const MessageFacts& facts, const Snapshot& snapshot);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "auth/dkim.h"
+#include "auth/spf.h"
 #include "net/ip_address.h"
 
 namespace ecomm {
@@ -28,7 +30,13 @@ struct MessageFacts {
 
     // Content
     std::vector<Header> headers;            // in order, bounded by the session
+    std::vector<std::string> authentication_results;  // every incoming A-R value, in order (bounded)
     std::string queue_id;                   // {i}; empty when unknown
+
+    // Authentication, evaluated once per message for non-internal senders (absent: not evaluated)
+    std::optional<SpfResult> spf;
+    std::vector<DkimSignatureResult> dkim;  // one per signature; empty: unsigned or not evaluated
+    bool authenticated = false;             // spf/dkim above were evaluated
     std::chrono::system_clock::time_point now{};
 
     // All values of a header, case-insensitive name match.

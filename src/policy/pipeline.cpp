@@ -3,6 +3,7 @@
 
 #include <array>
 
+#include "policy/authentication_results.h"
 #include "policy/calendar.h"
 #include "policy/reply.h"
 #include "policy/rule.h"
@@ -18,9 +19,10 @@ struct RuleEntry {
 
 // Pipeline order: the order of results in logs and JSON, and the tie-break between rules
 // asking for equally severe actions.
-constexpr std::array<RuleEntry, 3> kRules{{
+constexpr std::array<RuleEntry, 4> kRules{{
     {"registration", check_registration},
     {"return-path", check_return_path},
+    {"authentication", check_authentication},
     {"external-tag", check_external_tag},
 }};
 
@@ -47,6 +49,16 @@ void collect_edits(const MainConfig& config, Verdict& verdict)
     }
 }
 
+// Our Authentication-Results header replaces every incoming copy that claims our authserv-id.
+void add_authentication_results(const MessageFacts& facts, const MainConfig& config, Verdict& verdict)
+{
+    if (!facts.authenticated) return;
+    for (const int index : forged_authentication_results(config.authserv_id, facts.authentication_results))
+        verdict.edits.push_back({HeaderEdit::Kind::remove, "Authentication-Results", "", index});
+    verdict.edits.push_back({HeaderEdit::Kind::insert, "Authentication-Results",
+                             authentication_results_value(config.authserv_id, facts), 0});
+}
+
 }  // namespace
 
 Verdict run_pipeline(const MessageFacts& facts, const Snapshot& snapshot)
@@ -60,13 +72,17 @@ Verdict run_pipeline(const MessageFacts& facts, const Snapshot& snapshot)
     for (const RuleEntry& rule : kRules) {
         RuleResult result = rule.check(input);
         result.rule = rule.id;
-        result.action = result.triggered ? config.action_for(rule.id) : Action::accept;
+        const std::string& key = result.action_key.empty() ? result.rule : result.action_key;
+        result.action = result.triggered ? config.action_for(key) : Action::accept;
         verdict.results.push_back(std::move(result));
     }
     for (const RuleResult& result : verdict.results)
         if (result.triggered && (!deciding || more_severe(result.action, deciding->action)))
             deciding = &result;
-    if (!deciding) return verdict;
+    if (!deciding) {
+        if (!config.monitor) add_authentication_results(facts, config, verdict);
+        return verdict;
+    }
 
     verdict.would_be = deciding->action;
     verdict.deciding_rule = deciding->rule;
@@ -82,9 +98,11 @@ Verdict run_pipeline(const MessageFacts& facts, const Snapshot& snapshot)
         break;
     case Action::quarantine:
         verdict.quarantine_reason = "eComm policy: " + report_value(*deciding);
+        add_authentication_results(facts, config, verdict);
         collect_edits(config, verdict);
         break;
     default:
+        add_authentication_results(facts, config, verdict);
         collect_edits(config, verdict);
         break;
     }

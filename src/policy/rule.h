@@ -20,6 +20,7 @@ using RuleFunction = RuleResult (*)(const RuleInput&);
 
 RuleResult check_registration(const RuleInput& input);  // IV.B.3.c.i
 RuleResult check_return_path(const RuleInput& input);   // IV.B.3.c.ii
+RuleResult check_authentication(const RuleInput& input);  // IV.B.3.c.iii
 RuleResult check_external_tag(const RuleInput& input);  // IV.B.3.c (exemption)
 
 // Results that did not trigger share this shape.

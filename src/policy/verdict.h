@@ -11,15 +11,16 @@
 namespace ecomm {
 
 struct HeaderEdit {
-    enum class Kind { add, change };
+    enum class Kind { add, change, insert, remove };
     Kind kind = Kind::add;
     std::string name;
     std::string value;
-    int index = 1;             // for change: which occurrence (1-based)
+    int index = 1;             // change/remove: which occurrence (1-based); insert: position (0: top)
 };
 
 struct RuleResult {
     std::string rule;          // rule id as in DESIGN.md: registration, return-path, external-tag, ...
+    std::string action_key;    // the [actions] key that decides the action; empty: the rule id
     std::string result;        // rule-specific word: pass, fail, skip, warn, tagged, exempt, ...
     bool triggered = false;    // the rule's configured action applies
     Action action = Action::accept;  // the configured action when triggered, else accept

@@ -79,9 +79,15 @@ nlohmann::ordered_json to_json(const Verdict& verdict)
                          {"detail", result.detail}});
     out["rules"] = std::move(rules);
     nlohmann::ordered_json added = nlohmann::ordered_json::array();
-    for (const auto& edit : verdict.edits)
-        if (edit.kind == HeaderEdit::Kind::add) added.push_back({{"name", edit.name}, {"value", edit.value}});
+    nlohmann::ordered_json removed = nlohmann::ordered_json::array();
+    for (const auto& edit : verdict.edits) {
+        if (edit.kind == HeaderEdit::Kind::add || edit.kind == HeaderEdit::Kind::insert)
+            added.push_back({{"name", edit.name}, {"value", edit.value}});
+        else if (edit.kind == HeaderEdit::Kind::remove)
+            removed.push_back({{"name", edit.name}, {"index", edit.index}});
+    }
     out["headers_added"] = std::move(added);
+    if (!removed.empty()) out["headers_removed"] = std::move(removed);
     if (verdict.new_subject) out["subject"] = *verdict.new_subject;
     if (!verdict.quarantine_reason.empty()) out["quarantine"] = verdict.quarantine_reason;
     return out;
@@ -113,6 +119,15 @@ int run_test_mode(std::shared_ptr<const Snapshot> snapshot, const TestModeOption
         return 2;
     }
     const ParsedHeaders parsed = parse_headers(*message);
+    if (!options.dns_file.empty()) {
+        Diagnostics diagnostics;
+        auto resolver = make_resolver(snapshot->config, options.dns_file, diagnostics);
+        for (const auto& diagnostic : diagnostics) err << diagnostic.to_string() << "\n";
+        if (!resolver) return 2;
+        auto copy = std::make_shared<Snapshot>(*snapshot);
+        copy->resolver = std::move(resolver);
+        snapshot = std::move(copy);
+    }
 
     Session session(snapshot);
     session.connect(options.client_hostname, client_ip);

@@ -19,6 +19,7 @@ struct TestModeOptions {
     std::vector<std::string> recipients;   // default: the message's To/Cc addresses
     std::string auth_user;
     std::optional<std::string> time;       // ISO 8601; default: now
+    std::string dns_file;                  // answer DNS from this static file (overrides the config)
 };
 
 // Returns the process exit code: 0 when a verdict was printed, 2 on bad input (told on err).

@@ -29,6 +29,14 @@ public:
     {
         return record("change " + name + "[" + std::to_string(index) + "]: " + value);
     }
+    bool insert_header(int index, const std::string& name, const std::string& value) override
+    {
+        return record("insert[" + std::to_string(index) + "] " + name + ": " + value);
+    }
+    bool remove_header(const std::string& name, int index) override
+    {
+        return record("remove " + name + "[" + std::to_string(index) + "]");
+    }
     bool set_reply(const std::string& code, const std::string& enhanced, const std::string& text) override
     {
         return record("reply " + code + " " + enhanced + " " + text);
@@ -81,6 +89,7 @@ class ApplyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(quarantine_without_reason_names_rule);
     CPPUNIT_TEST(edits_in_order_then_subject);
     CPPUNIT_TEST(junk_and_tag_apply_edits);
+    CPPUNIT_TEST(removals_and_insert_in_order);
     CPPUNIT_TEST(discard_makes_no_call);
     CPPUNIT_TEST(accept_without_edits_makes_no_call);
     CPPUNIT_TEST(failed_reply_is_reported);
@@ -160,6 +169,21 @@ public:
                                                "add Authentication-Results: mx; spf=pass",
                                                "add X-Ecomm-External: yes",
                                                "change Subject[1]: [EXTERNAL] Hello"}));
+    }
+
+    void removals_and_insert_in_order()
+    {
+        Verdict verdict;
+        HeaderEdit remove2{HeaderEdit::Kind::remove, "Authentication-Results", "", 2};
+        HeaderEdit remove1{HeaderEdit::Kind::remove, "Authentication-Results", "", 1};
+        HeaderEdit insert{HeaderEdit::Kind::insert, "Authentication-Results", "mx; spf=pass", 0};
+        verdict.edits = {remove2, remove1, insert};
+        RecordingContext context;
+        const auto result = ecomm::apply_verdict(verdict, context);
+        CPPUNIT_ASSERT(result.ok);
+        const std::vector<std::string> expected{"remove Authentication-Results[2]", "remove Authentication-Results[1]",
+                                                "insert[0] Authentication-Results: mx; spf=pass"};
+        CPPUNIT_ASSERT(expected == context.calls);
     }
 
     void junk_and_tag_apply_edits()

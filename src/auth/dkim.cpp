@@ -1,0 +1,773 @@
+// DKIM verification with libopendkim: the library handle and its DNS hooks, the per-message
+// verifier that streams headers and body into a DKIM handle, and the translation of each
+// signature's state into an RFC 8601 result (see dkim.h for the mapping).
+//
+// How key look-ups reach the DnsResolver: libopendkim asks its "query service" hooks for a TXT
+// record and parses the DNS reply packet itself. The hooks are set once on the shared library
+// handle and know nothing of the message, so the verifier publishes itself in a thread-local
+// pointer for the duration of each libopendkim call that may look up keys (libopendkim resolves
+// synchronously, on the calling thread). The hook asks that verifier's resolver and writes a DNS
+// response packet - header, question, TXT answers - into libopendkim's buffer.
+#include "auth/dkim.h"
+
+#include <arpa/nameser.h>
+#include <arpa/nameser_compat.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstring>
+#include <iterator>
+#include <stdexcept>
+#include <utility>
+
+#include "auth/libopendkim.h"
+
+namespace ecomm {
+
+std::string_view to_string(DkimSignatureResult::Code code)
+{
+    using Code = DkimSignatureResult::Code;
+    switch (code) {
+    case Code::pass: return "pass";
+    case Code::fail: return "fail";
+    case Code::neutral: return "neutral";
+    case Code::policy: return "policy";
+    case Code::temperror: return "temperror";
+    case Code::permerror: return "permerror";
+    case Code::none: return "none";
+    }
+    return "none";
+}
+
+namespace {
+
+using Code = DkimSignatureResult::Code;
+
+// Body bytes are staged (after LF -> CRLF) and handed to libopendkim in pieces of this size,
+// so memory stays flat whatever the chunk or message size.
+constexpr std::size_t kBodyStageBytes = 16 * 1024;
+
+constexpr unsigned char kJobId[] = "ecomm-milter";
+
+// RFC 5322 section 3.6 fields that may appear at most once. A second copy lets a message show
+// one value while a signature covers another (RFC 6376 section 8.15). libopendkim has the same
+// check (DKIM_LIBFLAGS_STRICTHDRS), but it leaks memory on one of its failure paths and also
+// insists on a Date: field, so the verifier counts them itself.
+constexpr std::string_view kSingletonFields[] = {"From", "Sender", "Reply-To", "To", "Cc", "Bcc",
+                                                 "Message-ID", "In-Reply-To", "References", "Subject", "Date"};
+constexpr std::size_t kSingletonCount = std::size(kSingletonFields);
+
+std::string lower(std::string_view text)
+{
+    std::string out(text);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool iequals(std::string_view a, std::string_view b)
+{
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+std::string text(const unsigned char* value)
+{
+    return value ? std::string(reinterpret_cast<const char*>(value)) : std::string();
+}
+
+// A tag of a parsed signature ("a", "i"); libopendkim only reads the name, its prototype just
+// lacks the const.
+std::string signature_tag(DKIM_SIGINFO* sig, const char* name)
+{
+    return text(dkim_sig_gettagvalue(sig, false, reinterpret_cast<unsigned char*>(const_cast<char*>(name))));
+}
+
+// Appends text to out with every LF that does not follow a CR turned into CRLF; last_was_cr
+// carries the state across calls (chunk boundaries).
+void append_crlf(std::string& out, std::string_view in, bool& last_was_cr)
+{
+    std::size_t start = 0;
+    while (start < in.size()) {
+        const std::size_t newline = in.find('\n', start);
+        const std::size_t end = newline == std::string_view::npos ? in.size() : newline;
+        if (end > start) {
+            out.append(in.substr(start, end - start));
+            last_was_cr = in[end - 1] == '\r';
+        }
+        if (newline == std::string_view::npos) break;
+        if (!last_was_cr) out.push_back('\r');
+        out.push_back('\n');
+        last_was_cr = false;
+        start = newline + 1;
+    }
+}
+
+// ---- DNS response packets -------------------------------------------------------------------
+
+// Bounded writer over libopendkim's reply buffer; any overflow makes the whole packet invalid.
+class PacketWriter {
+public:
+    PacketWriter(unsigned char* buffer, std::size_t capacity) : buffer_(buffer), capacity_(capacity) {}
+
+    void bytes(const void* data, std::size_t length)
+    {
+        if (!ok_ || length > capacity_ - size_) {
+            ok_ = false;
+            return;
+        }
+        std::memcpy(buffer_ + size_, data, length);
+        size_ += length;
+    }
+    void fail() { ok_ = false; }
+    void u8(unsigned value) { const unsigned char b = static_cast<unsigned char>(value); bytes(&b, 1); }
+    void u16(unsigned value) { u8(value >> 8); u8(value); }
+    void u32(unsigned long value) { u16(static_cast<unsigned>(value >> 16)); u16(static_cast<unsigned>(value & 0xffff)); }
+
+    bool ok() const { return ok_; }
+    std::size_t size() const { return size_; }
+
+private:
+    unsigned char* buffer_;
+    std::size_t capacity_;
+    std::size_t size_ = 0;
+    bool ok_ = true;
+};
+
+// A domain name as uncompressed labels; false when a label or the name is too long.
+bool put_name(PacketWriter& out, std::string_view name)
+{
+    if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+    if (name.size() + 2 > NS_MAXCDNAME) return false;
+    while (!name.empty()) {
+        const std::size_t dot = name.find('.');
+        const std::string_view label = name.substr(0, dot);
+        if (label.empty() || label.size() > NS_MAXLABEL) return false;
+        out.u8(static_cast<unsigned>(label.size()));
+        out.bytes(label.data(), label.size());
+        name = dot == std::string_view::npos ? std::string_view() : name.substr(dot + 1);
+    }
+    out.u8(0);
+    return out.ok();
+}
+
+// One TXT record: its text split into character-strings of at most 255 bytes.
+void put_txt_record(PacketWriter& out, std::string_view record)
+{
+    constexpr std::size_t kMaxString = 255;
+    const std::size_t strings = record.empty() ? 1 : (record.size() + kMaxString - 1) / kMaxString;
+    const std::size_t rdlength = record.size() + strings;
+    if (rdlength > 0xffff) {
+        out.fail();  // too big for one resource record
+        return;
+    }
+    out.u16(NS_CMPRSFLGS << 8 | NS_HFIXEDSZ);  // owner: pointer to the question name
+    out.u16(ns_t_txt);
+    out.u16(ns_c_in);
+    out.u32(300);
+    out.u16(static_cast<unsigned>(rdlength));
+    if (record.empty()) out.u8(0);
+    for (std::size_t at = 0; at < record.size(); at += kMaxString) {
+        const std::string_view piece = record.substr(at, kMaxString);
+        out.u8(static_cast<unsigned>(piece.size()));
+        out.bytes(piece.data(), piece.size());
+    }
+}
+
+// The reply a DNS server would send for "name IN TXT": NXDOMAIN, an empty NOERROR (nodata), or
+// the records. Returns the packet length, 0 when it does not fit.
+std::size_t build_txt_reply(std::string_view name, const DnsAnswer& answer, unsigned char* buffer,
+                            std::size_t capacity)
+{
+    const bool nxdomain = answer.status == DnsAnswer::Status::nxdomain;
+    const std::size_t answers = answer.status == DnsAnswer::Status::ok ? answer.records.size() : 0;
+    if (answers > 0xffff) return 0;
+
+    HEADER header;
+    std::memset(&header, 0, sizeof header);
+    header.qr = 1;
+    header.opcode = ns_o_query;
+    header.rd = 1;
+    header.ra = 1;
+    header.rcode = nxdomain ? ns_r_nxdomain : ns_r_noerror;
+    header.qdcount = htons(1);
+    header.ancount = htons(static_cast<uint16_t>(answers));
+
+    PacketWriter out(buffer, capacity);
+    out.bytes(&header, NS_HFIXEDSZ);
+    if (!put_name(out, name)) return 0;
+    out.u16(ns_t_txt);
+    out.u16(ns_c_in);
+    for (std::size_t i = 0; i < answers; ++i) put_txt_record(out, answer.records[i]);
+    return out.ok() ? out.size() : 0;
+}
+
+}  // namespace
+
+// ---- per-message state ----------------------------------------------------------------------
+
+namespace detail {
+
+// Everything one message's verification needs; the DNS hooks reach it through a thread-local.
+struct DkimMessage {
+    enum class Stage { headers, body, unsigned_message, malformed, finished };
+
+    // The one query in flight: libopendkim starts, waits for and cancels each look-up in turn.
+    struct PendingQuery {
+        int status = DKIM_DNS_ERROR;
+        std::size_t length = 0;
+    };
+    struct Lookup {
+        std::string name;  // lower case
+        DnsAnswer::Status status;
+    };
+    struct DkimFree {
+        void operator()(DKIM* dkim) const noexcept { dkim_free(dkim); }
+    };
+
+    std::shared_ptr<const DkimLibrary> library;
+    DnsResolver* resolver;
+    std::unique_ptr<DKIM, DkimFree> handle;
+    Stage stage = Stage::headers;
+    std::string field;          // reused buffer for "Name: value"
+    std::string stage_buffer;   // body bytes waiting for dkim_body
+    bool last_was_cr = false;
+    PendingQuery pending;
+    std::vector<Lookup> lookups;                 // at most one per evaluated signature
+    std::vector<DkimSignatureResult> signature_tags;  // d=, s=, i=, a= of each DKIM-Signature seen
+    std::vector<const DKIM_SIGINFO*> bad_names;  // signatures whose d= or s= is no DNS name
+    std::array<unsigned char, kSingletonCount> singleton_seen{};  // saturates at 2
+    std::string header_error;  // why the header block is refused (strict_headers)
+    std::vector<DkimSignatureResult> results;
+
+    DkimMessage(std::shared_ptr<const DkimLibrary> lib, DnsResolver& dns);
+
+    void header(std::string_view name, std::string_view value);
+    void end_of_headers();
+    void body(std::string_view chunk);
+    void flush_body();
+    std::vector<DkimSignatureResult> finish();
+
+    void remember_signature(std::string_view name, std::string_view value);
+    void count_singleton(std::string_view name);
+    std::string header_block_error() const;
+    std::vector<DkimSignatureResult> collect_results();
+    std::vector<DkimSignatureResult> malformed_results() const;
+    DkimSignatureResult describe(DKIM_SIGINFO* sig) const;
+    void classify(DKIM_SIGINFO* sig, DkimSignatureResult& result) const;
+    std::string lookup_failure(const DkimSignatureResult& result) const;
+
+    // Called from the DNS hook: ask the resolver, remember the outcome, write the reply.
+    void answer_query(std::string_view name, unsigned char* buffer, std::size_t capacity) noexcept;
+};
+
+}  // namespace detail
+
+namespace {
+
+// The verifier whose libopendkim call is running on this thread (see the file comment).
+thread_local detail::DkimMessage* t_active_verifier = nullptr;
+
+class ActiveVerifier {
+public:
+    explicit ActiveVerifier(detail::DkimMessage* impl) : previous_(t_active_verifier) { t_active_verifier = impl; }
+    ~ActiveVerifier() { t_active_verifier = previous_; }
+    ActiveVerifier(const ActiveVerifier&) = delete;
+    ActiveVerifier& operator=(const ActiveVerifier&) = delete;
+
+private:
+    detail::DkimMessage* previous_;
+};
+
+// libopendkim DNS hooks. C callbacks: nothing may throw out of them.
+int dns_query_start(void* /*service*/, int type, unsigned char* query, unsigned char* buffer,
+                    std::size_t capacity, void** query_handle) noexcept
+{
+    detail::DkimMessage* impl = t_active_verifier;
+    if (!impl || type != ns_t_txt || !query || !buffer || !query_handle) return DKIM_DNS_ERROR;
+    impl->answer_query(reinterpret_cast<const char*>(query), buffer, capacity);
+    *query_handle = &impl->pending;
+    return DKIM_DNS_SUCCESS;
+}
+
+int dns_query_cancel(void* /*service*/, void* /*query_handle*/) noexcept
+{
+    return DKIM_DNS_SUCCESS;  // the answer lives in the verifier; nothing to release
+}
+
+int dns_query_waitreply(void* /*service*/, void* query_handle, struct timeval* /*timeout*/,
+                        std::size_t* bytes, int* error, int* dnssec) noexcept
+{
+    const auto* pending = static_cast<const detail::DkimMessage::PendingQuery*>(query_handle);
+    if (!pending) return DKIM_DNS_ERROR;
+    if (bytes) *bytes = pending->length;
+    if (error) *error = 0;
+    if (dnssec) *dnssec = DKIM_DNSSEC_UNKNOWN;
+    return pending->status;
+}
+
+// A d= or s= value usable as DNS labels: letters, digits, '-' and '_' (seen in real selectors),
+// no empty or over-long label. Anything else - "legitimate.com(.attacker.com" - could pass for
+// another domain once written into an Authentication-Results header, so it never verifies.
+bool valid_dns_name(std::string_view name)
+{
+    if (name.empty() || name.size() > 253) return false;
+    std::size_t start = 0;
+    while (start <= name.size()) {
+        const std::size_t dot = std::min(name.find('.', start), name.size());
+        const std::string_view label = name.substr(start, dot - start);
+        if (label.empty() || label.size() > NS_MAXLABEL || label.front() == '-' || label.back() == '-') return false;
+        for (char c : label)
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+        start = dot + 1;
+    }
+    return true;
+}
+
+// Prescreen hook, after libopendkim parsed the signatures and before any key look-up: signatures
+// past the cap are ignored, so they cost neither DNS nor crypto, and signatures naming no valid
+// DNS domain or selector are failed without a query.
+DKIM_CBSTAT prescreen(DKIM* dkim, DKIM_SIGINFO** sigs, int nsigs) noexcept
+{
+    auto* impl = static_cast<detail::DkimMessage*>(dkim_get_user_context(dkim));
+    const int cap = std::clamp(impl ? impl->library->options().max_signatures : nsigs, 0, nsigs);
+    for (int i = cap; i < nsigs; ++i) dkim_sig_ignore(sigs[i]);
+    for (int i = 0; i < cap; ++i) {
+        DKIM_SIGINFO* sig = sigs[i];
+        if (dkim_sig_geterror(sig) != DKIM_SIGERROR_UNKNOWN) continue;
+        if (valid_dns_name(text(dkim_sig_getdomain(sig))) && valid_dns_name(text(dkim_sig_getselector(sig))))
+            continue;
+        dkim_sig_seterror(sig, DKIM_SIGERROR_DOMAIN);
+        if (!impl) continue;
+        try {
+            impl->bad_names.push_back(sig);
+        } catch (...) {
+            // Out of memory: still a permerror, only with libopendkim's wording.
+        }
+    }
+    return DKIM_CBSTAT_CONTINUE;
+}
+
+// A lookup-independent reason for each libopendkim signature error; nullptr for the library's.
+const char* reason_for(int error)
+{
+    switch (error) {
+    case DKIM_SIGERROR_BADSIG: return "signature verification failed";
+    case DKIM_SIGERROR_NOKEY: return "key not found";
+    case DKIM_SIGERROR_KEYREVOKED: return "key revoked";
+    case DKIM_SIGERROR_EXPIRED: return "signature expired";
+    case DKIM_SIGERROR_FUTURE: return "signature timestamp in the future";
+    case DKIM_SIGERROR_KEYTOOSMALL: return "key too small";
+    case DKIM_SIGERROR_MULTIREPLY: return "multiple key records";
+    case DKIM_SIGERROR_DNSSYNTAX: return "key record syntax error";
+    case DKIM_SIGERROR_VERSION: return "unsupported signature version";
+    case DKIM_SIGERROR_INVALID_A: return "unsupported algorithm";
+    default: return nullptr;
+    }
+}
+
+std::string reason_text(int error)
+{
+    if (const char* mine = reason_for(error)) return mine;
+    if (const char* library = dkim_sig_geterrorstr(error)) return library;
+    return "unknown error";
+}
+
+// The RFC 8601 result for a signature that libopendkim flagged with error (see dkim.h).
+Code code_for(int error)
+{
+    switch (error) {
+    case DKIM_SIGERROR_KEYFAIL:      // DNS timeout or failure
+        return Code::temperror;
+    case DKIM_SIGERROR_KEYTOOSMALL:  // verifies, but below min_key_bits
+        return Code::policy;
+    case DKIM_SIGERROR_BADSIG:       // checked and did not verify
+    case DKIM_SIGERROR_KEYREVOKED:   // the signer withdrew the key on purpose
+    case DKIM_SIGERROR_TOOLARGE_L:   // l= claims more body than arrived
+        return Code::fail;
+    default:                         // no key, bad key record, bad signature syntax, expired...
+        return Code::permerror;
+    }
+}
+
+// Value of tag in a DKIM-Signature field ("d", "s", ...), folding whitespace removed.
+std::string tag_value(std::string_view field, std::string_view tag)
+{
+    std::size_t start = 0;
+    while (start <= field.size()) {
+        const std::size_t end = std::min(field.find(';', start), field.size());
+        std::string_view item = field.substr(start, end - start);
+        const std::size_t equals = item.find('=');
+        if (equals != std::string_view::npos) {
+            std::string name, value;
+            for (char c : item.substr(0, equals))
+                if (!std::isspace(static_cast<unsigned char>(c))) name += c;
+            for (char c : item.substr(equals + 1))
+                if (!std::isspace(static_cast<unsigned char>(c))) value += c;
+            if (name == tag) return value;
+        }
+        start = end + 1;
+    }
+    return {};
+}
+
+}  // namespace
+
+detail::DkimMessage::DkimMessage(std::shared_ptr<const DkimLibrary> lib, DnsResolver& dns)
+    : library(std::move(lib)), resolver(&dns)
+{
+    if (!library) throw std::invalid_argument("DkimVerifier needs a DkimLibrary");
+    DKIM_STAT status = DKIM_STAT_OK;
+    handle.reset(dkim_verify(library->handle(), kJobId, nullptr, &status));
+    if (!handle) throw std::runtime_error("libopendkim: cannot create a verifying handle");
+    dkim_set_user_context(handle.get(), this);
+    stage_buffer.reserve(kBodyStageBytes);
+}
+
+void detail::DkimMessage::header(std::string_view name, std::string_view value)
+{
+    if (stage != Stage::headers) return;
+    field.assign(name);
+    field += ": ";
+    bool last_was_cr_in_header = false;
+    append_crlf(field, value, last_was_cr_in_header);
+    // A header libopendkim refuses (no colon, too long) is left out of the hashes, as OpenDKIM
+    // does; signatures covering it will fail on their own.
+    dkim_header(handle.get(), reinterpret_cast<unsigned char*>(field.data()), field.size());
+    remember_signature(name, value);
+    count_singleton(name);
+}
+
+void detail::DkimMessage::count_singleton(std::string_view name)
+{
+    for (std::size_t i = 0; i < kSingletonCount; ++i) {
+        if (!iequals(name, kSingletonFields[i])) continue;
+        if (singleton_seen[i] < 2) ++singleton_seen[i];
+        return;
+    }
+}
+
+// Empty when the header block is acceptable; else libopendkim's wording for the problem.
+std::string detail::DkimMessage::header_block_error() const
+{
+    for (std::size_t i = 0; i < kSingletonCount; ++i)
+        if (singleton_seen[i] > 1) return "multiple " + std::string(kSingletonFields[i]) + ": header fields present";
+    if (singleton_seen[0] == 0) return "From: header field absent";
+    return {};
+}
+
+// Keeps what malformed_results needs should the header block be refused before libopendkim
+// parses the signatures.
+void detail::DkimMessage::remember_signature(std::string_view name, std::string_view value)
+{
+    const int cap = library->options().max_signatures;
+    if (!iequals(name, DKIM_SIGNHEADER) || static_cast<int>(signature_tags.size()) >= cap) return;
+    DkimSignatureResult tags;
+    const std::string domain = tag_value(value, "d");
+    const std::string selector = tag_value(value, "s");
+    if (valid_dns_name(domain) && valid_dns_name(selector)) {
+        tags.domain = lower(domain);
+        tags.selector = selector;
+    }
+    tags.identity = tag_value(value, "i");
+    tags.algorithm = tag_value(value, "a");
+    signature_tags.push_back(std::move(tags));
+}
+
+void detail::DkimMessage::end_of_headers()
+{
+    if (stage != Stage::headers) return;
+    if (library->options().strict_headers) header_error = header_block_error();
+    if (!header_error.empty()) {
+        // No point hashing anything: every signature on this message is a permerror.
+        stage = signature_tags.empty() ? Stage::unsigned_message : Stage::malformed;
+        return;
+    }
+    DKIM_STAT status;
+    {
+        ActiveVerifier active(this);  // keys are looked up here
+        status = dkim_eoh(handle.get());
+    }
+    switch (status) {
+    case DKIM_STAT_NOSIG:
+        stage = Stage::unsigned_message;
+        break;
+    default:
+        // OK, or a resource failure that the per-signature states will show.
+        stage = Stage::body;
+        break;
+    }
+}
+
+void detail::DkimMessage::body(std::string_view chunk)
+{
+    if (stage == Stage::headers) end_of_headers();
+    if (stage != Stage::body) return;
+    while (!chunk.empty()) {
+        // Leave room for the worst case: every byte a bare LF growing into CRLF.
+        const std::size_t room = kBodyStageBytes - std::min(stage_buffer.size(), kBodyStageBytes);
+        const std::size_t take = std::max<std::size_t>(room / 2, 1);
+        append_crlf(stage_buffer, chunk.substr(0, take), last_was_cr);
+        chunk.remove_prefix(std::min(take, chunk.size()));
+        if (stage_buffer.size() >= kBodyStageBytes / 2) flush_body();
+    }
+}
+
+void detail::DkimMessage::flush_body()
+{
+    if (stage_buffer.empty()) return;
+    dkim_body(handle.get(), reinterpret_cast<unsigned char*>(stage_buffer.data()), stage_buffer.size());
+    stage_buffer.clear();
+}
+
+std::vector<DkimSignatureResult> detail::DkimMessage::finish()
+{
+    if (stage == Stage::headers) end_of_headers();
+    switch (stage) {
+    case Stage::body: {
+        flush_body();
+        {
+            ActiveVerifier active(this);  // with delayed processing, keys could be fetched here
+            dkim_eom(handle.get(), nullptr);
+        }
+        results = collect_results();
+        break;
+    }
+    case Stage::malformed:
+        results = malformed_results();
+        break;
+    case Stage::unsigned_message:
+    case Stage::headers:
+    case Stage::finished:
+        break;
+    }
+    stage = Stage::finished;
+    return results;
+}
+
+std::vector<DkimSignatureResult> detail::DkimMessage::collect_results()
+{
+    DKIM_SIGINFO** sigs = nullptr;
+    int count = 0;
+    if (dkim_getsiglist(handle.get(), &sigs, &count) != DKIM_STAT_OK || !sigs) return {};
+    const int limit = std::min(count, std::max(library->options().max_signatures, 0));
+    std::vector<DkimSignatureResult> out;
+    out.reserve(static_cast<std::size_t>(limit));
+    for (int i = 0; i < limit; ++i) out.push_back(describe(sigs[i]));
+    return out;
+}
+
+// The header block was refused before libopendkim parsed any signature: report each
+// DKIM-Signature field seen as a permerror, named from its own d= and s= tags.
+std::vector<DkimSignatureResult> detail::DkimMessage::malformed_results() const
+{
+    std::vector<DkimSignatureResult> out = signature_tags;
+    for (auto& result : out) {
+        result.code = Code::permerror;
+        result.reason = header_error;
+    }
+    return out;
+}
+
+DkimSignatureResult detail::DkimMessage::describe(DKIM_SIGINFO* sig) const
+{
+    DkimSignatureResult result;
+    result.domain = lower(text(dkim_sig_getdomain(sig)));
+    result.selector = text(dkim_sig_getselector(sig));
+    result.identity = signature_tag(sig, "i");
+    result.algorithm = signature_tag(sig, "a");
+    unsigned bits = 0;
+    if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK) result.key_bits = bits;
+    if (std::find(bad_names.begin(), bad_names.end(), sig) != bad_names.end()) {
+        // Keep the unusable names out of the result: they would end up in headers and logs.
+        result.domain.clear();
+        result.selector.clear();
+        result.code = Code::permerror;
+        result.reason = "invalid d= or s= syntax";
+        return result;
+    }
+    char prefix[256];
+    std::size_t prefix_length = sizeof prefix;
+    if (dkim_get_sigsubstring(handle.get(), sig, prefix, &prefix_length) == DKIM_STAT_OK)
+        result.signature_prefix.assign(prefix, std::min(prefix_length, sizeof prefix));
+    classify(sig, result);
+    return result;
+}
+
+void detail::DkimMessage::classify(DKIM_SIGINFO* sig, DkimSignatureResult& result) const
+{
+    const unsigned flags = dkim_sig_getflags(sig);
+    const int error = dkim_sig_geterror(sig);
+    const int body_hash = dkim_sig_getbh(sig);
+    const bool header_ok = (flags & DKIM_SIGFLAG_PASSED) != 0;
+    const DkimOptions& options = library->options();
+
+    if (header_ok && body_hash == DKIM_SIGBH_MATCH) {
+        if (!options.accept_rsa_sha1 && iequals(result.algorithm, "rsa-sha1")) {
+            result.code = Code::policy;
+            result.reason = "rsa-sha1 not accepted, RFC 8301";
+        } else {
+            result.code = Code::pass;
+        }
+        return;
+    }
+    if (flags & DKIM_SIGFLAG_IGNORE) {
+        result.code = Code::neutral;
+        result.reason = "not evaluated: too many signatures";
+        return;
+    }
+    if (header_ok && body_hash == DKIM_SIGBH_MISMATCH) {
+        result.code = Code::fail;
+        result.reason = "body hash mismatch";
+        return;
+    }
+    if (error != DKIM_SIGERROR_OK && error != DKIM_SIGERROR_UNKNOWN) {
+        // libopendkim marks a signature processed before it fetches the key, so the error code,
+        // not the processed flag, tells a failed check from one that could not be made.
+        result.code = code_for(error);
+        result.reason = result.code == Code::temperror ? lookup_failure(result) : reason_text(error);
+        return;
+    }
+    if (flags & DKIM_SIGFLAG_PROCESSED) {
+        result.code = Code::fail;
+        result.reason = reason_text(DKIM_SIGERROR_BADSIG);
+        return;
+    }
+    result.code = Code::neutral;
+    result.reason = "not evaluated";
+}
+
+// libopendkim reports timeouts and DNS failures alike; the resolver's answer tells them apart.
+std::string detail::DkimMessage::lookup_failure(const DkimSignatureResult& result) const
+{
+    const std::string name = lower(result.selector + "._domainkey." + result.domain);
+    for (const Lookup& lookup : lookups) {
+        if (lookup.name != name) continue;
+        if (lookup.status == DnsAnswer::Status::timeout) return "DNS timeout";
+        return "DNS error";
+    }
+    return "key lookup failed";
+}
+
+void detail::DkimMessage::answer_query(std::string_view name, unsigned char* buffer, std::size_t capacity) noexcept
+{
+    DnsAnswer answer;
+    try {
+        answer = resolver->query(name, DnsType::TXT);
+    } catch (...) {
+        answer = DnsAnswer{};  // a resolver that throws counts as a DNS error
+        answer.status = DnsAnswer::Status::error;
+    }
+    if (lookups.size() < static_cast<std::size_t>(std::max(library->options().max_signatures, 1)) * 2) {
+        try {
+            lookups.push_back({lower(name), answer.status});
+        } catch (...) {
+            // Out of memory: the reason text falls back to "key lookup failed".
+        }
+    }
+
+    pending = PendingQuery{};
+    switch (answer.status) {
+    case DnsAnswer::Status::ok:
+    case DnsAnswer::Status::nodata:
+    case DnsAnswer::Status::nxdomain:
+        pending.length = build_txt_reply(name, answer, buffer, capacity);
+        pending.status = pending.length > 0 ? DKIM_DNS_SUCCESS : DKIM_DNS_ERROR;
+        break;
+    case DnsAnswer::Status::timeout:
+        pending.status = DKIM_DNS_EXPIRED;
+        break;
+    case DnsAnswer::Status::error:
+        pending.status = DKIM_DNS_ERROR;
+        break;
+    }
+}
+
+// ---- DkimLibrary ----------------------------------------------------------------------------
+
+void DkimLibrary::Close::operator()(dkim_lib* lib) const noexcept
+{
+    dkim_close(lib);
+}
+
+DkimLibrary::DkimLibrary(std::unique_ptr<dkim_lib, Close> handle, const DkimOptions& options)
+    : handle_(std::move(handle)), options_(options)
+{
+}
+
+DkimLibrary::~DkimLibrary() = default;
+
+namespace {
+
+void set_option(DKIM_LIB* lib, int option, void* value, std::size_t size, const char* what)
+{
+    if (dkim_options(lib, DKIM_OP_SETOPT, option, value, size) != DKIM_STAT_OK)
+        throw std::runtime_error(std::string("libopendkim: cannot set ") + what);
+}
+
+void configure(DKIM_LIB* lib, const DkimOptions& options, void* service)
+{
+    // Report signatures that fail to parse instead of dropping them: every signature counts.
+    // (strict_headers is checked by the verifier itself, see kSingletonFields.)
+    unsigned flags = DKIM_LIBFLAGS_BADSIGHANDLES;
+    set_option(lib, DKIM_OPTS_FLAGS, &flags, sizeof flags, "flags");
+
+    unsigned timeout = static_cast<unsigned>(std::max<long long>(options.dns_timeout.count(), 1));
+    set_option(lib, DKIM_OPTS_TIMEOUT, &timeout, sizeof timeout, "DNS timeout");
+
+    unsigned min_bits = options.min_key_bits;
+    set_option(lib, DKIM_OPTS_MINKEYBITS, &min_bits, sizeof min_bits, "minimum key size");
+
+    dkim_set_prescreen(lib, prescreen);
+    // A non-null service handle, or libopendkim would call its own resolver's init hook.
+    dkim_dns_set_query_service(lib, service);
+    dkim_dns_set_query_start(lib, dns_query_start);
+    dkim_dns_set_query_cancel(lib, dns_query_cancel);
+    dkim_dns_set_query_waitreply(lib, dns_query_waitreply);
+    dkim_dns_set_init(lib, nullptr);
+    dkim_dns_set_close(lib, nullptr);
+}
+
+}  // namespace
+
+std::shared_ptr<DkimLibrary> DkimLibrary::create(const DkimOptions& options)
+{
+    std::unique_ptr<dkim_lib, Close> lib(dkim_init(nullptr, nullptr));
+    if (!lib) throw std::runtime_error("libopendkim: dkim_init failed");
+    std::shared_ptr<DkimLibrary> library(new DkimLibrary(std::move(lib), options));
+    configure(library->handle(), options, library.get());
+    return library;
+}
+
+// ---- DkimVerifier ---------------------------------------------------------------------------
+
+DkimVerifier::DkimVerifier(std::shared_ptr<const DkimLibrary> library, DnsResolver& resolver)
+    : impl_(std::make_unique<detail::DkimMessage>(std::move(library), resolver))
+{
+}
+
+DkimVerifier::~DkimVerifier() = default;
+DkimVerifier::DkimVerifier(DkimVerifier&&) noexcept = default;
+DkimVerifier& DkimVerifier::operator=(DkimVerifier&&) noexcept = default;
+
+void DkimVerifier::header(std::string_view name, std::string_view value) { impl_->header(name, value); }
+void DkimVerifier::end_of_headers() { impl_->end_of_headers(); }
+void DkimVerifier::body(std::string_view chunk) { impl_->body(chunk); }
+
+bool DkimVerifier::wants_body() const
+{
+    using Stage = detail::DkimMessage::Stage;
+    return impl_->stage == Stage::headers || impl_->stage == Stage::body;
+}
+
+std::vector<DkimSignatureResult> DkimVerifier::finish()
+{
+    if (impl_->stage == detail::DkimMessage::Stage::finished) return impl_->results;
+    return impl_->finish();
+}
+
+}  // namespace ecomm

@@ -1,0 +1,122 @@
+// DKIM verification (RFC 6376, RSA and Ed25519 per RFC 8463) with libopendkim, fed headers and
+// body as the MTA streams them: no copy of the whole message is ever made. Every signature on the
+// message is evaluated (up to a cap) and reported with an RFC 8601 result, so the authentication
+// rule can look for a passing signature from one of a registered sender's signing domains.
+//
+// Key look-ups go through the project's DnsResolver (the per-transaction cache, the static test
+// file, the configured timeout) rather than libopendkim's own resolver.
+//
+// Result mapping (RFC 8601 section 2.7.1 names):
+//   pass       the header signature and the body hash both verify
+//   fail       the signature was checked and did not verify (body hash mismatch, signature
+//              verification failed), or the key is revoked (empty p=; OpenDKIM reports this
+//              as fail too)
+//   policy     it verifies, but local policy refuses it: rsa-sha1 (RFC 8301 section 3.1) unless
+//              allowed, or an RSA key shorter than min_key_bits
+//   temperror  the key look-up timed out or DNS failed: worth retrying later
+//   permerror  it can never verify: no key record (NXDOMAIN or no TXT), a malformed or
+//              duplicated key record, a malformed signature, a d= or s= that is no DNS name,
+//              an expired or future signature, an unsupported algorithm, or a header block
+//              that breaks RFC 5322 rules DKIM relies on (two From: fields, see strict_headers)
+//   neutral    not evaluated: past the max_signatures cap
+//   none       the message carries no signature (finish() returns an empty list)
+#pragma once
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dns/resolver.h"
+
+struct dkim_lib;  // libopendkim's DKIM_LIB, kept out of this header
+
+namespace ecomm {
+
+namespace detail {
+struct DkimMessage;  // one message's libopendkim state, defined in dkim.cpp
+}
+
+struct DkimSignatureResult {
+    enum class Code { pass, fail, neutral, policy, temperror, permerror, none };
+    Code code = Code::none;
+    std::string domain;            // d=
+    std::string selector;          // s=
+    std::string identity;          // i= when present
+    std::string algorithm;         // a=, as written in the signature
+    std::string reason;            // plain words, e.g. "body hash mismatch", "key not found"
+    std::string signature_prefix;  // shortest unique prefix of b=, for header.b (RFC 6008)
+    unsigned key_bits = 0;         // 0 when no key was loaded
+};
+
+// RFC 8601 result name: "pass", "fail", ...
+std::string_view to_string(DkimSignatureResult::Code code);
+
+struct DkimOptions {
+    // Handed to libopendkim (DKIM_OPTS_TIMEOUT); the DnsResolver enforces its own bound too.
+    std::chrono::seconds dns_timeout{5};
+    // Signatures evaluated per message; later ones are neither looked up nor reported. Bounds
+    // the DNS queries and RSA operations a hostile message can cost.
+    int max_signatures = 16;
+    // Refuse header blocks with no From: or with two copies of a field RFC 5322 allows once
+    // (From, Sender, Reply-To, To, Cc, Bcc, Message-ID, In-Reply-To, References, Subject, Date):
+    // the classic way to pass a signature off for another author (RFC 6376 section 8.15).
+    // Every signature on such a message is a permerror.
+    bool strict_headers = true;
+    unsigned min_key_bits = 1024;   // RFC 8301 section 3.2
+    bool accept_rsa_sha1 = false;   // RFC 8301 section 3.1: rsa-sha1 is not valid
+};
+
+// One libopendkim library handle (DKIM_LIB) configured once and shared, read-only, by every
+// verifier on every thread, as libopendkim allows once options are set. Create one per
+// configuration snapshot.
+class DkimLibrary {
+public:
+    static std::shared_ptr<DkimLibrary> create(const DkimOptions& options = {});
+    ~DkimLibrary();
+    DkimLibrary(const DkimLibrary&) = delete;
+    DkimLibrary& operator=(const DkimLibrary&) = delete;
+
+    const DkimOptions& options() const { return options_; }
+    dkim_lib* handle() const { return handle_.get(); }
+
+private:
+    struct Close {
+        void operator()(dkim_lib* lib) const noexcept;
+    };
+    DkimLibrary(std::unique_ptr<dkim_lib, Close> handle, const DkimOptions& options);
+
+    std::unique_ptr<dkim_lib, Close> handle_;
+    DkimOptions options_;
+};
+
+// Verifies one message. Call header() for each header field in order, end_of_headers(), body()
+// for each chunk, then finish(). Key look-ups happen during end_of_headers(); the resolver must
+// outlive the verifier. Not thread-safe by itself; different verifiers may run on different
+// threads at once.
+class DkimVerifier {
+public:
+    // Throws std::runtime_error when libopendkim cannot allocate a handle.
+    DkimVerifier(std::shared_ptr<const DkimLibrary> library, DnsResolver& resolver);
+    ~DkimVerifier();
+    DkimVerifier(DkimVerifier&&) noexcept;
+    DkimVerifier& operator=(DkimVerifier&&) noexcept;
+
+    // value as libmilter delivers it: what follows "Name:" without the one leading space the
+    // MTA strips; folded lines may be joined by "\n" or "\r\n".
+    void header(std::string_view name, std::string_view value);
+    void end_of_headers();
+    // Any chunking; bare LF line ends are turned into CRLF, also across chunk boundaries.
+    void body(std::string_view chunk);
+    // False once the body cannot change any result (no signature to check): the caller may
+    // stop sending body chunks.
+    bool wants_body() const;
+    // One result per signature, in header order (at most max_signatures). Empty: unsigned.
+    // Calling it again returns the same results.
+    std::vector<DkimSignatureResult> finish();
+
+private:
+    std::unique_ptr<detail::DkimMessage> impl_;
+};
+
+}  // namespace ecomm

@@ -1,0 +1,43 @@
+// A DnsResolver decorator that remembers every answer for the life of one transaction: make one
+// per message (or per connection), in front of the shared upstream resolver. SPF evaluation asks
+// the same names again (the record, then its a/mx terms; DKIM keys of repeated signatures), and
+// a name that timed out once must not cost the timeout again within the same message, so
+// negative, timeout and error answers are cached too.
+//
+// Before each query that is not answered from the cache, the progress callback runs, so that
+// the milter glue can call smfi_progress() and keep the MTA waiting while the network is slow.
+// At most kMaxEntries answers are kept; past that the oldest is forgotten. Not thread-safe: one
+// transaction is handled by one thread at a time.
+#pragma once
+#include <deque>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "dns/resolver.h"
+
+namespace ecomm {
+
+class CachingResolver : public DnsResolver {
+public:
+    static constexpr std::size_t kMaxEntries = 256;
+
+    // upstream must outlive this object. progress may be empty.
+    explicit CachingResolver(DnsResolver& upstream, DnsProgress progress = {});
+
+    DnsAnswer query(std::string_view name, DnsType type) override;
+
+    std::size_t upstream_queries() const { return upstream_queries_; }
+    std::size_t size() const { return answers_.size(); }
+
+private:
+    using Key = std::pair<std::string, DnsType>;  // canonical name, type
+
+    DnsResolver& upstream_;
+    DnsProgress progress_;
+    std::map<Key, DnsAnswer> answers_;
+    std::deque<Key> order_;  // insertion order, for forgetting the oldest
+    std::size_t upstream_queries_ = 0;
+};
+
+}  // namespace ecomm

@@ -1,0 +1,36 @@
+// The DnsResolver that asks the system's name servers (/etc/resolv.conf) with libresolv.
+//
+// Each query gets its own resolver state (res_ninit/res_nquery/res_nclose), so any number of
+// threads may share one SystemResolver. Every query is bounded by the configured timeout (whole
+// seconds, at least 1): one try, and the per-server wait chosen so that all the configured
+// servers together fit in it (servers beyond one per second of budget are not asked). Answers
+// come over UDP with EDNS0 (1200-byte answers); a truncated answer is an error rather than a
+// TCP retry, because glibc's TCP path has no timeout of its own and a partial record set could
+// change an SPF or DKIM verdict.
+//
+// Status mapping (h_errno): HOST_NOT_FOUND -> nxdomain, NO_DATA -> nodata, TRY_AGAIN (a
+// timeout or SERVFAIL) -> timeout, anything else -> error. Records come back as text per
+// DnsAnswer: TXT character-strings of one record are concatenated; at most kMaxRecords each.
+#pragma once
+#include <chrono>
+
+#include "dns/resolver.h"
+
+namespace ecomm {
+
+class SystemResolver : public DnsResolver {
+public:
+    static constexpr std::size_t kMaxRecords = 256;
+
+    // timeout: the longest any one query may take; rounded down to whole seconds, at least 1.
+    explicit SystemResolver(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+    DnsAnswer query(std::string_view name, DnsType type) override;
+
+    std::chrono::seconds timeout() const { return std::chrono::seconds(timeout_seconds_); }
+
+private:
+    int timeout_seconds_;
+};
+
+}  // namespace ecomm
