@@ -177,6 +177,8 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* address)
         auto snapshot = g_holder != nullptr ? g_holder->current() : nullptr;
         if (!snapshot) throw std::runtime_error("no configuration loaded");
         auto session = std::make_unique<Session>(std::move(snapshot));
+        // Slow DNS (SPF, DKIM keys) must not make the MTA give up on us: tell it we are alive.
+        session->set_dns_progress([ctx] { smfi_progress(ctx); });
         session->connect(hostname != nullptr ? hostname : "unknown",
                          address != nullptr ? IpAddress::from_sockaddr(address) : std::nullopt);
         if (smfi_setpriv(ctx, session.get()) != MI_SUCCESS) throw std::runtime_error("smfi_setpriv failed");
