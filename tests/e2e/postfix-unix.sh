@@ -1,0 +1,9 @@
+#!/bin/bash
+# shellcheck source-path=SCRIPTDIR
+# End-to-end test: a private Postfix on loopback with ecomm-milter attached over
+# a unix socket under the work dir (mode 0666, so Postfix's smtpd can write to it).
+# Run by "make check" (env: top_srcdir, top_builddir, ECOMM_MILTER); exit 77 = skipped.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+. "$here/scenarios.sh"
+e2e_run_scenarios unix
