@@ -694,7 +694,7 @@ void DkimLibrary::Close::operator()(dkim_lib* lib) const noexcept
     dkim_close(lib);
 }
 
-DkimLibrary::DkimLibrary(std::unique_ptr<dkim_lib, Close> handle, const DkimOptions& options)
+DkimLibrary::DkimLibrary(Key, std::unique_ptr<dkim_lib, Close> handle, const DkimOptions& options)
     : handle_(std::move(handle)), options_(options)
 {
 }
@@ -738,7 +738,7 @@ std::shared_ptr<DkimLibrary> DkimLibrary::create(const DkimOptions& options)
 {
     std::unique_ptr<dkim_lib, Close> lib(dkim_init(nullptr, nullptr));
     if (!lib) throw std::runtime_error("libopendkim: dkim_init failed");
-    std::shared_ptr<DkimLibrary> library(new DkimLibrary(std::move(lib), options));
+    auto library = std::make_shared<DkimLibrary>(Key{}, std::move(lib), options);
     configure(library->handle(), options, library.get());
     return library;
 }

@@ -84,8 +84,14 @@ private:
     struct Close {
         void operator()(dkim_lib* lib) const noexcept;
     };
-    DkimLibrary(std::unique_ptr<dkim_lib, Close> handle, const DkimOptions& options);
+    struct Key {  // lets create() use make_shared with a constructor nobody else can call
+        explicit Key() = default;
+    };
 
+public:
+    DkimLibrary(Key, std::unique_ptr<dkim_lib, Close> handle, const DkimOptions& options);
+
+private:
     std::unique_ptr<dkim_lib, Close> handle_;
     DkimOptions options_;
 };

@@ -35,9 +35,6 @@ constexpr const char* kDefaultExplanation = "%{i}%_is%_not%_a%_permitted%_sender
 
 // ---- RAII for libspf2 handles ----
 
-struct LayerDeleter {
-    void operator()(SPF_dns_server_t* layer) const { delete layer; }
-};
 struct ServerDeleter {
     void operator()(SPF_server_t* server) const { SPF_server_free(server); }
 };
@@ -47,7 +44,7 @@ struct RequestDeleter {
 struct ResponseDeleter {
     void operator()(SPF_response_t* response) const { SPF_response_free(response); }
 };
-using LayerPtr = std::unique_ptr<SPF_dns_server_t, LayerDeleter>;
+using LayerPtr = std::unique_ptr<SPF_dns_server_t>;  // a plain struct we fill in ourselves
 using ServerPtr = std::unique_ptr<SPF_server_t, ServerDeleter>;
 using RequestPtr = std::unique_ptr<SPF_request_t, RequestDeleter>;
 using ResponsePtr = std::unique_ptr<SPF_response_t, ResponseDeleter>;
@@ -297,10 +294,13 @@ public:
     static std::unique_ptr<Engine> create()
     {
         silence_libspf2_logging();
-        auto engine = std::unique_ptr<Engine>(new (std::nothrow) Engine);
-        if (!engine) return nullptr;
-        engine->layer_.reset(new (std::nothrow) SPF_dns_server_t{});
-        if (!engine->layer_) return nullptr;
+        std::unique_ptr<Engine> engine;
+        try {
+            engine = std::make_unique<Engine>();
+            engine->layer_ = std::make_unique<SPF_dns_server_t>();
+        } catch (const std::bad_alloc&) {
+            return nullptr;
+        }
         SPF_dns_server_t& layer = *engine->layer_;
         layer.destroy = nullptr;  // ours to free (after the server): SPF_server_free leaves it alone
         layer.lookup = layer_lookup;
@@ -318,8 +318,9 @@ public:
     SPF_dns_server_t* layer() { return layer_.get(); }
     bool busy = false;
 
-private:
     Engine() = default;
+
+private:
     LayerPtr layer_;    // declared first so that it outlives server_, which points to it
     ServerPtr server_;
 };
@@ -529,9 +530,10 @@ SpfResult check_spf(DnsResolver& resolver, const IpAddress& client, std::string_
         result.domain = printable(domain.c_str());
         if (helo_name.size() > kMaxIdentityLength || sender.size() > kMaxIdentityLength)
             return with(std::move(result), SpfResult::Code::none, "identity too long to check");
-        if (!is_checkable_domain(domain))
-            return with(std::move(result), SpfResult::Code::none,
-                        "'" + result.domain + "' is not a domain that can publish SPF");
+        if (!is_checkable_domain(domain)) {
+            std::string why = "'" + result.domain + "' is not a domain that can publish SPF";
+            return with(std::move(result), SpfResult::Code::none, std::move(why));
+        }
 
         std::unique_ptr<Engine> spare;  // only when check_spf is re-entered from a look-up
         Engine* engine = thread_engine();

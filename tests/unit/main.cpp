@@ -1,5 +1,6 @@
 // CppUnit runner: runs every registered suite; exits non-zero when any test fails.
-// Prints a closing line "N passed, N failed" for CI.
+// Prints a closing line "N passed, N failed[, N skipped]" for CI; a test that called
+// ecomm::test::skip() counts as skipped, not passed.
 #include <cppunit/BriefTestProgressListener.h>
 #include <cppunit/CompilerOutputter.h>
 #include <cppunit/TestResult.h>
@@ -8,6 +9,8 @@
 #include <cppunit/extensions/TestFactoryRegistry.h>
 
 #include <iostream>
+
+#include "skip.h"
 
 int main()
 {
@@ -25,6 +28,9 @@ int main()
     outputter.write();
     const int failed = collected.testFailuresTotal();
     const int run = collected.runTests();
-    std::cout << "unit: " << (run - failed) << " passed, " << failed << " failed" << std::endl;
+    const int skipped = ecomm::test::skipped_count();
+    std::cout << "unit: " << (run - failed - skipped) << " passed, " << failed << " failed";
+    if (skipped > 0) std::cout << ", " << skipped << " skipped";
+    std::cout << std::endl;
     return collected.wasSuccessful() && run > 0 ? 0 : 1;
 }

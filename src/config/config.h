@@ -1,0 +1,73 @@
+// The main configuration file (INI): its settings as an immutable value, and its loader.
+//
+// Every key lives in one table (config.cpp) with its section, default and one-line doc; the
+// example file conf/ecomm-milter.conf and the man page say the same thing. Unknown sections and
+// keys, bad values and duplicates are errors reported as "FILE:LINE: what is wrong".
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/diagnostic.h"
+#include "net/ip_address.h"
+#include "policy/action.h"
+
+namespace ecomm {
+
+struct MainConfig {
+    std::string path;  // the file it was read from
+
+    // [milter]
+    std::string socket = "unix:/run/ecomm-milter/ecomm-milter.sock";
+    unsigned socket_mode = 0660;
+    std::string socket_group;       // empty: leave the group as created
+    std::string user;               // empty: keep running as the starting user
+    std::string pid_file;           // empty: none
+    std::string registry_file = "/etc/ecomm-milter/registry.conf";  // relative: to this file's dir
+    bool monitor = false;           // mode = monitor: log what would be done, change nothing
+    Action on_error = Action::tempfail;  // internal errors: tempfail (fail closed) or accept (open)
+    bool log_accepts = true;        // one line for accepted messages too
+
+    // [policy]
+    std::vector<std::string> university_domains;  // lower case, no leading dot; subdomains match
+    NetworkSet internal_networks;                 // default: loopback
+    std::string policy_url;                       // cited in replies; empty: omitted
+    std::string time_zone = "UTC";                // IANA name, for dates (expiry, business hours)
+    int expiry_warning_days = 14;
+    std::string junk_header = "X-Spam-Flag";      // the junk action adds "junk_header: junk_value"
+    std::string junk_value = "YES";
+    std::string report_header = "X-Ecomm-Policy"; // the tag action on a rule other than external-tag
+
+    // [external-tag]
+    std::string tag_header = "X-Ecomm-External";
+    std::string tag_value = "yes";
+    std::string subject_prefix;                   // empty: the Subject is left alone
+
+    // [authentication]
+    std::string authserv_id;                      // Authentication-Results id; default: host name
+    int dns_timeout_seconds = 5;                  // per look-up
+    std::string dns_file;                         // tests: answer DNS from this static file
+    unsigned dkim_min_key_bits = 1024;
+    int dkim_max_signatures = 16;
+    bool dkim_accept_rsa_sha1 = false;
+
+    // [actions]: rule id -> action; every rule id known to the pipeline has an entry.
+    std::map<std::string, Action, std::less<>> actions;
+
+    Action action_for(std::string_view rule_id) const;
+};
+
+// Reads and validates path. Errors and warnings go to diagnostics; the returned config is only
+// meaningful when has_errors(diagnostics) is false.
+MainConfig load_main_config(const std::string& path, Diagnostics& diagnostics);
+
+// The documented key table, for the example config and man page checks: section, key, default, doc.
+struct ConfigKeyDoc {
+    const char* section;
+    const char* key;
+    const char* default_value;
+    const char* doc;
+};
+const std::vector<ConfigKeyDoc>& main_config_keys();
+
+}  // namespace ecomm

@@ -1,0 +1,750 @@
+// DKIM verification: messages signed by the test itself with libopendkim (keys made at test time
+// by opendkim-genkey, never checked in), key records served by an in-test resolver, and the RFC
+// 8463 Ed25519 example from the shared corpus. Covers pass, body and header tampering, missing,
+// revoked and expired keys, DNS timeouts, several signatures, line endings and chunking.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "skip.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <unistd.h>
+
+#include "auth/dkim.h"
+#include "auth/libopendkim.h"
+#include "temp_files.h"
+#include "testmode/message_file.h"
+
+using namespace ecomm;
+
+namespace {
+
+using Code = DkimSignatureResult::Code;
+
+std::string lower(std::string text)
+{
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
+// Answers TXT queries from a map; unknown names are NXDOMAIN. Counts the queries it sees.
+class FakeResolver : public DnsResolver {
+public:
+    void txt(const std::string& name, std::vector<std::string> records)
+    {
+        answers_[lower(name)] = DnsAnswer{DnsAnswer::Status::ok, std::move(records)};
+    }
+    void status(const std::string& name, DnsAnswer::Status status) { answers_[lower(name)] = DnsAnswer{status, {}}; }
+    void throw_for(const std::string& name) { throwing_ = lower(name); }
+
+    DnsAnswer query(std::string_view name, DnsType type) override
+    {
+        ++queries;
+        if (type != DnsType::TXT) return DnsAnswer{DnsAnswer::Status::error, {}};
+        const std::string key = lower(std::string(name));
+        if (key == throwing_) throw std::runtime_error("resolver exploded");
+        const auto found = answers_.find(key);
+        if (found == answers_.end()) return DnsAnswer{DnsAnswer::Status::nxdomain, {}};
+        return found->second;
+    }
+
+    int queries = 0;
+
+private:
+    std::map<std::string, DnsAnswer> answers_;
+    std::string throwing_;
+};
+
+struct Field {
+    std::string name, value;
+};
+
+struct Message {
+    std::vector<Field> headers;
+    std::string body;
+
+    std::string* value_of(const std::string& name)
+    {
+        for (auto& field : headers)
+            if (lower(field.name) == lower(name)) return &field.value;
+        return nullptr;
+    }
+};
+
+// A message as a university sender would send it; header values as libmilter delivers them.
+Message sample_message()
+{
+    Message m;
+    m.headers = {
+        {"From", "News Office <news@example.edu>"},
+        {"To", "student@example.edu"},
+        {"Subject", "Spring\n\tcampus news"},  // folded, as the MTA hands it over
+        {"Date", "Tue, 04 Mar 2025 10:00:00 -0700"},
+        {"Message-ID", "<20250304100000.1@example.edu>"},
+    };
+    m.body = "Hello,\r\n\r\nThe library opens late tonight.\r\n";
+    return m;
+}
+
+// Generated RSA key pairs, shared by all tests of the run (key generation is the slow part).
+struct KeyPair {
+    std::string private_pem;
+    std::string public_record;  // "v=DKIM1; ... p=..."
+};
+
+class KeyStore {
+public:
+    static KeyStore& instance()
+    {
+        static KeyStore store;
+        return store;
+    }
+    bool available() const { return !tool_.empty(); }
+    // Loud, once: the tests that need keys then return early.
+    bool skip_without_keys(const char* test)
+    {
+        if (available()) return false;
+        ecomm::test::skip(test + std::string(": opendkim-genkey not found (package opendkim-tools)"));
+        return true;
+    }
+    const KeyPair& key(int bits)
+    {
+        auto found = keys_.find(bits);
+        if (found == keys_.end()) found = keys_.emplace(bits, generate(bits)).first;
+        return found->second;
+    }
+
+private:
+    KeyStore() : tool_(find_tool()) {}
+
+    static std::string find_tool()
+    {
+        std::vector<std::string> dirs{"/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin"};
+        if (const char* path = std::getenv("PATH")) {
+            std::stringstream in(path);
+            for (std::string dir; std::getline(in, dir, ':');) dirs.push_back(dir);
+        }
+        for (const auto& dir : dirs) {
+            const auto candidate = std::filesystem::path(dir) / "opendkim-genkey";
+            if (!dir.empty() && access(candidate.c_str(), X_OK) == 0) return candidate.string();
+        }
+        return {};
+    }
+
+    static std::string slurp(const std::string& path)
+    {
+        std::ifstream in(path, std::ios::binary);
+        std::stringstream content;
+        content << in.rdbuf();
+        return content.str();
+    }
+
+    // The TXT data of the zone stub: every double-quoted piece, concatenated.
+    static std::string quoted_text(const std::string& zone)
+    {
+        std::string out;
+        bool inside = false;
+        for (char c : zone) {
+            if (c == '"') inside = !inside;
+            else if (inside) out += c;
+        }
+        return out;
+    }
+
+    KeyPair generate(int bits)
+    {
+        const std::string selector = "k" + std::to_string(bits);
+        const std::string command = "'" + tool_ + "' -b " + std::to_string(bits) + " -d example.edu -s " +
+                                    selector + " -D '" + dir_.path() + "' 2>&1";
+        if (std::system(command.c_str()) != 0) throw std::runtime_error("opendkim-genkey failed: " + command);
+        KeyPair pair{slurp(dir_.path(selector + ".private")), quoted_text(slurp(dir_.path(selector + ".txt")))};
+        if (pair.private_pem.empty() || pair.public_record.find("p=") == std::string::npos)
+            throw std::runtime_error("opendkim-genkey produced no usable key");
+        return pair;
+    }
+
+    std::string tool_;
+    test::TempDir dir_;
+    std::map<int, KeyPair> keys_;
+};
+
+struct SignOptions {
+    std::string domain = "example.edu";
+    std::string selector = "k2048";
+    int bits = 2048;
+    dkim_alg_t algorithm = DKIM_SIGN_RSASHA256;
+    dkim_canon_t header_canon = DKIM_CANON_RELAXED;
+    dkim_canon_t body_canon = DKIM_CANON_RELAXED;
+    uint64_t fixed_time = 0;     // signing time (0: now)
+    uint64_t signature_ttl = 0;  // x= is t= plus this (0: no x=)
+};
+
+struct LibClose {
+    void operator()(DKIM_LIB* lib) const { dkim_close(lib); }
+};
+struct HandleFree {
+    void operator()(DKIM* dkim) const { dkim_free(dkim); }
+};
+
+std::string crlf(const std::string& value)
+{
+    std::string out;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        if (value[i] == '\n' && (i == 0 || value[i - 1] != '\r')) out += '\r';
+        out += value[i];
+    }
+    return out;
+}
+
+// Signs message with libopendkim's signer and returns the DKIM-Signature value.
+std::string sign(const Message& message, const SignOptions& options = {})
+{
+    const KeyPair& key = KeyStore::instance().key(options.bits);
+    std::unique_ptr<DKIM_LIB, LibClose> lib(dkim_init(nullptr, nullptr));
+    if (options.fixed_time) {
+        uint64_t when = options.fixed_time;
+        dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_FIXEDTIME, &when, sizeof when);
+    }
+    if (options.signature_ttl) {
+        uint64_t ttl = options.signature_ttl;
+        dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_SIGNATURETTL, &ttl, sizeof ttl);
+    }
+    DKIM_STAT status = DKIM_STAT_OK;
+    std::unique_ptr<DKIM, HandleFree> dkim(dkim_sign(
+        lib.get(), reinterpret_cast<const unsigned char*>("test"), nullptr,
+        reinterpret_cast<dkim_sigkey_t>(const_cast<char*>(key.private_pem.c_str())),
+        reinterpret_cast<const unsigned char*>(options.selector.c_str()),
+        reinterpret_cast<const unsigned char*>(options.domain.c_str()), options.header_canon, options.body_canon,
+        options.algorithm, -1, &status));
+    if (!dkim) throw std::runtime_error("dkim_sign failed: " + std::to_string(status));
+    for (const auto& field : message.headers) {
+        std::string line = field.name + ": " + crlf(field.value);
+        dkim_header(dkim.get(), reinterpret_cast<unsigned char*>(line.data()), line.size());
+    }
+    dkim_eoh(dkim.get());
+    std::string body = crlf(message.body);
+    dkim_body(dkim.get(), reinterpret_cast<unsigned char*>(body.data()), body.size());
+    status = dkim_eom(dkim.get(), nullptr);
+    if (status != DKIM_STAT_OK) throw std::runtime_error("dkim_eom (sign) failed: " + std::to_string(status));
+    unsigned char* signature = nullptr;
+    std::size_t length = 0;
+    status = dkim_getsighdr_d(dkim.get(), sizeof DKIM_SIGNHEADER + 1, &signature, &length);
+    if (status != DKIM_STAT_OK || !signature) throw std::runtime_error("dkim_getsighdr_d failed");
+    return std::string(reinterpret_cast<char*>(signature), length);
+}
+
+Message with_signature(Message message, const std::string& signature)
+{
+    message.headers.insert(message.headers.begin(), Field{"DKIM-Signature", signature});
+    return message;
+}
+
+// Feeds message through a verifier the way the milter glue does; chunk 0 = body in one piece.
+std::vector<DkimSignatureResult> verify(const Message& message, DnsResolver& resolver, std::size_t chunk = 0,
+                                        const DkimOptions& options = {})
+{
+    DkimVerifier verifier(DkimLibrary::create(options), resolver);
+    for (const auto& field : message.headers) verifier.header(field.name, field.value);
+    verifier.end_of_headers();
+    if (chunk == 0) {
+        verifier.body(message.body);
+    } else {
+        for (std::size_t at = 0; at < message.body.size(); at += chunk)
+            verifier.body(std::string_view(message.body).substr(at, chunk));
+    }
+    return verifier.finish();
+}
+
+void publish(FakeResolver& dns, const std::string& selector, int bits, const std::string& domain = "example.edu")
+{
+    dns.txt(selector + "._domainkey." + domain, {KeyStore::instance().key(bits).public_record});
+}
+
+std::string describe(const std::vector<DkimSignatureResult>& results)
+{
+    std::string out;
+    for (const auto& r : results)
+        out += std::string(to_string(r.code)) + " d=" + r.domain + " s=" + r.selector + " (" + r.reason + "); ";
+    return out;
+}
+
+void assert_single(const std::vector<DkimSignatureResult>& results, Code code, const std::string& reason)
+{
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(results), std::size_t{1}, results.size());
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(results), std::string(to_string(code)), std::string(to_string(results[0].code)));
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(results), reason, results[0].reason);
+}
+
+// ---- the shared corpus (third-party pre-signed messages) ----
+
+// $ECOMM_CORPORA when set; else $top_srcdir/../shared/corpora (set by "make check"); else the
+// corpus beside the tree this test was compiled from.
+std::optional<std::filesystem::path> corpus_dir()
+{
+    std::filesystem::path dir;
+    if (const char* env = std::getenv("ECOMM_CORPORA"); env && *env)
+        dir = env;
+    else if (const char* top = std::getenv("top_srcdir"); top && *top)
+        dir = std::filesystem::path(top) / ".." / "shared" / "corpora";
+    else
+        dir = std::filesystem::path(__FILE__).parent_path() / ".." / ".." / ".." / "shared" / "corpora";
+    if (std::filesystem::is_directory(dir / "dkim")) return dir;
+    return std::nullopt;
+}
+
+std::string read_text(const std::filesystem::path& path)
+{
+    std::string error;
+    auto content = ecomm::read_file(path.string(), 1 << 20, &error);
+    if (!content) throw std::runtime_error(error);
+    return *content;
+}
+
+Message parse_message(const std::string& text)
+{
+    const ParsedHeaders parsed = parse_headers(text);
+    Message m;
+    for (const auto& header : parsed.headers) m.headers.push_back({header.name, header.value});
+    m.body = text.substr(parsed.body_offset);
+    return m;
+}
+
+// dkimpy's zone.txt: "name<TAB>TXT value" lines, '#' comments.
+void load_zone(FakeResolver& dns, const std::filesystem::path& path)
+{
+    std::stringstream in(read_text(path));
+    for (std::string line; std::getline(in, line);) {
+        if (line.empty() || line[0] == '#') continue;
+        const std::size_t tab = line.find('\t');
+        if (tab == std::string::npos) continue;
+        dns.txt(line.substr(0, tab), {line.substr(tab + 1)});
+    }
+}
+
+}  // namespace
+
+class DkimTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(DkimTest);
+    CPPUNIT_TEST(resultNamesFollowRfc8601);
+    CPPUNIT_TEST(goodSignaturePasses);
+    CPPUNIT_TEST(simpleCanonicalizationPasses);
+    CPPUNIT_TEST(changedBodyFailsBodyHash);
+    CPPUNIT_TEST(changedHeaderFailsSignature);
+    CPPUNIT_TEST(missingKeyIsPermerror);
+    CPPUNIT_TEST(emptyKeyAnswerIsPermerror);
+    CPPUNIT_TEST(revokedKeyFails);
+    CPPUNIT_TEST(expiredSignatureIsPermerror);
+    CPPUNIT_TEST(twoSignaturesOneBadBothReported);
+    CPPUNIT_TEST(dnsTimeoutIsTemperror);
+    CPPUNIT_TEST(dnsErrorIsTemperror);
+    CPPUNIT_TEST(throwingResolverIsTemperror);
+    CPPUNIT_TEST(multipleKeyRecordsArePermerror);
+    CPPUNIT_TEST(malformedSignatureIsPermerror);
+    CPPUNIT_TEST(invalidSigningDomainIsNeverLookedUp);
+    CPPUNIT_TEST(doubleFromIsPermerror);
+    CPPUNIT_TEST(rsaSha1IsPolicy);
+    CPPUNIT_TEST(smallKeyIsPolicy);
+    CPPUNIT_TEST(signatureCountIsCapped);
+    CPPUNIT_TEST(unsignedMessageHasNoResultsAndSkipsBody);
+    CPPUNIT_TEST(lfAndCrlfBodiesVerifyAlike);
+    CPPUNIT_TEST(oneByteChunksGiveTheSameResult);
+    CPPUNIT_TEST(finishTwiceReturnsTheSameResults);
+    CPPUNIT_TEST(concurrentVerifiersUseTheirOwnResolvers);
+    CPPUNIT_TEST(ed25519CorpusMessagePasses);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void resultNamesFollowRfc8601()
+    {
+        CPPUNIT_ASSERT_EQUAL(std::string("pass"), std::string(to_string(Code::pass)));
+        CPPUNIT_ASSERT_EQUAL(std::string("fail"), std::string(to_string(Code::fail)));
+        CPPUNIT_ASSERT_EQUAL(std::string("neutral"), std::string(to_string(Code::neutral)));
+        CPPUNIT_ASSERT_EQUAL(std::string("policy"), std::string(to_string(Code::policy)));
+        CPPUNIT_ASSERT_EQUAL(std::string("temperror"), std::string(to_string(Code::temperror)));
+        CPPUNIT_ASSERT_EQUAL(std::string("permerror"), std::string(to_string(Code::permerror)));
+        CPPUNIT_ASSERT_EQUAL(std::string("none"), std::string(to_string(Code::none)));
+    }
+
+    void goodSignaturePasses()
+    {
+        if (KeyStore::instance().skip_without_keys("goodSignaturePasses")) return;
+        FakeResolver dns;
+        publish(dns, "k2048", 2048);
+        const auto results = verify(with_signature(sample_message(), sign(sample_message())), dns);
+        assert_single(results, Code::pass, "");
+        CPPUNIT_ASSERT_EQUAL(std::string("example.edu"), results[0].domain);
+        CPPUNIT_ASSERT_EQUAL(std::string("k2048"), results[0].selector);
+        CPPUNIT_ASSERT_EQUAL(std::string("rsa-sha256"), results[0].algorithm);
+        CPPUNIT_ASSERT_EQUAL(2048u, results[0].key_bits);
+        CPPUNIT_ASSERT(!results[0].signature_prefix.empty());
+        CPPUNIT_ASSERT_EQUAL(1, dns.queries);
+    }
+
+    void simpleCanonicalizationPasses()
+    {
+        if (KeyStore::instance().skip_without_keys("simpleCanonicalizationPasses")) return;
+        FakeResolver dns;
+        publish(dns, "k2048", 2048);
+        SignOptions options;
+        options.header_canon = DKIM_CANON_SIMPLE;
+        options.body_canon = DKIM_CANON_SIMPLE;
+        // simple/simple hashes the folded Subject byte for byte: the "\n\t" fold must reach
+        // libopendkim as "\r\n\t".
+        assert_single(verify(with_signature(sample_message(), sign(sample_message(), options)), dns), Code::pass, "");
+    }
+
+    void changedBodyFailsBodyHash()
+    {
+        if (KeyStore::instance().skip_without_keys("changedBodyFailsBodyHash")) return;
+        FakeResolver dns;
+        publish(dns, "k2048", 2048);
+        Message message = with_signature(sample_message(), sign(sample_message()));
+        message.body += "Click here to claim your prize.\r\n";
+        assert_single(verify(message, dns), Code::fail, "body hash mismatch");
+    }
+
+    void changedHeaderFailsSignature()
+    {
+        if (KeyStore::instance().skip_without_keys("changedHeaderFailsSignature")) return;
+        FakeResolver dns;
+        publish(dns, "k2048", 2048);
+        Message message = with_signature(sample_message(), sign(sample_message()));
+        *message.value_of("Subject") = "Your account is locked";
+        assert_single(verify(message, dns), Code::fail, "signature verification failed");
+    }
+
+    void missingKeyIsPermerror()
+    {
+        if (KeyStore::instance().skip_without_keys("missingKeyIsPermerror")) return;
+        FakeResolver dns;  // no records: NXDOMAIN
+        assert_single(verify(with_signature(sample_message(), sign(sample_message())), dns), Code::permerror,
+                      "key not found");
+    }
+
+    void emptyKeyAnswerIsPermerror()
+    {
+        if (KeyStore::instance().skip_without_keys("emptyKeyAnswerIsPermerror")) return;
+        FakeResolver dns;
+        dns.status("k2048._domainkey.example.edu", DnsAnswer::Status::nodata);
+        assert_single(verify(with_signature(sample_message(), sign(sample_message())), dns), Code::permerror,
+                      "key not found");
+    }
+
+    void revokedKeyFails()
+    {
+        if (KeyStore::instance().skip_without_keys("revokedKeyFails")) return;
+        FakeResolver dns;
+        dns.txt("k2048._domainkey.example.edu", {"v=DKIM1; k=rsa; p="});
+        assert_single(verify(with_signature(sample_message(), sign(sample_message())), dns), Code::fail, "key revoked");
+    }
+
+    void expiredSignatureIsPermerror()
+    {
+        if (KeyStore::instance().skip_without_keys("expiredSignatureIsPermerror")) return;
+        FakeResolver dns;
+        publish(dns, "k2048", 2048);
+        SignOptions options;
+        options.fixed_time = 1577836800;  // 2020-01-01, valid for one day
+        options.signature_ttl = 86400;
+        const std::string signature = sign(sample_message(), options);
+        CPPUNIT_ASSERT(signature.find("x=1577923200") != std::string::npos);
+        assert_single(verify(with_signature(sample_message(), signature), dns), Code::permerror, "signature expired");
+        CPPUNIT_ASSERT_EQUAL(0, dns.queries);  // no key fetched for a signature that cannot pass
+    }
+
+    void twoSignaturesOneBadBothReported()
+    {
+        if (KeyStore::instance().skip_without_keys("twoSignaturesOneBadBothReported")) return;
+        FakeResolver dns;
+        publish(dns, "k2048", 2048);
+        publish(dns, "vendor", 2048, "mail.vendor.example");
+        Message original = sample_message();
+        SignOptions vendor;
+        vendor.domain = "mail.vendor.example";
+        vendor.selector = "vendor";
+        Message other = original;
+        *other.value_of("Subject") = "Something else";
+        // Vendor signature made over another Subject, university signature over this one.
+        Message message = with_signature(with_signature(original, sign(other, vendor)), sign(original));
+        const auto results = verify(message, dns);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(results), std::size_t{2}, results.size());
+        CPPUNIT_ASSERT(results[0].code == Code::pass);
+        CPPUNIT_ASSERT_EQUAL(std::string("example.edu"), results[0].domain);
+        CPPUNIT_ASSERT(results[1].code == Code::fail);
+        CPPUNIT_ASSERT_EQUAL(std::string("mail.vendor.example"), results[1].domain);
+        CPPUNIT_ASSERT_EQUAL(std::string("signature verification failed"), results[1].reason);
+    }
+
+    void dnsTimeoutIsTemperror()
+    {
+        if (KeyStore::instance().skip_without_keys("dnsTimeoutIsTemperror")) return;
+        FakeResolver dns;
+        dns.status("k2048._domainkey.example.edu", DnsAnswer::Status::timeout);
+        assert_single(verify(with_signature(sample_message(), sign(sample_message())), dns), Code::temperror,
+                      "DNS timeout");
+    }
+
+    void dnsErrorIsTemperror()
+    {
+        if (KeyStore::instance().skip_without_keys("dnsErrorIsTemperror")) return;
+        FakeResolver dns;
+        dns.status("k2048._domainkey.example.edu", DnsAnswer::Status::error);
+        assert_single(verify(with_signature(sample_message(), sign(sample_message())), dns), Code::temperror,
+                      "DNS error");
+    }
+
+    void throwingResolverIsTemperror()
+    {
+        if (KeyStore::instance().skip_without_keys("throwingResolverIsTemperror")) return;
+        FakeResolver dns;
+        dns.throw_for("k2048._domainkey.example.edu");
+        assert_single(verify(with_signature(sample_message(), sign(sample_message())), dns), Code::temperror,
+                      "DNS error");
+    }
+
+    void multipleKeyRecordsArePermerror()
+    {
+        if (KeyStore::instance().skip_without_keys("multipleKeyRecordsArePermerror")) return;
+        FakeResolver dns;
+        const std::string key = KeyStore::instance().key(2048).public_record;
+        dns.txt("k2048._domainkey.example.edu", {key, key});
+        assert_single(verify(with_signature(sample_message(), sign(sample_message())), dns), Code::permerror,
+                      "multiple key records");
+    }
+
+    void malformedSignatureIsPermerror()
+    {
+        FakeResolver dns;
+        // No d= tag: a signature that can never verify, still reported rather than dropped.
+        Message message = with_signature(sample_message(), "v=1; a=rsa-sha256; s=k2048; h=From; bh=AAAA; b=AAAA");
+        const auto results = verify(message, dns);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(results), std::size_t{1}, results.size());
+        CPPUNIT_ASSERT(results[0].code == Code::permerror);
+        CPPUNIT_ASSERT(!results[0].reason.empty());
+        CPPUNIT_ASSERT_EQUAL(0, dns.queries);
+    }
+
+    void invalidSigningDomainIsNeverLookedUp()
+    {
+        if (KeyStore::instance().skip_without_keys("invalidSigningDomainIsNeverLookedUp")) return;
+        FakeResolver dns;
+        // Even with a key published under the odd name, "example.edu(.evil.test" must not pass:
+        // in an A-R header it would read as header.d=example.edu plus a comment.
+        dns.txt("k2048._domainkey.example.edu(.evil.test", {KeyStore::instance().key(2048).public_record});
+        std::string signature = sign(sample_message());
+        const std::size_t d = signature.find("d=example.edu;");
+        CPPUNIT_ASSERT(d != std::string::npos);
+        signature.replace(d, std::string("d=example.edu;").size(), "d=example.edu(.evil.test;");
+        const auto results = verify(with_signature(sample_message(), signature), dns);
+        assert_single(results, Code::permerror, "invalid d= or s= syntax");
+        CPPUNIT_ASSERT_EQUAL(std::string(), results[0].domain);
+        CPPUNIT_ASSERT_EQUAL(0, dns.queries);
+    }
+
+    void doubleFromIsPermerror()
+    {
+        if (KeyStore::instance().skip_without_keys("doubleFromIsPermerror")) return;
+        FakeResolver dns;
+        publish(dns, "k2048", 2048);
+        // A validly signed message with a second From: added: the classic author spoof.
+        Message message = with_signature(sample_message(), sign(sample_message()));
+        message.headers.insert(message.headers.begin() + 1, Field{"From", "President <president@example.edu>"});
+        const auto results = verify(message, dns);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(results), std::size_t{1}, results.size());
+        CPPUNIT_ASSERT(results[0].code == Code::permerror);
+        CPPUNIT_ASSERT_EQUAL(std::string("example.edu"), results[0].domain);
+        CPPUNIT_ASSERT_EQUAL(std::string("k2048"), results[0].selector);
+        CPPUNIT_ASSERT_MESSAGE(results[0].reason, results[0].reason.find("From") != std::string::npos);
+    }
+
+    void rsaSha1IsPolicy()
+    {
+        if (KeyStore::instance().skip_without_keys("rsaSha1IsPolicy")) return;
+        FakeResolver dns;
+        // opendkim-genkey restricts its keys to sha256 (h=sha256); publish one without the tag.
+        std::string record = KeyStore::instance().key(2048).public_record;
+        const std::size_t h = record.find("h=sha256;");
+        if (h != std::string::npos) record.erase(h, std::string("h=sha256;").size());
+        dns.txt("k2048._domainkey.example.edu", {record});
+        SignOptions options;
+        options.algorithm = DKIM_SIGN_RSASHA1;
+        const Message message = with_signature(sample_message(), sign(sample_message(), options));
+        assert_single(verify(message, dns), Code::policy, "rsa-sha1 not accepted, RFC 8301");
+        DkimOptions lenient;
+        lenient.accept_rsa_sha1 = true;
+        assert_single(verify(message, dns, 0, lenient), Code::pass, "");
+    }
+
+    void smallKeyIsPolicy()
+    {
+        if (KeyStore::instance().skip_without_keys("smallKeyIsPolicy")) return;
+        FakeResolver dns;
+        publish(dns, "k1024", 1024);
+        SignOptions options;
+        options.selector = "k1024";
+        options.bits = 1024;
+        const Message message = with_signature(sample_message(), sign(sample_message(), options));
+        assert_single(verify(message, dns), Code::pass, "");
+        DkimOptions strict;
+        strict.min_key_bits = 2048;
+        assert_single(verify(message, dns, 0, strict), Code::policy, "key too small");
+    }
+
+    void signatureCountIsCapped()
+    {
+        if (KeyStore::instance().skip_without_keys("signatureCountIsCapped")) return;
+        FakeResolver dns;
+        publish(dns, "k2048", 2048);
+        const std::string signature = sign(sample_message());
+        Message message = sample_message();
+        for (int i = 0; i < 20; ++i) message = with_signature(message, signature);
+        DkimOptions options;
+        options.max_signatures = 3;
+        const auto results = verify(message, dns, 0, options);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(results), std::size_t{3}, results.size());
+        for (const auto& result : results) CPPUNIT_ASSERT(result.code == Code::pass);
+        CPPUNIT_ASSERT(dns.queries <= 3);
+    }
+
+    void unsignedMessageHasNoResultsAndSkipsBody()
+    {
+        FakeResolver dns;
+        DkimVerifier verifier(DkimLibrary::create(), dns);
+        for (const auto& field : sample_message().headers) verifier.header(field.name, field.value);
+        CPPUNIT_ASSERT(verifier.wants_body());
+        verifier.end_of_headers();
+        CPPUNIT_ASSERT(!verifier.wants_body());
+        verifier.body("ignored\r\n");
+        CPPUNIT_ASSERT(verifier.finish().empty());
+        CPPUNIT_ASSERT_EQUAL(0, dns.queries);
+    }
+
+    void lfAndCrlfBodiesVerifyAlike()
+    {
+        if (KeyStore::instance().skip_without_keys("lfAndCrlfBodiesVerifyAlike")) return;
+        FakeResolver dns;
+        publish(dns, "k2048", 2048);
+        SignOptions options;
+        options.body_canon = DKIM_CANON_SIMPLE;  // simple body: every byte counts
+        Message message = with_signature(sample_message(), sign(sample_message(), options));
+        assert_single(verify(message, dns), Code::pass, "");
+        std::string lf;
+        for (char c : message.body)
+            if (c != '\r') lf += c;
+        message.body = lf;
+        assert_single(verify(message, dns), Code::pass, "");
+        assert_single(verify(message, dns, 1), Code::pass, "");
+    }
+
+    void oneByteChunksGiveTheSameResult()
+    {
+        if (KeyStore::instance().skip_without_keys("oneByteChunksGiveTheSameResult")) return;
+        FakeResolver dns;
+        publish(dns, "k2048", 2048);
+        Message big = sample_message();
+        big.body = std::string(40000, 'x') + "\r\n" + big.body;  // crosses the staging buffer
+        const Message good = with_signature(big, sign(big));
+        for (std::size_t chunk : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{8191}})
+            assert_single(verify(good, dns, chunk), Code::pass, "");
+        Message bad = good;
+        bad.body += "tail\r\n";
+        for (std::size_t chunk : {std::size_t{0}, std::size_t{1}})
+            assert_single(verify(bad, dns, chunk), Code::fail, "body hash mismatch");
+    }
+
+    void finishTwiceReturnsTheSameResults()
+    {
+        if (KeyStore::instance().skip_without_keys("finishTwiceReturnsTheSameResults")) return;
+        FakeResolver dns;
+        publish(dns, "k2048", 2048);
+        const Message message = with_signature(sample_message(), sign(sample_message()));
+        DkimVerifier verifier(DkimLibrary::create(), dns);
+        for (const auto& field : message.headers) verifier.header(field.name, field.value);
+        verifier.end_of_headers();
+        verifier.body(message.body);
+        const auto first = verifier.finish();
+        const auto second = verifier.finish();
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, first.size());
+        CPPUNIT_ASSERT_EQUAL(first.size(), second.size());
+        CPPUNIT_ASSERT(first[0].code == second[0].code);
+        CPPUNIT_ASSERT_EQUAL(1, dns.queries);
+    }
+
+    // One shared library, several threads: each verifier's key look-ups must reach its own
+    // resolver (the DNS hooks find it through a thread-local).
+    void concurrentVerifiersUseTheirOwnResolvers()
+    {
+        if (KeyStore::instance().skip_without_keys("concurrentVerifiersUseTheirOwnResolvers")) return;
+        const Message message = with_signature(sample_message(), sign(sample_message()));
+        const auto library = DkimLibrary::create();
+        constexpr int kThreads = 4, kRounds = 25;
+        std::vector<int> mismatches(kThreads, 0);
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&, t] {
+                FakeResolver dns;
+                if (t % 2 == 0) publish(dns, "k2048", 2048);
+                else dns.txt("k2048._domainkey.example.edu", {"v=DKIM1; k=rsa; p="});
+                const Code expected = t % 2 == 0 ? Code::pass : Code::fail;
+                for (int round = 0; round < kRounds; ++round) {
+                    DkimVerifier verifier(library, dns);
+                    for (const auto& field : message.headers) verifier.header(field.name, field.value);
+                    verifier.end_of_headers();
+                    verifier.body(message.body);
+                    const auto results = verifier.finish();
+                    if (results.size() != 1 || results[0].code != expected) ++mismatches[t];
+                }
+                if (dns.queries != kRounds) ++mismatches[t];
+            });
+        }
+        for (auto& thread : threads) thread.join();
+        for (int t = 0; t < kThreads; ++t) CPPUNIT_ASSERT_EQUAL(0, mismatches[t]);
+    }
+
+    // RFC 8463 appendix A: one Ed25519 and one RSA signature over the same message.
+    void ed25519CorpusMessagePasses()
+    {
+        const auto corpus = corpus_dir();
+        const auto data = corpus ? *corpus / "dkim" / "dkimpy-data" : std::filesystem::path();
+        if (!corpus || !std::filesystem::exists(data / "rfc6376.signed.msg")) {
+            ecomm::test::skip("ed25519CorpusMessagePasses: corpus not found (../shared/corpora)");
+            return;
+        }
+        FakeResolver dns;
+        load_zone(dns, data / "zone.txt");
+        const Message message = parse_message(read_text(data / "rfc6376.signed.msg"));
+        for (std::size_t chunk : {std::size_t{0}, std::size_t{1}}) {
+            const auto results = verify(message, dns, chunk);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(results), std::size_t{2}, results.size());
+            CPPUNIT_ASSERT_EQUAL(std::string("ed25519-sha256"), results[0].algorithm);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(results), std::string("pass"), std::string(to_string(results[0].code)));
+            CPPUNIT_ASSERT_EQUAL(std::string("brisbane"), results[0].selector);
+            CPPUNIT_ASSERT_EQUAL(std::string("rsa-sha256"), results[1].algorithm);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(results), std::string("pass"), std::string(to_string(results[1].code)));
+        }
+        Message tampered = message;
+        tampered.body = "We won the game.\r\n";
+        const auto results = verify(tampered, dns);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, results.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("body hash mismatch"), results[0].reason);
+        CPPUNIT_ASSERT_EQUAL(std::string("body hash mismatch"), results[1].reason);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(DkimTest);

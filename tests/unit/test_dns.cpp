@@ -1,0 +1,369 @@
+// Unit tests for the DNS layer: the static-file resolver (every record type, TXT joining and
+// escapes, TIMEOUT, CNAME chains, nxdomain/nodata, errors as FILE:LINE), the per-transaction
+// caching resolver (answers reused, progress before network queries, bounded), and the system
+// resolver's honest limits (a .invalid name is never "ok" and comes back within the timeout).
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "dns/caching_resolver.h"
+#include "dns/static_resolver.h"
+#include "dns/system_resolver.h"
+#include "temp_files.h"
+
+namespace ecomm {
+namespace {
+
+using Status = DnsAnswer::Status;
+
+StaticResolver zone(const std::string& text)
+{
+    Diagnostics diagnostics;
+    StaticResolver resolver(text, diagnostics);
+    std::string messages;
+    for (const auto& diagnostic : diagnostics) messages += diagnostic.to_string() + "\n";
+    CPPUNIT_ASSERT_MESSAGE("unexpected diagnostics:\n" + messages, diagnostics.empty());
+    return resolver;
+}
+
+std::vector<std::string> records(std::initializer_list<const char*> values)
+{
+    return std::vector<std::string>(values.begin(), values.end());
+}
+
+// Counts what reaches it; answers every name with one A record unless told otherwise.
+class CountingResolver : public DnsResolver {
+public:
+    DnsAnswer query(std::string_view name, DnsType type) override
+    {
+        ++queries;
+        last_name = std::string(name);
+        if (name.find("missing") != std::string_view::npos) return {Status::nxdomain, {}};
+        if (name.find("slow") != std::string_view::npos) return {Status::timeout, {}};
+        return {Status::ok, {std::string(to_string(type)) + " for " + std::string(name)}};
+    }
+    int queries = 0;
+    std::string last_name;
+};
+
+}  // namespace
+
+class StaticResolverTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(StaticResolverTest);
+    CPPUNIT_TEST(answers_every_record_type);
+    CPPUNIT_TEST(txt_strings_are_joined_and_unescaped);
+    CPPUNIT_TEST(names_ignore_case_and_trailing_dot);
+    CPPUNIT_TEST(escaped_names_may_hold_spaces);
+    CPPUNIT_TEST(unknown_names_are_nxdomain_known_ones_nodata);
+    CPPUNIT_TEST(timeout_names_time_out_for_every_type);
+    CPPUNIT_TEST(cnames_are_followed);
+    CPPUNIT_TEST(cname_loops_and_long_chains_end_in_nodata);
+    CPPUNIT_TEST(comments_blank_lines_and_crlf_are_ignored);
+    CPPUNIT_TEST(errors_name_file_and_line);
+    CPPUNIT_TEST(good_lines_survive_bad_ones);
+    CPPUNIT_TEST(unreadable_file_is_one_diagnostic);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void answers_every_record_type()
+    {
+        auto resolver = zone("example.org A 192.0.2.1\n"
+                             "example.org A 192.0.2.2\n"
+                             "example.org AAAA 2001:DB8:0:0::25\n"
+                             "example.org MX 10 Mail.Example.org.\n"
+                             "example.org TXT \"hello\"\n"
+                             "1.2.0.192.in-addr.arpa PTR Host.Example.org.\n"
+                             "alias.example.org CNAME example.org\n");
+        const auto a = resolver.query("example.org", DnsType::A);
+        CPPUNIT_ASSERT(a.status == Status::ok);
+        CPPUNIT_ASSERT(a.records == records({"192.0.2.1", "192.0.2.2"}));
+        CPPUNIT_ASSERT(resolver.query("example.org", DnsType::AAAA).records == records({"2001:db8::25"}));
+        CPPUNIT_ASSERT(resolver.query("example.org", DnsType::MX).records == records({"10 Mail.Example.org"}));
+        CPPUNIT_ASSERT(resolver.query("example.org", DnsType::TXT).records == records({"hello"}));
+        // PTR targets keep their case: SPF compares them case-insensitively itself.
+        CPPUNIT_ASSERT(resolver.query("1.2.0.192.in-addr.arpa", DnsType::PTR).records == records({"Host.Example.org"}));
+        CPPUNIT_ASSERT(resolver.query("alias.example.org", DnsType::CNAME).records == records({"example.org"}));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(7), resolver.record_count());
+    }
+
+    void txt_strings_are_joined_and_unescaped()
+    {
+        auto resolver = zone("t.example.org TXT \"v=spf1 \" \"ip4:192.0.2.0/24\"   \"  -all\"  # comment\n"
+                             "q.example.org TXT \"say \\\"hi\\\" \\\\ # not a comment\"\n"
+                             "d.example.org TXT \"\\065\\066\\067 \\x\" \"\"\n"
+                             "e.example.org TXT \"\"\n"
+                             "m.example.org TXT \"one\"\n"
+                             "m.example.org TXT \"two\"\n");
+        CPPUNIT_ASSERT(resolver.query("t.example.org", DnsType::TXT).records ==
+                       records({"v=spf1 ip4:192.0.2.0/24  -all"}));
+        CPPUNIT_ASSERT(resolver.query("q.example.org", DnsType::TXT).records ==
+                       records({"say \"hi\" \\ # not a comment"}));
+        CPPUNIT_ASSERT(resolver.query("d.example.org", DnsType::TXT).records == records({"ABC x"}));
+        const auto empty = resolver.query("e.example.org", DnsType::TXT);
+        CPPUNIT_ASSERT(empty.status == Status::ok);
+        CPPUNIT_ASSERT(empty.records == records({""}));
+        CPPUNIT_ASSERT(resolver.query("m.example.org", DnsType::TXT).records == records({"one", "two"}));
+    }
+
+    void names_ignore_case_and_trailing_dot()
+    {
+        auto resolver = zone("Example.ORG. A 192.0.2.1\n");
+        CPPUNIT_ASSERT(resolver.query("example.org", DnsType::A).status == Status::ok);
+        CPPUNIT_ASSERT(resolver.query("EXAMPLE.org.", DnsType::A).status == Status::ok);
+    }
+
+    void escaped_names_may_hold_spaces()
+    {
+        auto resolver = zone("two\\032words.example.org TXT \"x\"\n"
+                             "back\\\\slash.example.org TXT \"y\"\n");
+        CPPUNIT_ASSERT(resolver.query("two words.example.org", DnsType::TXT).records == records({"x"}));
+        CPPUNIT_ASSERT(resolver.query("back\\slash.example.org", DnsType::TXT).records == records({"y"}));
+    }
+
+    void unknown_names_are_nxdomain_known_ones_nodata()
+    {
+        auto resolver = zone("host.sub.example.org A 192.0.2.1\n");
+        CPPUNIT_ASSERT(resolver.query("host.sub.example.org", DnsType::TXT).status == Status::nodata);
+        CPPUNIT_ASSERT(resolver.query("sub.example.org", DnsType::A).status == Status::nodata);  // empty non-terminal
+        CPPUNIT_ASSERT(resolver.query("example.org", DnsType::A).status == Status::nodata);
+        CPPUNIT_ASSERT(resolver.query("other.example.org", DnsType::A).status == Status::nxdomain);
+        CPPUNIT_ASSERT(resolver.query("org.example.org", DnsType::A).status == Status::nxdomain);
+    }
+
+    void timeout_names_time_out_for_every_type()
+    {
+        auto resolver = zone("slow.example.org TIMEOUT\n"
+                             "slow.example.org A 192.0.2.1\n"
+                             "Also-Slow.example.org. timeout\n");
+        for (const DnsType type : {DnsType::A, DnsType::AAAA, DnsType::MX, DnsType::PTR, DnsType::TXT, DnsType::CNAME})
+            CPPUNIT_ASSERT(resolver.query("slow.example.org", type).status == Status::timeout);
+        CPPUNIT_ASSERT(resolver.query("also-slow.example.org", DnsType::TXT).status == Status::timeout);
+        CPPUNIT_ASSERT(resolver.query("fast.example.org", DnsType::TXT).status == Status::nxdomain);
+    }
+
+    void cnames_are_followed()
+    {
+        auto resolver = zone("www.example.org CNAME web.example.org.\n"
+                             "web.example.org CNAME real.example.org\n"
+                             "real.example.org A 192.0.2.80\n"
+                             "dangling.example.org CNAME gone.example.org\n"
+                             "to-slow.example.org CNAME slow.example.org\n"
+                             "slow.example.org TIMEOUT\n");
+        const auto a = resolver.query("www.example.org", DnsType::A);
+        CPPUNIT_ASSERT(a.status == Status::ok);
+        CPPUNIT_ASSERT(a.records == records({"192.0.2.80"}));
+        CPPUNIT_ASSERT(resolver.query("www.example.org", DnsType::TXT).status == Status::nodata);
+        CPPUNIT_ASSERT(resolver.query("dangling.example.org", DnsType::A).status == Status::nxdomain);
+        CPPUNIT_ASSERT(resolver.query("to-slow.example.org", DnsType::A).status == Status::timeout);
+        // Asking for the CNAME itself does not follow it.
+        CPPUNIT_ASSERT(resolver.query("www.example.org", DnsType::CNAME).records == records({"web.example.org"}));
+    }
+
+    void cname_loops_and_long_chains_end_in_nodata()
+    {
+        std::string chain;
+        for (int i = 0; i <= StaticResolver::kMaxCnameChain; ++i)
+            chain += "c" + std::to_string(i) + ".example.org CNAME c" + std::to_string(i + 1) + ".example.org\n";
+        chain += "c" + std::to_string(StaticResolver::kMaxCnameChain + 1) + ".example.org A 192.0.2.1\n";
+        auto resolver = zone("loop.example.org CNAME loop.example.org\n"
+                             "ping.example.org CNAME pong.example.org\n"
+                             "pong.example.org CNAME ping.example.org\n" +
+                             chain);
+        CPPUNIT_ASSERT(resolver.query("loop.example.org", DnsType::A).status == Status::nodata);
+        CPPUNIT_ASSERT(resolver.query("ping.example.org", DnsType::A).status == Status::nodata);
+        CPPUNIT_ASSERT(resolver.query("c0.example.org", DnsType::A).status == Status::nodata);  // one link too many
+        CPPUNIT_ASSERT(resolver.query("c1.example.org", DnsType::A).status == Status::ok);
+    }
+
+    void comments_blank_lines_and_crlf_are_ignored()
+    {
+        auto resolver = zone("# a comment\r\n"
+                             "\r\n"
+                             "   \t  \n"
+                             "   # indented comment\n"
+                             "example.org A 192.0.2.1   # trailing comment\r\n"
+                             "example.org TXT \"crlf\"\r\n");
+        CPPUNIT_ASSERT(resolver.query("example.org", DnsType::A).records == records({"192.0.2.1"}));
+        CPPUNIT_ASSERT(resolver.query("example.org", DnsType::TXT).records == records({"crlf"}));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), resolver.record_count());
+    }
+
+    void errors_name_file_and_line()
+    {
+        test::TempDir dir;
+        const std::string label64(64, 'x');
+        const std::string path = dir.write("zone.txt", "ok.example.org A 192.0.2.1\n"      // 1
+                                                       "# fine\n"                          // 2
+                                                       "bad.example.org SRV 0 5 25 x\n"    // 3
+                                                       "bad.example.org\n"                 // 4
+                                                       "bad.example.org A 192.0.2.300\n"   // 5
+                                                       "bad.example.org AAAA 2001:db8::g\n"  // 6
+                                                       "bad.example.org MX 70000 mx.example.org\n"  // 7
+                                                       "bad.example.org MX 10\n"           // 8
+                                                       "bad.example.org TXT unquoted\n"    // 9
+                                                       "bad.example.org TXT \"open\n"      // 10
+                                                       "bad.example.org TXT \"\\256\"\n"   // 11
+                                                       "ok.example.org CNAME other.example.org\n"  // 12
+                                                       + label64 + ".example.org A 192.0.2.1\n"  // 13
+                                                       "bad.example.org TIMEOUT now\n"     // 14
+                                                       "bad..example.org A 192.0.2.1\n"    // 15
+                                                       "bad.example.org A 192.0.2.1 192.0.2.2\n"  // 16
+                                                       "bad.example.org TXT\n");           // 17
+        Diagnostics diagnostics;
+        StaticResolver::from_file(path, diagnostics);
+        std::vector<int> lines;
+        for (const auto& diagnostic : diagnostics) {
+            CPPUNIT_ASSERT(diagnostic.severity == Diagnostic::Severity::error);
+            CPPUNIT_ASSERT_EQUAL(path, diagnostic.file);
+            lines.push_back(diagnostic.line);
+        }
+        CPPUNIT_ASSERT(lines == std::vector<int>({3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}));
+        CPPUNIT_ASSERT_EQUAL(path + ":3: unknown record type 'SRV' (expected A, AAAA, MX, PTR, TXT, CNAME or TIMEOUT)",
+                             diagnostics[0].to_string());
+        CPPUNIT_ASSERT_EQUAL(path + ":5: bad A address '192.0.2.300'", diagnostics[2].to_string());
+        CPPUNIT_ASSERT_EQUAL(path + ":10: unterminated quoted string", diagnostics[7].to_string());
+        CPPUNIT_ASSERT_EQUAL(path + ":12: a CNAME cannot share its name with other records (ok.example.org)",
+                             diagnostics[9].to_string());
+        CPPUNIT_ASSERT(has_errors(diagnostics));
+    }
+
+    void good_lines_survive_bad_ones()
+    {
+        Diagnostics diagnostics;
+        StaticResolver resolver("good.example.org A 192.0.2.1\nbad.example.org A nope\n", diagnostics, "inline");
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), diagnostics.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("inline:2: bad A address 'nope'"), diagnostics[0].to_string());
+        CPPUNIT_ASSERT(resolver.query("good.example.org", DnsType::A).status == Status::ok);
+        CPPUNIT_ASSERT(resolver.query("bad.example.org", DnsType::A).status == Status::nxdomain);
+    }
+
+    void unreadable_file_is_one_diagnostic()
+    {
+        test::TempDir dir;
+        Diagnostics diagnostics;
+        StaticResolver::from_file(dir.path("missing.txt"), diagnostics);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), diagnostics.size());
+        CPPUNIT_ASSERT_EQUAL(dir.path("missing.txt") + ": cannot read the DNS file", diagnostics[0].to_string());
+    }
+};
+
+class CachingResolverTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(CachingResolverTest);
+    CPPUNIT_TEST(second_query_is_answered_from_the_cache);
+    CPPUNIT_TEST(progress_runs_before_each_upstream_query);
+    CPPUNIT_TEST(negative_and_timeout_answers_are_cached);
+    CPPUNIT_TEST(the_cache_is_bounded);
+    CPPUNIT_TEST(works_without_progress_callback);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void second_query_is_answered_from_the_cache()
+    {
+        CountingResolver upstream;
+        CachingResolver cache(upstream);
+        const auto first = cache.query("Example.org.", DnsType::TXT);
+        const auto second = cache.query("example.org", DnsType::TXT);
+        CPPUNIT_ASSERT_EQUAL(1, upstream.queries);
+        CPPUNIT_ASSERT(first.records == second.records);
+        CPPUNIT_ASSERT(second.status == Status::ok);
+        cache.query("example.org", DnsType::A);  // another type is another question
+        CPPUNIT_ASSERT_EQUAL(2, upstream.queries);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), cache.upstream_queries());
+    }
+
+    void progress_runs_before_each_upstream_query()
+    {
+        CountingResolver upstream;
+        std::vector<int> seen_at;  // upstream query count when progress ran
+        CachingResolver cache(upstream, [&] { seen_at.push_back(upstream.queries); });
+        cache.query("a.example.org", DnsType::A);
+        cache.query("a.example.org", DnsType::A);
+        cache.query("b.example.org", DnsType::A);
+        CPPUNIT_ASSERT(seen_at == std::vector<int>({0, 1}));
+    }
+
+    void negative_and_timeout_answers_are_cached()
+    {
+        CountingResolver upstream;
+        CachingResolver cache(upstream);
+        CPPUNIT_ASSERT(cache.query("missing.example.org", DnsType::A).status == Status::nxdomain);
+        CPPUNIT_ASSERT(cache.query("missing.example.org", DnsType::A).status == Status::nxdomain);
+        CPPUNIT_ASSERT(cache.query("slow.example.org", DnsType::TXT).status == Status::timeout);
+        CPPUNIT_ASSERT(cache.query("slow.example.org", DnsType::TXT).status == Status::timeout);
+        CPPUNIT_ASSERT_EQUAL(2, upstream.queries);
+    }
+
+    void the_cache_is_bounded()
+    {
+        CountingResolver upstream;
+        CachingResolver cache(upstream);
+        const int names = static_cast<int>(CachingResolver::kMaxEntries) + 44;
+        for (int i = 0; i < names; ++i) cache.query("n" + std::to_string(i) + ".example.org", DnsType::A);
+        CPPUNIT_ASSERT_EQUAL(CachingResolver::kMaxEntries, cache.size());
+        // The oldest answers were forgotten, the newest kept.
+        cache.query("n0.example.org", DnsType::A);
+        CPPUNIT_ASSERT_EQUAL(names + 1, upstream.queries);
+        cache.query("n" + std::to_string(names - 1) + ".example.org", DnsType::A);
+        CPPUNIT_ASSERT_EQUAL(names + 1, upstream.queries);
+        CPPUNIT_ASSERT_EQUAL(CachingResolver::kMaxEntries, cache.size());
+    }
+
+    void works_without_progress_callback()
+    {
+        CountingResolver upstream;
+        CachingResolver cache(upstream, {});
+        CPPUNIT_ASSERT(cache.query("example.org", DnsType::MX).status == Status::ok);
+    }
+};
+
+class SystemResolverTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(SystemResolverTest);
+    CPPUNIT_TEST(invalid_tld_is_never_ok_and_bounded_in_time);
+    CPPUNIT_TEST(malformed_names_are_refused_without_a_query);
+    CPPUNIT_TEST(timeout_is_whole_seconds_at_least_one);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    // RFC 6761: no .invalid name exists. Whatever this machine's resolver does (answers
+    // nxdomain, is unreachable, times out), the answer must not be "ok" and must come back
+    // within the configured bound (plus scheduling slack).
+    void invalid_tld_is_never_ok_and_bounded_in_time()
+    {
+        SystemResolver resolver(std::chrono::seconds(2));
+        const auto start = std::chrono::steady_clock::now();
+        const auto answer = resolver.query("ecomm-milter-unit-test.invalid", DnsType::TXT);
+        const auto elapsed = std::chrono::steady_clock::now() - start;
+        CPPUNIT_ASSERT_MESSAGE(std::string("status ") + to_string(answer.status),
+                               answer.status == Status::nxdomain || answer.status == Status::timeout ||
+                                   answer.status == Status::error);
+        CPPUNIT_ASSERT(answer.records.empty());
+        CPPUNIT_ASSERT_MESSAGE("took longer than the 2 s bound",
+                               elapsed < std::chrono::milliseconds(2000 + 750));
+    }
+
+    void malformed_names_are_refused_without_a_query()
+    {
+        SystemResolver resolver(std::chrono::seconds(1));
+        const auto start = std::chrono::steady_clock::now();
+        CPPUNIT_ASSERT(resolver.query(std::string(64, 'a') + ".example", DnsType::A).status == Status::nxdomain);
+        CPPUNIT_ASSERT(resolver.query("a..example", DnsType::A).status == Status::nxdomain);
+        CPPUNIT_ASSERT(resolver.query("", DnsType::A).status == Status::nxdomain);
+        CPPUNIT_ASSERT(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(100));
+    }
+
+    void timeout_is_whole_seconds_at_least_one()
+    {
+        CPPUNIT_ASSERT(SystemResolver(std::chrono::milliseconds(200)).timeout() == std::chrono::seconds(1));
+        CPPUNIT_ASSERT(SystemResolver(std::chrono::milliseconds(2900)).timeout() == std::chrono::seconds(2));
+        CPPUNIT_ASSERT(SystemResolver(std::chrono::seconds(7)).timeout() == std::chrono::seconds(7));
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(StaticResolverTest);
+CPPUNIT_TEST_SUITE_REGISTRATION(CachingResolverTest);
+CPPUNIT_TEST_SUITE_REGISTRATION(SystemResolverTest);
+
+}  // namespace ecomm
