@@ -291,6 +291,23 @@ void set_dns_file(MainConfig& config, const KeySpec&, const KeyValue& value, Pro
                                          : (std::filesystem::path(config.path).parent_path() / file).string();
 }
 
+// A list of media types "type/subtype", lower-cased; replaces the default when present.
+void set_media_types(std::vector<std::string>& field, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    field.clear();
+    for (const auto& item : value.items) {
+        const std::string type = lower(item.text);
+        const auto slash = type.find('/');
+        const bool valid = slash != std::string::npos && slash > 0 && slash + 1 < type.size() &&
+                           type.find('/', slash + 1) == std::string::npos && is_header_field_name(type);
+        if (!valid) {
+            report_invalid_item(spec, item, "a media type such as text/plain", problems);
+            continue;
+        }
+        field.push_back(type);
+    }
+}
+
 // The table: every key of the main config. Defaults are applied through the setters, so a
 // default is checked exactly like a value written in the file.
 const std::array kKeys{
@@ -379,6 +396,30 @@ const std::array kKeys{
             false,
             [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
                 set_boolean(c.dkim_accept_rsa_sha1, k, v, p);
+            }},
+
+    KeySpec{"body", "body_types", "text/plain, text/html, text/enriched, text/calendar",
+            "media types that are message text, not attachments (list)", true, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) { set_media_types(c.body_types, k, v, p); }},
+    KeySpec{"body", "exempt_types", "application/pgp-signature, application/pkcs7-signature, application/x-pkcs7-signature",
+            "signature parts of multipart/signed that are not attachments (list)", true, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) { set_media_types(c.exempt_types, k, v, p); }},
+    KeySpec{"body", "category_header", "X-Ecomm-Category",
+            "header a platform sets to transactional or promotional, for registry entries with category = message",
+            false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_header_name(c.category_header, k, v, p);
+            }},
+    KeySpec{"body", "unsubscribe_body_link", "yes",
+            "an unsubscribe or preferences link in the body counts as an unsubscribe mechanism", false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_boolean(c.unsubscribe_body_link, k, v, p);
+            }},
+    KeySpec{"body", "min_recipients", "0",
+            "also apply the attachments and unsubscribe rules to any message with more recipients (0: off)", false,
+            false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_bounded_int(c.body_rules_min_recipients, 0, 1000000, k, v, p);
             }},
 
     KeySpec{"actions", "registration", "reject", "unregistered sender in a university domain (IV.B.3.c.i)", false,

@@ -51,6 +51,14 @@ struct MainConfig {
     int dkim_max_signatures = 16;
     bool dkim_accept_rsa_sha1 = false;
 
+    // [body]: the attachments and unsubscribe rules
+    std::vector<std::string> body_types{"text/plain", "text/html", "text/enriched", "text/calendar"};
+    std::vector<std::string> exempt_types{"application/pgp-signature", "application/pkcs7-signature",
+                                          "application/x-pkcs7-signature"};
+    std::string category_header = "X-Ecomm-Category";  // per-message category for category = message
+    bool unsubscribe_body_link = true;            // a link in the body counts as a mechanism
+    int body_rules_min_recipients = 0;            // > 0: also judge any message with more recipients
+
     // [actions]: rule id -> action; every rule id known to the pipeline has an entry.
     std::map<std::string, Action, std::less<>> actions;
 
