@@ -1,9 +1,9 @@
 // Session: gathers the facts of each message from the MTA's events and runs the pipeline at end
 // of message. Header storage is bounded so a hostile header section cannot grow memory without
 // limit; past the bound only the headers the rules read (From, Sender, Subject) are kept.
-// Authentication runs only for senders that are not internal: DKIM is fed headers and body as
-// they stream, SPF is evaluated once at end of message, and every DNS answer is cached for the
-// message.
+// Authentication and body scanning run only for senders that are not internal: DKIM and the
+// MIME scanner are fed headers and body as they stream, SPF is evaluated once at end of message,
+// and every DNS answer is cached for the message.
 #include "core/session.h"
 
 #include "mail/address.h"
@@ -58,10 +58,19 @@ void Session::mail_from(std::string_view address, std::string auth_user)
     abort_message();
     facts_.mail_from = envelope_address(address);
     facts_.auth_user = std::move(auth_user);
-    if (snapshot_->resolver && !is_internal_sender(facts_, snapshot_->config)) {
+    const MainConfig& config = snapshot_->config;
+    if (is_internal_sender(facts_, config)) return;  // no control applies: nothing to gather
+    if (snapshot_->resolver) {
         dns_ = std::make_unique<CachingResolver>(*snapshot_->resolver, progress_);
         if (snapshot_->dkim) dkim_.emplace(snapshot_->dkim, *dns_);
     }
+    // Whether the body rules apply is known only at end of message (DKIM may register the
+    // sender), so every message that is not internal is scanned as it streams.
+    MimeOptions options;
+    options.body_types = config.body_types;
+    options.exempt_types = config.exempt_types;
+    if (config.unsubscribe_body_link) links_ = std::make_unique<UnsubscribeLinkFinder>();
+    mime_ = std::make_unique<MimeScanner>(std::move(options), links_.get());
 }
 
 void Session::recipient(std::string_view address)
@@ -74,6 +83,7 @@ void Session::header(std::string_view name, std::string_view value)
     header_bytes_ += name.size() + value.size();
     const bool within_bound = header_bytes_ <= kMaxHeaderBytes && facts_.headers.size() < kMaxHeaders;
     if (within_bound && dkim_) dkim_->header(name, value);
+    if (within_bound && mime_) mime_->header(name, value);
     if (iequals(name, "Authentication-Results") && facts_.authentication_results.size() < kMaxAuthenticationResults)
         facts_.authentication_results.emplace_back(value);
     if (!within_bound && !(rule_relevant(name) && overflow_kept_ < kMaxKeptOverLimit)) return;
@@ -84,14 +94,16 @@ void Session::header(std::string_view name, std::string_view value)
 void Session::end_of_headers()
 {
     if (dkim_) dkim_->end_of_headers();
+    if (mime_) mime_->end_of_headers();
 }
 
 void Session::body(std::string_view chunk)
 {
     if (dkim_ && dkim_->wants_body()) dkim_->body(chunk);
+    if (mime_) mime_->body(chunk);
 }
 
-bool Session::wants_body() const { return dkim_ && dkim_->wants_body(); }
+bool Session::wants_body() const { return mime_ || (dkim_ && dkim_->wants_body()); }
 
 Verdict Session::end_of_message(std::string queue_id, std::chrono::system_clock::time_point now)
 {
@@ -101,6 +113,15 @@ Verdict Session::end_of_message(std::string queue_id, std::chrono::system_clock:
         if (dkim_) facts_.dkim = dkim_->finish();
         if (facts_.client_ip) facts_.spf = check_spf(*dns_, *facts_.client_ip, facts_.helo, facts_.mail_from);
         facts_.authenticated = true;
+    }
+    if (mime_) {
+        mime_->finish();
+        facts_.attachments = mime_->findings();
+        facts_.body_scanned = true;
+        if (links_) {
+            facts_.unsubscribe_link = links_->found();
+            facts_.unsubscribe_link_evidence = links_->evidence();
+        }
     }
     return run_pipeline(facts_, *snapshot_);
 }
@@ -116,6 +137,12 @@ void Session::abort_message()
     facts_.spf.reset();
     facts_.dkim.clear();
     facts_.authenticated = false;
+    facts_.body_scanned = false;
+    facts_.attachments.clear();
+    facts_.unsubscribe_link = false;
+    facts_.unsubscribe_link_evidence.clear();
+    mime_.reset();
+    links_.reset();
     dkim_.reset();
     dns_.reset();
     header_bytes_ = 0;

@@ -10,6 +10,8 @@
 #include "auth/dkim.h"
 #include "config/snapshot.h"
 #include "dns/caching_resolver.h"
+#include "mail/unsubscribe_link_finder.h"
+#include "mime/scanner.h"
 #include "policy/facts.h"
 #include "policy/verdict.h"
 
@@ -46,6 +48,8 @@ private:
     DnsProgress progress_;
     std::unique_ptr<CachingResolver> dns_;   // per message, in front of the snapshot's resolver
     std::optional<DkimVerifier> dkim_;       // per message, for senders that are not internal
+    std::unique_ptr<UnsubscribeLinkFinder> links_;  // before mime_, which writes to it
+    std::unique_ptr<MimeScanner> mime_;
     MessageFacts facts_;
     std::size_t header_bytes_ = 0;
     std::size_t overflow_kept_ = 0;

@@ -8,6 +8,7 @@
 
 #include "auth/dkim.h"
 #include "auth/spf.h"
+#include "mime/scanner.h"
 #include "net/ip_address.h"
 
 namespace ecomm {
@@ -37,6 +38,12 @@ struct MessageFacts {
     std::optional<SpfResult> spf;
     std::vector<DkimSignatureResult> dkim;  // one per signature; empty: unsigned or not evaluated
     bool authenticated = false;             // spf/dkim above were evaluated
+
+    // Body, scanned as it streams for senders that are not internal
+    bool body_scanned = false;
+    std::vector<MimeFinding> attachments;   // empty: none found
+    bool unsubscribe_link = false;          // an unsubscribe/preferences link in the text
+    std::string unsubscribe_link_evidence;
     std::chrono::system_clock::time_point now{};
 
     // All values of a header, case-insensitive name match.

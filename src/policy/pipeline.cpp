@@ -19,10 +19,12 @@ struct RuleEntry {
 
 // Pipeline order: the order of results in logs and JSON, and the tie-break between rules
 // asking for equally severe actions.
-constexpr std::array<RuleEntry, 4> kRules{{
+constexpr std::array<RuleEntry, 6> kRules{{
     {"registration", check_registration},
     {"return-path", check_return_path},
     {"authentication", check_authentication},
+    {"attachments", check_attachments},
+    {"unsubscribe", check_unsubscribe},
     {"external-tag", check_external_tag},
 }};
 

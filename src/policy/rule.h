@@ -21,7 +21,18 @@ using RuleFunction = RuleResult (*)(const RuleInput&);
 RuleResult check_registration(const RuleInput& input);  // IV.B.3.c.i
 RuleResult check_return_path(const RuleInput& input);   // IV.B.3.c.ii
 RuleResult check_authentication(const RuleInput& input);  // IV.B.3.c.iii
+RuleResult check_attachments(const RuleInput& input);     // IV.B.3.c.v
+RuleResult check_unsubscribe(const RuleInput& input);     // IV.C.1.a
 RuleResult check_external_tag(const RuleInput& input);  // IV.B.3.c (exemption)
+
+// The body rules (attachments, unsubscribe) judge registered senders, and with
+// [body] min_recipients > 0 any message with more recipients than that.
+inline bool body_rules_apply(const RuleInput& input)
+{
+    const int threshold = input.snapshot.config.body_rules_min_recipients;
+    return input.classification.sender_class == SenderClass::registered
+           || (threshold > 0 && input.facts.recipients.size() > static_cast<std::size_t>(threshold));
+}
 
 // Results that did not trigger share this shape.
 inline RuleResult untriggered(std::string rule, std::string result, std::string detail)

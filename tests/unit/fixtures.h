@@ -53,7 +53,10 @@ inline Snapshot base_snapshot()
     s.config.policy_url = "https://www.example.edu/policy";
     s.config.time_zone = "America/Denver";
     s.config.subject_prefix = "[EXTERNAL]";
-    s.config.actions = {{"registration", Action::reject}, {"return-path", Action::reject},
+    s.config.actions = {{"registration", Action::reject},   {"return-path", Action::reject},
+                        {"authentication", Action::reject}, {"authentication-temperror", Action::tempfail},
+                        {"authentication-permerror", Action::reject},
+                        {"attachments", Action::reject},    {"unsubscribe", Action::reject},
                         {"external-tag", Action::tag}};
     auto mc = entry("mc", "192.0.2.0/25", "e.example.edu", "mc7f3a", "^bounce-mc7f3a-[0-9a-z]+@e\\.example\\.edu$");
     mc.external_tag_exempt = true;

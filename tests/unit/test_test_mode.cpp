@@ -75,9 +75,9 @@ public:
         CPPUNIT_ASSERT(r.json["sender"].is_null());
         CPPUNIT_ASSERT_EQUAL(std::string("[EXTERNAL] Hello"), r.json["subject"].get<std::string>());
         CPPUNIT_ASSERT_EQUAL(std::string("X-Ecomm-External"), r.json["headers_added"][0]["name"].get<std::string>());
-        CPPUNIT_ASSERT_EQUAL(std::size_t{4}, r.json["rules"].size());
-        CPPUNIT_ASSERT_EQUAL(std::string("external-tag"), r.json["rules"][3]["rule"].get<std::string>());
-        CPPUNIT_ASSERT_EQUAL(std::string("tag"), r.json["rules"][3]["action"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{6}, r.json["rules"].size());
+        CPPUNIT_ASSERT_EQUAL(std::string("external-tag"), r.json["rules"][5]["rule"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("tag"), r.json["rules"][5]["action"].get<std::string>());
         CPPUNIT_ASSERT(r.err.find("action=tag") != std::string::npos);
     }
 
@@ -101,7 +101,8 @@ public:
     {
         TempDir dir;
         TestModeOptions o;
-        o.message_path = dir.write("m.eml", "Return-Path: <bounce-mc7f3a-1@e.example.edu>\nFrom: news@e.example.edu\n\nx\n");
+        o.message_path = dir.write("m.eml", "Return-Path: <bounce-mc7f3a-1@e.example.edu>\nFrom: news@e.example.edu\n"
+                                             "List-Unsubscribe: <mailto:u@e.example.edu>\n\nx\n");
         o.client_ip = "192.0.2.7";
         const Run r = run(base_snapshot(), o);
         CPPUNIT_ASSERT_EQUAL(std::string("registered"), r.json["class"].get<std::string>());

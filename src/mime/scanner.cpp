@@ -1,0 +1,697 @@
+// The streaming MIME scanner: a line machine over the body (headers of a part, then its content,
+// with a stack of open multipart boundaries), judging each part at the end of its header block.
+#include "mime/scanner.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "mime/decoders.h"
+#include "mime/embedded_encodings.h"
+#include "mime/header_params.h"
+
+namespace ecomm {
+
+namespace detail {
+
+namespace {
+
+using mime::HeaderValue;
+
+constexpr std::size_t kMaxLine = 64 * 1024;          // longer lines are handled in pieces
+constexpr std::size_t kMaxHeaderBytes = 64 * 1024;   // kept per part: Content-Type/-Disposition/-Transfer-Encoding
+constexpr std::size_t kMaxFieldCopies = 4;           // repeated Content-Type fields judged
+
+bool contains(const std::vector<std::string>& list, std::string_view item)
+{
+    return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+std::string join_path(const std::string& prefix, unsigned long index)
+{
+    return prefix.empty() ? std::to_string(index) : prefix + "." + std::to_string(index);
+}
+
+bool is_message_container(std::string_view type)
+{
+    return type == "message/rfc822" || type == "message/global" || type == "message/news";
+}
+
+// Reports made of header blocks (RFC 3464, RFC 8098, RFC 5965): read as text, never attachments.
+bool is_report_type(std::string_view type)
+{
+    return type == "message/delivery-status" || type == "message/global-delivery-status" ||
+           type == "message/disposition-notification" || type == "message/global-disposition-notification" ||
+           type == "message/feedback-report" || type == "text/rfc822-headers" || type == "message/global-headers";
+}
+
+std::string boundary_parameter(const HeaderValue& type)
+{
+    std::string boundary;
+    if (const std::string* value = type.parameter("boundary")) boundary = *value;
+    while (!boundary.empty() && (boundary.back() == ' ' || boundary.back() == '\t')) boundary.pop_back();
+    return boundary;
+}
+
+bool is_tnef(std::string_view type, std::string_view filename)
+{
+    return type == "application/ms-tnef" || type == "application/vnd.ms-tnef" || mime::to_lower(filename) == "winmail.dat";
+}
+
+// "Name: value" header line? A name of visible characters (blanks before the colon tolerated).
+bool split_field(std::string_view line, std::string_view& name, std::string_view& value)
+{
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) return false;
+    std::string_view candidate = line.substr(0, colon);
+    while (!candidate.empty() && (candidate.back() == ' ' || candidate.back() == '\t')) candidate.remove_suffix(1);
+    if (candidate.empty()) return false;
+    for (const char c : candidate) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte <= ' ' || byte == 0x7f) return false;  // 8-bit bytes (a BOM) tolerated
+    }
+    name = candidate;
+    value = line.substr(colon + 1);
+    return true;
+}
+
+enum class Field { other, content_type, disposition, encoding };
+
+bool is_mime_field(std::string_view name)
+{
+    const std::string lower = mime::to_lower(name);
+    return lower.rfind("content-", 0) == 0 || lower == "mime-version";
+}
+
+Field classify_field(std::string_view name)
+{
+    const std::string lower = mime::to_lower(name);
+    if (lower == "content-type") return Field::content_type;
+    if (lower == "content-disposition") return Field::disposition;
+    if (lower == "content-transfer-encoding") return Field::encoding;
+    return Field::other;
+}
+
+}  // namespace
+
+struct ScanContext {
+    const MimeOptions& options;
+    std::vector<MimeFinding>& findings;
+    MimeTextSink* sink;
+};
+
+// One message (the top-level one, or an encoded embedded one fed decoded).
+class MimeParser {
+public:
+    MimeParser(ScanContext& context, std::string prefix, int depth, bool embedded);
+
+    void add_field(std::string_view name, std::string_view value);  // a header field of the root entity
+    void end_headers();                                              // root headers complete
+    void feed(std::string_view data);
+    void finish();
+    // Nothing more can be learnt from this message's remaining bytes: an attachment leaf with no
+    // boundary left to look for. An encoded embedded message in that state need not be decoded.
+    bool settled() const { return mode_ == Mode::body && body_ == Body::ignore && frames_.empty(); }
+
+private:
+    enum class Mode { headers, body };
+    enum class Body { ignore, text, between, embedded };
+    enum class Encoding { identity, base64, quoted_printable };
+
+    struct Frame {
+        std::string boundary;
+        std::string folded_boundary;  // the boundary cut at a line fold inside it, when different
+        std::string prefix;  // path of the multipart; its parts are prefix.N
+        unsigned long parts = 0;
+        int child_depth = 0;
+        bool is_signed = false;
+        bool digest = false;
+        bool embedded = false;
+    };
+
+    struct Entity {
+        std::string prefix;          // path of this part ("" for the top-level message)
+        bool message_root = false;   // the header block of a message: a leaf is displayed as prefix.1
+        int depth = 0;
+        bool in_signed = false;
+        bool default_rfc822 = false;  // a part of multipart/digest
+        bool embedded = false;        // inside an embedded message
+        std::vector<std::string> content_types;
+        std::vector<std::string> dispositions;
+        std::string encoding;
+        std::size_t kept = 0;
+        bool oversized = false;
+    };
+
+    // Line machine
+    void accept(std::string_view bytes, bool ends_line);
+    void dispatch(std::string_view line, bool starts_line, bool ends_line);
+    bool check_boundary(std::string_view line);
+    static bool match_boundary(std::string_view line, std::string_view boundary, std::string_view& rest);
+    void header_line(std::string_view line, bool starts_line, bool ends_line);
+    void body_line(std::string_view line, bool ends_line);
+    std::string_view skip_content(std::string_view data);
+
+    // Parts
+    void begin_entity(Entity entity);
+    void keep_field();
+    void start_body();
+    void start_leaf(const HeaderValue& type_value, std::string type, const HeaderValue& disposition);
+    void start_embedded_message(const std::string& type);
+    bool container_is_attachment(const std::string& type, const HeaderValue& type_value, const HeaderValue& disposition);
+    void end_part();
+    void decode(std::string_view line, bool ends_line, std::string& out);
+    void scan_text(std::string_view text, const std::string& type);
+    void report_block(const std::string& type);
+    void add_finding(std::string part, std::string type, std::string filename, std::string reason);
+    std::string leaf_path() const { return entity_.message_root ? join_path(entity_.prefix, 1) : entity_.prefix; }
+    std::string between_path() const { return frames_.empty() || frames_.back().prefix.empty() ? "0" : frames_.back().prefix; }
+
+    ScanContext& context_;
+    std::vector<Frame> frames_;
+    Entity entity_;
+    Mode mode_ = Mode::headers;
+    Body body_ = Body::between;
+    Encoding encoding_ = Encoding::identity;
+
+    // Line assembly
+    std::string carry_;        // an incomplete line, at most kMaxLine bytes
+    bool continuing_ = false;  // the next bytes continue a line already handed on in pieces
+    bool skip_line_ = false;   // rest of a content line known not to be a boundary: drop to '\n'
+
+    // Header field being read
+    Field field_ = Field::other;
+    std::string field_value_;
+
+    // Content state
+    std::string leaf_type_;
+    mime::Base64Decoder base64_;
+    mime::QuotedPrintableDecoder qp_;
+    mime::EmbeddedEncodingDetector detector_;
+    bool sinking_ = false;
+    bool sniffing_ = false;  // top-level headers ended without a Content-Type (see end_headers)
+    std::unique_ptr<MimeParser> nested_;
+    std::string decoded_;  // scratch
+};
+
+MimeParser::MimeParser(ScanContext& context, std::string prefix, int depth, bool embedded) : context_(context)
+{
+    Entity root;
+    root.prefix = std::move(prefix);
+    root.message_root = true;
+    root.depth = depth;
+    root.embedded = embedded;
+    begin_entity(std::move(root));
+}
+
+void MimeParser::add_finding(std::string part, std::string type, std::string filename, std::string reason)
+{
+    if (context_.findings.size() >= context_.options.max_findings) return;
+    context_.findings.push_back({std::move(part), std::move(type), std::move(filename), std::move(reason)});
+}
+
+// ---- line machine ----------------------------------------------------------------------------
+
+void MimeParser::feed(std::string_view data)
+{
+    while (!data.empty()) {
+        if (skip_line_) {
+            const void* nl = std::memchr(data.data(), '\n', data.size());
+            if (!nl) return;
+            skip_line_ = false;
+            data.remove_prefix(static_cast<std::size_t>(static_cast<const char*>(nl) - data.data()) + 1);
+            continue;
+        }
+        if (carry_.empty() && !continuing_ && mode_ == Mode::body && body_ == Body::ignore) {
+            data = skip_content(data);
+            if (data.empty() || skip_line_) continue;
+        }
+        const void* nl = std::memchr(data.data(), '\n', data.size());
+        if (!nl) {
+            accept(data, false);
+            return;
+        }
+        const std::size_t length = static_cast<std::size_t>(static_cast<const char*>(nl) - data.data());
+        accept(data.substr(0, length), true);
+        data.remove_prefix(length + 1);
+    }
+}
+
+// Content of a part that is only scanned for boundaries: whole lines are dropped unless they
+// start with '-'. Returns the data from the first line that needs a look (or sets skip_line_).
+std::string_view MimeParser::skip_content(std::string_view data)
+{
+    const char* p = data.data();
+    const char* const end = p + data.size();
+    if (frames_.empty()) return {};  // no boundary can follow: the rest is content
+    while (p < end) {
+        if (*p == '-') break;
+        const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+        if (!nl) {
+            skip_line_ = true;
+            return {};
+        }
+        p = static_cast<const char*>(nl) + 1;
+    }
+    return std::string_view(p, static_cast<std::size_t>(end - p));
+}
+
+void MimeParser::accept(std::string_view bytes, bool ends_line)
+{
+    while (carry_.size() + bytes.size() > kMaxLine) {
+        const std::size_t room = kMaxLine - carry_.size();
+        carry_.append(bytes.substr(0, room));
+        bytes.remove_prefix(room);
+        const std::string piece = std::move(carry_);
+        carry_.clear();
+        dispatch(piece, !continuing_, false);
+        continuing_ = true;
+    }
+    if (!ends_line) {
+        carry_.append(bytes);
+        return;
+    }
+    if (carry_.empty()) {
+        dispatch(bytes, !continuing_, true);
+    } else {
+        carry_.append(bytes);
+        const std::string line = std::move(carry_);
+        carry_.clear();
+        dispatch(line, !continuing_, true);
+    }
+    continuing_ = false;
+}
+
+void MimeParser::dispatch(std::string_view line, bool starts_line, bool ends_line)
+{
+    if (ends_line && !line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (starts_line && line.size() >= 2 && line[0] == '-' && line[1] == '-' && !frames_.empty() && check_boundary(line)) return;
+    if (mode_ == Mode::headers) header_line(line, starts_line, ends_line);
+    else body_line(line, ends_line);
+}
+
+// A delimiter or close delimiter of any open multipart, innermost first (RFC 2046 section 5.1.1:
+// "--" boundary, optionally "--", then only transport padding). An outer boundary closes the
+// multiparts inside it.
+bool MimeParser::match_boundary(std::string_view line, std::string_view boundary, std::string_view& rest)
+{
+    if (boundary.empty() || line.size() < 2 + boundary.size() || line.compare(2, boundary.size(), boundary) != 0) return false;
+    rest = line.substr(2 + boundary.size());
+    return true;
+}
+
+bool MimeParser::check_boundary(std::string_view line)
+{
+    for (std::size_t i = frames_.size(); i-- > 0;) {
+        std::string_view rest;
+        if (!match_boundary(line, frames_[i].boundary, rest) && !match_boundary(line, frames_[i].folded_boundary, rest)) continue;
+        const bool close = rest.substr(0, 2) == "--";
+        if (close) rest.remove_prefix(2);
+        if (rest.find_first_not_of(" \t\r") != std::string_view::npos) continue;
+        if (mode_ == Mode::headers) start_body();  // a header block cut short is judged as it is
+        end_part();
+        if (close) {
+            frames_.resize(i);
+            mode_ = Mode::body;
+            body_ = Body::between;
+            return true;
+        }
+        frames_.resize(i + 1);
+        Frame& frame = frames_.back();
+        Entity part;
+        part.prefix = join_path(frame.prefix, ++frame.parts);
+        part.depth = frame.child_depth;
+        part.in_signed = frame.is_signed;
+        part.default_rfc822 = frame.digest;
+        part.embedded = frame.embedded;
+        begin_entity(std::move(part));
+        return true;
+    }
+    return false;
+}
+
+// ---- headers ---------------------------------------------------------------------------------
+
+void MimeParser::begin_entity(Entity entity)
+{
+    entity_ = std::move(entity);
+    mode_ = Mode::headers;
+    field_ = Field::other;
+    field_value_.clear();
+}
+
+void MimeParser::keep_field()
+{
+    if (field_ == Field::other) return;
+    std::vector<std::string>* list = field_ == Field::content_type ? &entity_.content_types
+                                     : field_ == Field::disposition ? &entity_.dispositions : nullptr;
+    if (list) {
+        if (list->size() < kMaxFieldCopies) list->push_back(std::move(field_value_));
+    } else if (entity_.encoding.empty()) {
+        entity_.encoding = std::move(field_value_);
+    }
+    field_ = Field::other;
+    field_value_.clear();
+}
+
+void MimeParser::add_field(std::string_view name, std::string_view value)
+{
+    keep_field();
+    field_ = classify_field(name);
+    if (field_ == Field::other) return;
+    for (const char c : value) {
+        if (c == '\r') continue;  // folds stay as '\n' (see start_body)
+        if (entity_.kept >= kMaxHeaderBytes) {
+            entity_.oversized = true;
+            break;
+        }
+        field_value_ += c;
+        ++entity_.kept;
+    }
+    keep_field();
+}
+
+// Without a Content-Type the header block may have been cut short by a line the MTA did not take
+// for a header (a BOM, a broken fold): MIME fields at the start of the body still count.
+void MimeParser::end_headers()
+{
+    if (mode_ != Mode::headers) return;
+    if (!entity_.content_types.empty()) {
+        start_body();
+        return;
+    }
+    keep_field();
+    sniffing_ = true;
+}
+
+void MimeParser::header_line(std::string_view line, bool starts_line, bool ends_line)
+{
+    if (sniffing_) {
+        sniffing_ = false;
+        std::string_view name, value;
+        if (!starts_line || !split_field(line, name, value) || !is_mime_field(name)) {
+            start_body();
+            body_line(line, ends_line);
+            return;
+        }
+    }
+    const bool continuation = !starts_line || (!line.empty() && (line[0] == ' ' || line[0] == '\t'));
+    if (continuation) {
+        if (field_ == Field::other) return;
+        const std::size_t room = kMaxHeaderBytes - std::min(kMaxHeaderBytes, entity_.kept);
+        if (line.size() + 1 > room) entity_.oversized = true;
+        if (starts_line && room > 0) field_value_ += '\n';  // the fold, kept for boundaries (see start_body)
+        field_value_.append(line.substr(0, room > 0 ? room - 1 : 0));
+        entity_.kept += std::min(room, line.size() + 1);
+        return;
+    }
+    if (line.empty() && ends_line) {
+        start_body();
+        return;
+    }
+    std::string_view name, value;
+    if (!split_field(line, name, value)) {
+        if (line.substr(0, 5) == "From ") return;  // an mbox separator
+        start_body();  // header garbage: the content starts here (as Python's email does)
+        body_line(line, ends_line);
+        return;
+    }
+    keep_field();
+    field_ = classify_field(name);
+    if (field_ == Field::other) return;
+    const std::size_t room = kMaxHeaderBytes - std::min(kMaxHeaderBytes, entity_.kept);
+    if (value.size() > room) entity_.oversized = true;
+    field_value_.assign(value.substr(0, room));
+    entity_.kept += std::min(room, value.size());
+}
+
+// ---- parts -----------------------------------------------------------------------------------
+
+void MimeParser::start_body()
+{
+    keep_field();
+    mode_ = Mode::body;
+    body_ = Body::ignore;
+    HeaderValue type_value;
+    for (const auto& raw : entity_.content_types) {
+        type_value = mime::parse_header_value(raw);
+        if (type_value.value.find('/') != std::string::npos) break;
+        type_value = {};
+    }
+    std::string type = !type_value.value.empty() ? type_value.value : entity_.default_rfc822 ? "message/rfc822" : "text/plain";
+    const HeaderValue disposition = entity_.dispositions.empty() ? HeaderValue{} : mime::parse_header_value(entity_.dispositions.front());
+
+    if (type.rfind("multipart/", 0) == 0) {
+        std::string boundary = boundary_parameter(type_value);
+        // A boundary folded onto two lines (mime-tools badbound.msg): clients differ, so both the
+        // unfolded boundary and the part before the fold are taken.
+        std::string folded;
+        for (const auto& raw : entity_.content_types) {
+            if (const std::size_t fold = raw.find('\n'); fold != std::string::npos) {
+                folded = boundary_parameter(mime::parse_header_value(std::string_view(raw).substr(0, fold)));
+                break;
+            }
+        }
+        if (!boundary.empty()) {
+            if (entity_.depth + 1 > context_.options.max_depth) {
+                add_finding(entity_.prefix.empty() ? "1" : entity_.prefix, type, "", "depth");
+                return;
+            }
+            Frame frame;
+            frame.boundary = std::move(boundary);
+            if (folded != frame.boundary) frame.folded_boundary = std::move(folded);
+            frame.prefix = entity_.prefix;
+            frame.child_depth = entity_.depth + 1;
+            frame.is_signed = type == "multipart/signed";
+            frame.digest = type == "multipart/digest";
+            frame.embedded = entity_.embedded;
+            frames_.push_back(std::move(frame));
+            body_ = Body::between;
+            return;
+        }
+        type = "text/plain";  // a multipart without a boundary is read as text, as clients do
+    }
+    if (is_message_container(type)) {
+        if (container_is_attachment(type, type_value, disposition)) return;
+        if (entity_.depth + 1 > context_.options.max_depth) {
+            add_finding(leaf_path(), type, "", "depth");
+            return;
+        }
+        start_embedded_message(type);
+        return;
+    }
+    start_leaf(type_value, std::move(type), disposition);
+}
+
+// A forwarded message sent as a file (Content-Disposition: attachment, a filename) is one.
+bool MimeParser::container_is_attachment(const std::string& type, const HeaderValue& type_value, const HeaderValue& disposition)
+{
+    std::string filename;
+    if (const std::string* value = disposition.parameter("filename")) filename = *value;
+    if (const std::string* name = type_value.parameter("name"); filename.empty() && name) filename = *name;
+    const char* reason = disposition.value == "attachment" ? "disp" : !filename.empty() ? "name" : nullptr;
+    if (!reason) return false;
+    add_finding(leaf_path(), type, std::move(filename), reason);
+    return true;
+}
+
+void MimeParser::start_embedded_message(const std::string& type)
+{
+    const std::string encoding = mime::to_lower(mime::parse_header_value(entity_.encoding).value);
+    const std::string prefix = entity_.message_root ? join_path(entity_.prefix, 1) : entity_.prefix;
+    if (encoding == "base64" || encoding == "quoted-printable") {
+        encoding_ = encoding == "base64" ? Encoding::base64 : Encoding::quoted_printable;
+        base64_.reset();
+        qp_ = {};
+        nested_ = std::make_unique<MimeParser>(context_, prefix, entity_.depth + 1, true);
+        leaf_type_ = type;
+        body_ = Body::embedded;
+        return;
+    }
+    Entity root;
+    root.prefix = prefix;
+    root.message_root = true;
+    root.depth = entity_.depth + 1;
+    root.embedded = true;
+    begin_entity(std::move(root));
+}
+
+void MimeParser::start_leaf(const HeaderValue& type_value, std::string type, const HeaderValue& disposition)
+{
+    const std::string path = leaf_path();
+    const MimeOptions& options = context_.options;
+    if (entity_.in_signed && contains(options.exempt_types, type)) return;  // a signature part
+
+    std::string filename;
+    if (const std::string* value = disposition.parameter("filename"); value && !value->empty()) filename = *value;
+    else if (const std::string* name = type_value.parameter("name"); name && !name->empty()) filename = *name;
+    // Repeated fields: any of them may be the one a client believes.
+    bool attachment = disposition.value == "attachment";
+    std::string other_type;
+    for (std::size_t i = 0; i < entity_.dispositions.size(); ++i) {
+        const HeaderValue value = i == 0 ? disposition : mime::parse_header_value(entity_.dispositions[i]);
+        attachment = attachment || value.value == "attachment";
+        if (filename.empty()) {
+            if (const std::string* name = value.parameter("filename"); name && !name->empty()) filename = *name;
+        }
+    }
+    for (const auto& raw : entity_.content_types) {
+        const HeaderValue value = mime::parse_header_value(raw);
+        if (filename.empty()) {
+            if (const std::string* name = value.parameter("name"); name && !name->empty()) filename = *name;
+        }
+        if (value.value.find('/') != std::string::npos && !contains(options.body_types, value.value) &&
+            !is_report_type(value.value) && !is_message_container(value.value) && value.value.rfind("multipart/", 0) != 0)
+            other_type = value.value;
+    }
+
+    const char* reason = nullptr;
+    if (type == "message/partial") reason = "partial";
+    else if (is_tnef(type, filename) || is_tnef(other_type, "")) reason = "tnef";
+    else if (attachment) reason = "disp";
+    else if (!filename.empty()) reason = "name";
+    else if (!contains(options.body_types, type) && !is_report_type(type)) reason = "type";
+    else if (!other_type.empty()) {
+        reason = "type";
+        type = other_type;
+    } else if (entity_.oversized) reason = "malformed";
+    if (reason) {
+        add_finding(path, std::move(type), std::move(filename), reason);
+        return;
+    }
+
+    const std::string encoding = mime::to_lower(mime::parse_header_value(entity_.encoding).value);
+    encoding_ = encoding == "base64" ? Encoding::base64 : encoding == "quoted-printable" ? Encoding::quoted_printable : Encoding::identity;
+    base64_.reset();
+    qp_ = {};
+    detector_.reset();
+    leaf_type_ = std::move(type);
+    body_ = Body::text;
+    sinking_ = context_.sink && !entity_.embedded && (leaf_type_ == "text/plain" || leaf_type_ == "text/html");
+    if (sinking_) context_.sink->begin_text(leaf_type_ == "text/html");
+}
+
+void MimeParser::end_part()
+{
+    if (mode_ == Mode::headers) keep_field();
+    if ((body_ == Body::text || body_ == Body::between) && detector_.finish()) report_block(leaf_type_);
+    if (sinking_) {
+        context_.sink->end_text();
+        sinking_ = false;
+    }
+    if (nested_) {
+        nested_->finish();
+        nested_.reset();
+    }
+    detector_.reset();
+    body_ = Body::between;
+    leaf_type_.clear();
+}
+
+void MimeParser::decode(std::string_view line, bool ends_line, std::string& out)
+{
+    out.clear();
+    switch (encoding_) {
+    case Encoding::base64: base64_.decode(line, out); break;
+    case Encoding::quoted_printable: qp_.decode_line(line, ends_line, out); break;
+    case Encoding::identity:
+        out.assign(line);
+        if (ends_line) out += '\n';
+        break;
+    }
+}
+
+// uu/yEnc blocks in text; a finding names the text part (or the multipart of a preamble).
+void MimeParser::scan_text(std::string_view text, const std::string& type)
+{
+    if (detector_.feed(text)) report_block(type);
+}
+
+void MimeParser::report_block(const std::string& type)
+{
+    const auto& block = detector_.block();
+    if (body_ == Body::text) {
+        add_finding(leaf_path(), type, block.filename, block.kind);
+        if (!sinking_) body_ = Body::ignore;  // judged: only boundaries matter now
+    } else {
+        add_finding(between_path(), "text/plain", block.filename, block.kind);
+        detector_.reset();
+    }
+}
+
+void MimeParser::body_line(std::string_view line, bool ends_line)
+{
+    switch (body_) {
+    case Body::ignore: return;
+    case Body::between:
+        decoded_.assign(line);
+        if (ends_line) decoded_ += '\n';
+        scan_text(decoded_, "text/plain");
+        return;
+    case Body::text:
+        decode(line, ends_line, decoded_);
+        if (!detector_.found()) scan_text(decoded_, leaf_type_);
+        if (sinking_ && !decoded_.empty()) context_.sink->text(decoded_);
+        return;
+    case Body::embedded:
+        if (!nested_ || nested_->settled()) return;
+        decode(line, ends_line, decoded_);
+        if (nested_ && !decoded_.empty()) nested_->feed(decoded_);
+        return;
+    }
+}
+
+void MimeParser::finish()
+{
+    if (!carry_.empty() || continuing_) {
+        const std::string line = std::move(carry_);
+        carry_.clear();
+        dispatch(line, !continuing_, true);
+        continuing_ = false;
+    }
+    if (mode_ == Mode::headers) start_body();  // headers with no body: judge them all the same
+    end_part();
+    frames_.clear();
+}
+
+}  // namespace detail
+
+MimeScanner::MimeScanner(MimeOptions options, MimeTextSink* sink) : options_(std::move(options))
+{
+    context_ = std::make_unique<detail::ScanContext>(detail::ScanContext{options_, findings_, sink});
+    parser_ = std::make_unique<detail::MimeParser>(*context_, "", 0, false);
+}
+
+MimeScanner::~MimeScanner() = default;
+
+void MimeScanner::header(std::string_view name, std::string_view value)
+{
+    if (!headers_done_) parser_->add_field(name, value);
+}
+
+void MimeScanner::end_of_headers()
+{
+    if (headers_done_) return;
+    headers_done_ = true;
+    parser_->end_headers();
+}
+
+void MimeScanner::body(std::string_view chunk)
+{
+    if (finished_) return;
+    end_of_headers();
+    parser_->feed(chunk);
+}
+
+void MimeScanner::finish()
+{
+    if (finished_) return;
+    end_of_headers();
+    finished_ = true;
+    parser_->finish();
+}
+
+const std::vector<MimeFinding>& MimeScanner::findings() const { return findings_; }
+
+bool MimeScanner::has_attachment() const { return !findings_.empty(); }
+
+}  // namespace ecomm

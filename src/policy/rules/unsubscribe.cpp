@@ -1,0 +1,55 @@
+// Rule "unsubscribe" — eComm policy IV.C.1.a: only transactional mail may go without an
+// unsubscribe mechanism. Promotional mail needs a List-Unsubscribe header with an https or
+// mailto URI (RFC 2369; RFC 8058 one-click reported when present) or, when [body]
+// unsubscribe_body_link allows it, an unsubscribe or preferences link in its text.
+#include "mail/list_unsubscribe.h"
+#include "policy/message_category.h"
+#include "policy/rule.h"
+
+namespace ecomm {
+
+namespace {
+
+std::vector<std::string_view> values_of(const MessageFacts& facts, std::string_view name)
+{
+    std::vector<std::string_view> values;
+    for (const Header* header : facts.find_headers(name)) values.emplace_back(header->value);
+    return values;
+}
+
+}  // namespace
+
+RuleResult check_unsubscribe(const RuleInput& input)
+{
+    const MessageFacts& facts = input.facts;
+    const MainConfig& config = input.snapshot.config;
+    if (!facts.body_scanned) return untriggered("unsubscribe", "skip", "not scanned (internal sender)");
+    if (!body_rules_apply(input)) return untriggered("unsubscribe", "skip", "not a registered sender");
+
+    const CategoryDecision category = decide_category(input.classification.entry, facts, config.category_header);
+    if (category.category == MessageCategory::transactional)
+        return untriggered("unsubscribe", "skip", "transactional (" + category.reason + ")");
+
+    const ListUnsubscribe list = parse_list_unsubscribe(values_of(facts, "List-Unsubscribe"));
+    if (list.has_mechanism()) {
+        const OneClick one_click = check_one_click(list, values_of(facts, "List-Unsubscribe-Post"));
+        std::string detail = std::string("List-Unsubscribe ") + (list.https ? "https" : "mailto")
+                             + ", one-click " + std::string(to_string(one_click));
+        return untriggered("unsubscribe", "pass", detail);
+    }
+    if (config.unsubscribe_body_link && facts.unsubscribe_link)
+        return untriggered("unsubscribe", "pass", "unsubscribe link in the body: " + facts.unsubscribe_link_evidence);
+
+    RuleResult result = untriggered("unsubscribe", "fail",
+                                    "promotional (" + category.reason + ") without an unsubscribe mechanism");
+    result.triggered = true;
+    result.policy_section = "IV.C.1.a";
+    result.reply_text = config.unsubscribe_body_link
+                            ? "promotional mail must offer an unsubscribe mechanism: add a List-Unsubscribe header "
+                              "(RFC 2369, ideally RFC 8058 one-click) or an unsubscribe link"
+                            : "promotional mail must carry a List-Unsubscribe header (RFC 2369, ideally RFC 8058 "
+                              "one-click)";
+    return result;
+}
+
+}  // namespace ecomm

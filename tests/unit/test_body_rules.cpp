@@ -1,0 +1,181 @@
+// The attachments and unsubscribe rules: who they judge, what they find, and what the sender is
+// told — through the Session, so the MIME scanner and link finder run as they do in the milter.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "core/session.h"
+#include "fixtures.h"
+
+using namespace ecomm;
+using namespace ecomm::test;
+
+namespace {
+
+const std::string kPdfMessage =
+    "--b1\r\nContent-Type: text/plain\r\n\r\nSee the report.\r\n"
+    "--b1\r\nContent-Type: application/pdf; name=\"report.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    "JVBERi0xLjQK\r\n--b1--\r\n";
+
+struct Message {
+    std::string client = "192.0.2.7";
+    std::string mail_from = "<bounce-mc7f3a-1@e.example.edu>";
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body = "Hello.\r\n";
+    int recipients = 1;
+};
+
+Verdict run(const Snapshot& snapshot, const Message& m)
+{
+    Session session(share(snapshot));
+    session.connect("c.test", ip(m.client));
+    session.mail_from(m.mail_from, "");
+    for (int i = 0; i < m.recipients; ++i) session.recipient("<r" + std::to_string(i) + "@example.edu>");
+    for (const auto& [name, value] : m.headers) session.header(name, value);
+    session.end_of_headers();
+    // Two chunks split mid-body, as libmilter may deliver them.
+    const std::size_t half = m.body.size() / 2;
+    session.body(std::string_view(m.body).substr(0, half));
+    session.body(std::string_view(m.body).substr(half));
+    return session.end_of_message("Q", test_now());
+}
+
+const RuleResult& result_of(const Verdict& v, const std::string& rule)
+{
+    for (const auto& r : v.results)
+        if (r.rule == rule) return r;
+    throw std::runtime_error("no result for " + rule);
+}
+
+Message pdf_message()
+{
+    Message m;
+    m.headers = {{"From", "news@e.example.edu"}, {"Subject", "Report"}, {"MIME-Version", "1.0"},
+                 {"Content-Type", "multipart/mixed; boundary=\"b1\""},
+                 {"List-Unsubscribe", "<https://e.example.edu/u?x=1>"}};
+    m.body = kPdfMessage;
+    return m;
+}
+
+Message newsletter(std::vector<std::pair<std::string, std::string>> extra, std::string body)
+{
+    Message m;
+    m.headers = {{"From", "news@e.example.edu"}, {"Subject", "News"}, {"MIME-Version", "1.0"},
+                 {"Content-Type", "text/html; charset=utf-8"}};
+    m.headers.insert(m.headers.end(), extra.begin(), extra.end());
+    m.body = std::move(body);
+    return m;
+}
+
+}  // namespace
+
+class BodyRulesTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(BodyRulesTest);
+    CPPUNIT_TEST(registeredPdfIsRejectedNamingThePart);
+    CPPUNIT_TEST(linkInsteadOfAttachmentIsAccepted);
+    CPPUNIT_TEST(externalSendersAreNotJudgedUnlessManyRecipients);
+    CPPUNIT_TEST(internalMailIsNotScanned);
+    CPPUNIT_TEST(promotionalWithoutUnsubscribeIsRejected);
+    CPPUNIT_TEST(listUnsubscribeSatisfiesTheRule);
+    CPPUNIT_TEST(bodyLinkCountsOnlyWhenAllowed);
+    CPPUNIT_TEST(transactionalNeedsNoUnsubscribe);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void registeredPdfIsRejectedNamingThePart()
+    {
+        const Verdict v = run(base_snapshot(), pdf_message());
+        CPPUNIT_ASSERT(v.action == Action::reject);
+        CPPUNIT_ASSERT_EQUAL(std::string("attachments"), v.deciding_rule);
+        CPPUNIT_ASSERT_EQUAL(std::string("part 2 application/pdf \"report.pdf\" (name)"), result_of(v, "attachments").detail);
+        CPPUNIT_ASSERT(v.reply->text.find("part 2 application/pdf \"report.pdf\" is an attachment") != std::string::npos);
+        CPPUNIT_ASSERT(v.reply->text.find("link to it instead") != std::string::npos);
+        CPPUNIT_ASSERT(v.reply->text.find("IV.B.3.c.v") != std::string::npos);
+    }
+
+    void linkInsteadOfAttachmentIsAccepted()
+    {
+        Message m = newsletter({{"List-Unsubscribe", "<https://e.example.edu/u?x=1>"}},
+                               "<p>The report: <a href=\"https://www.example.edu/report.pdf\">report</a></p>\r\n");
+        const Verdict v = run(base_snapshot(), m);
+        CPPUNIT_ASSERT_EQUAL(std::string("pass"), result_of(v, "attachments").result);
+        CPPUNIT_ASSERT(v.action == Action::accept);
+    }
+
+    void externalSendersAreNotJudgedUnlessManyRecipients()
+    {
+        Message m = pdf_message();
+        m.client = "203.0.113.9";
+        m.mail_from = "<a@outside.test>";
+        m.headers[0] = {"From", "a@outside.test"};
+        Verdict v = run(base_snapshot(), m);
+        CPPUNIT_ASSERT_EQUAL(std::string("skip"), result_of(v, "attachments").result);
+        CPPUNIT_ASSERT(v.action == Action::tag);
+
+        Snapshot s = base_snapshot();
+        s.config.body_rules_min_recipients = 5;
+        m.recipients = 6;
+        v = run(s, m);
+        CPPUNIT_ASSERT_EQUAL(std::string("fail"), result_of(v, "attachments").result);
+        CPPUNIT_ASSERT(v.action == Action::reject);
+        m.recipients = 5;
+        CPPUNIT_ASSERT_EQUAL(std::string("skip"), result_of(run(s, m), "attachments").result);
+    }
+
+    void internalMailIsNotScanned()
+    {
+        Message m = pdf_message();
+        m.client = "10.2.3.4";
+        const Verdict v = run(base_snapshot(), m);
+        CPPUNIT_ASSERT(v.action == Action::accept);
+        CPPUNIT_ASSERT_EQUAL(std::string("not scanned (internal sender)"), result_of(v, "attachments").detail);
+    }
+
+    void promotionalWithoutUnsubscribeIsRejected()
+    {
+        const Verdict v = run(base_snapshot(), newsletter({}, "<p>Big sale this week.</p>\r\n"));
+        CPPUNIT_ASSERT(v.action == Action::reject);
+        CPPUNIT_ASSERT_EQUAL(std::string("unsubscribe"), v.deciding_rule);
+        CPPUNIT_ASSERT(v.reply->text.find("List-Unsubscribe") != std::string::npos);
+        CPPUNIT_ASSERT(v.reply->text.find("IV.C.1.a") != std::string::npos);
+    }
+
+    void listUnsubscribeSatisfiesTheRule()
+    {
+        const Verdict v = run(base_snapshot(), newsletter({{"List-Unsubscribe", "<https://e.example.edu/u?x=1>, <mailto:u@e.example.edu>"},
+                                                           {"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"}},
+                                                          "<p>News.</p>\r\n"));
+        CPPUNIT_ASSERT_EQUAL(std::string("pass"), result_of(v, "unsubscribe").result);
+        CPPUNIT_ASSERT_EQUAL(std::string("List-Unsubscribe https, one-click valid"), result_of(v, "unsubscribe").detail);
+        // A header with nothing usable in it is no mechanism.
+        const Verdict bad = run(base_snapshot(), newsletter({{"List-Unsubscribe", "{{unsubscribe_url}}"}}, "<p>News.</p>\r\n"));
+        CPPUNIT_ASSERT_EQUAL(std::string("fail"), result_of(bad, "unsubscribe").result);
+    }
+
+    void bodyLinkCountsOnlyWhenAllowed()
+    {
+        const std::string body = "<p>News.</p><p><a href=\"https://e.example.edu/prefs?id=9\">Unsubscribe</a></p>\r\n";
+        Verdict v = run(base_snapshot(), newsletter({}, body));
+        CPPUNIT_ASSERT_EQUAL(std::string("pass"), result_of(v, "unsubscribe").result);
+        CPPUNIT_ASSERT(result_of(v, "unsubscribe").detail.find("https://e.example.edu/prefs?id=9") != std::string::npos);
+
+        Snapshot s = base_snapshot();
+        s.config.unsubscribe_body_link = false;
+        v = run(s, newsletter({}, body));
+        CPPUNIT_ASSERT_EQUAL(std::string("fail"), result_of(v, "unsubscribe").result);
+    }
+
+    void transactionalNeedsNoUnsubscribe()
+    {
+        Snapshot s = base_snapshot();
+        s.registry.entries[0].category = Category::transactional;
+        CPPUNIT_ASSERT_EQUAL(std::string("skip"), result_of(run(s, newsletter({}, "Your receipt.\r\n")), "unsubscribe").result);
+
+        s.registry.entries[0].category = Category::per_message;
+        s.config.category_header = "X-Ecomm-Category";
+        Verdict v = run(s, newsletter({{"X-Ecomm-Category", "transactional"}}, "Your receipt.\r\n"));
+        CPPUNIT_ASSERT_EQUAL(std::string("skip"), result_of(v, "unsubscribe").result);
+        v = run(s, newsletter({}, "Sale!\r\n"));  // no header: promotional, the strict default
+        CPPUNIT_ASSERT_EQUAL(std::string("fail"), result_of(v, "unsubscribe").result);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(BodyRulesTest);
