@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "config/ini_reader.h"
+#include "util/decimal.h"
 
 namespace ecomm {
 
@@ -93,18 +94,6 @@ bool is_header_field_name(std::string_view name)
     return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
         return c > ' ' && c <= '~' && c != ':';
     });
-}
-
-std::optional<int> parse_decimal(std::string_view text, int max)
-{
-    if (text.empty() || text.size() > 9) return std::nullopt;
-    int value = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return std::nullopt;
-        value = value * 10 + (c - '0');
-    }
-    if (value > max) return std::nullopt;
-    return value;
 }
 
 std::optional<unsigned> parse_file_mode(std::string_view text)

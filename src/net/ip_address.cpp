@@ -2,6 +2,8 @@
 // one comparison serves IPv4, IPv6 and the IPv4-mapped form a dual-stack MTA may hand us.
 #include "net/ip_address.h"
 
+#include "util/decimal.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -87,15 +89,8 @@ bool clear_host_bits(Bytes& bytes, int prefix)
 // A prefix length: decimal digits only, no sign, no leading zero, at most max.
 std::optional<int> parse_prefix_length(std::string_view text, int max)
 {
-    if (text.empty() || text.size() > 3) return std::nullopt;
-    if (text.size() > 1 && text[0] == '0') return std::nullopt;
-    int value = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return std::nullopt;
-        value = value * 10 + (c - '0');
-    }
-    if (value > max) return std::nullopt;
-    return value;
+    if (text.size() > 3 || (text.size() > 1 && text[0] == '0')) return std::nullopt;
+    return parse_decimal(text, max);
 }
 
 bool has_space(std::string_view text)
