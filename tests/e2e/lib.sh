@@ -4,6 +4,11 @@
 # of every delivered message), the milter attached to it, swaks as the SMTP client, and small
 # assertion helpers.
 #
+# DNS: by default the milter answers SPF and DKIM look-ups from a static zone file written here
+# (e2e_write_dns_zone; [authentication] dns_file), so no test waits for a DNS server.
+# tests/e2e/dns-auth.sh instead runs a real DNS server (dnsmasq) in a private network namespace
+# (e2e_enter_private_netns, e2e_start_dnsmasq) and signs its messages with DKIM keys it makes.
+#
 # Source it, then call e2e_init. Everything lives in one temporary work dir, and an EXIT trap
 # stops every process this script started (Postfix, smtp-sink, the milter), even on failure.
 # Every wait is bounded (E2E_TIMEOUT seconds, default 30).
@@ -36,6 +41,15 @@ E2E_MAILLOG=
 E2E_POSTFIX_CONF=
 E2E_MILTER_PORT=
 E2E_QUIET_CLEANUP=0
+E2E_CONF_DNS=            # static (the zone file) or system (the resolver); kept across rewrites
+E2E_CONF_DNS_TIMEOUT=
+E2E_DNSMASQ_PID=
+E2E_DNSMASQ_LOG=
+# Appended to the test registry by e2e_write_milter_config (extra entries of one test script).
+E2E_REGISTRY_EXTRA=
+
+# The authserv-id of the milter's Authentication-Results header in the test config.
+E2E_AUTHSERV_ID=mx.e2e.test
 
 # The recipient of every test message (a university address).
 E2E_RCPT=student@example.edu
@@ -433,29 +447,60 @@ e2e_stop_postfix() {
 # ---------------------------------------------------------------------------------------------
 # The milter
 
+# e2e_write_dns_zone FILE: the static DNS zone of the tests (the milter's dns_file): SPF
+# records for the test domains, matching the registry's networks. Names not listed do not exist
+# (SPF none).
+e2e_write_dns_zone() {
+    local file=$1
+    cat >"$file.tmp" <<'EOF'
+# DNS for the ecomm-milter end-to-end tests (written by tests/e2e/lib.sh): NAME TYPE VALUE.
+# marketing-cloud sends from 192.0.2.0/25, cvent from 198.51.100.0/24 (see the registry).
+e.example.edu        TXT "v=spf1 ip4:192.0.2.0/25 -all"
+events.example.edu   TXT "v=spf1 ip4:198.51.100.0/24 -all"
+example.edu          TXT "v=spf1 ip4:10.99.0.0/16 -all"
+outside.test         TXT "v=spf1 -all"
+EOF
+    mv "$file.tmp" "$file"
+}
+
 # e2e_write_milter_config [mode=enforce|monitor] [prefix=TEXT] [socket=SPEC] [internal=NETS]
+#                         [dns=static|system] [dns_timeout=SECONDS]
 # Writes $E2E_DIR/milter/ecomm-milter.conf and its registry (registry.conf next to it).
 # Test university: example.edu. Internal: 10.99.0.0/16 only, so that loopback clients are not
 # internal. Registry: marketing-cloud (192.0.2.0/25, identifier mc7f3a, exempt from the
-# external tag) and cvent (198.51.100.0/24, identifier cv91).
+# external tag) and cvent (198.51.100.0/24, identifier cv91), both with the default
+# authentication requirement (spf-or-dkim), then $E2E_REGISTRY_EXTRA.
+# DNS: static (default) answers from the zone of e2e_write_dns_zone ($E2E_DIR/milter/dns.zone);
+# system uses the system resolver (/etc/resolv.conf), for tests that run a DNS server.
+# Authentication-Results are written under $E2E_AUTHSERV_ID; every [actions] key is at its
+# shipped default.
 e2e_write_milter_config() {
-    # The socket defaults to the one of the previous call, so that rewriting the config for
-    # a reload keeps it.
+    # The socket and DNS default to those of the previous call, so that rewriting the config
+    # for a reload keeps them.
     local mode=enforce prefix='[EXTERNAL]' socket=${E2E_CONF_SOCKET:-"unix:$E2E_DIR/milter/milter.sock"}
-    local internal=10.99.0.0/16 arg
+    local internal=10.99.0.0/16 dns=${E2E_CONF_DNS:-static} dns_timeout=${E2E_CONF_DNS_TIMEOUT:-2} arg
     for arg in "$@"; do
         case $arg in
             mode=*) mode=${arg#mode=} ;;
             prefix=*) prefix=${arg#prefix=} ;;
             socket=*) socket=${arg#socket=} ;;
             internal=*) internal=${arg#internal=} ;;
+            dns=static | dns=system) dns=${arg#dns=} ;;
+            dns_timeout=*) dns_timeout=${arg#dns_timeout=} ;;
             *) e2e_die "e2e_write_milter_config: unknown argument $arg" ;;
         esac
     done
     E2E_CONF_SOCKET=$socket
+    E2E_CONF_DNS=$dns
+    E2E_CONF_DNS_TIMEOUT=$dns_timeout
     mkdir -p "$E2E_DIR/milter"
     chmod 0755 "$E2E_DIR/milter"
     E2E_MILTER_CONF=$E2E_DIR/milter/ecomm-milter.conf
+    local dns_file=
+    if [ "$dns" = static ]; then
+        dns_file=dns.zone   # relative to the config's folder
+        e2e_write_dns_zone "$E2E_DIR/milter/dns.zone"
+    fi
     # Written to a temp file and renamed, so a reload never reads half a file.
     cat >"$E2E_MILTER_CONF.tmp" <<EOF
 # ecomm-milter end-to-end test configuration (written by tests/e2e/lib.sh)
@@ -482,17 +527,26 @@ header = X-Ecomm-External
 header_value = yes
 subject_prefix = $prefix
 
+[authentication]
+authserv_id = $E2E_AUTHSERV_ID
+dns_timeout = $dns_timeout
+# dns.zone: the static test zone; empty: the system resolver (/etc/resolv.conf).
+dns_file = $dns_file
+
 [actions]
 registration = reject
 return-path = reject
 external-tag = tag
-# SPF and DKIM only log: this machine has no DNS for the test domains.
-authentication = log
+authentication = reject
+authentication-temperror = tempfail
+authentication-permerror = reject
 EOF
     mv "$E2E_MILTER_CONF.tmp" "$E2E_MILTER_CONF"
-    cat >"$E2E_DIR/milter/registry.conf" <<'EOF'
-# ecomm-milter end-to-end test registry (written by tests/e2e/lib.sh).  No expiry dates and no
-# authentication requirement: there is no DNS here for SPF.
+    {
+        cat <<'EOF'
+# ecomm-milter end-to-end test registry (written by tests/e2e/lib.sh).  No expiry dates; the
+# authentication requirement is the default (spf-or-dkim): the test DNS publishes SPF records
+# that allow each entry's networks.
 [marketing-cloud]
 unit = Strategic Relations and Communications
 networks = 192.0.2.0/25
@@ -510,6 +564,9 @@ identifier = cv91
 return_path = ^cv91-[0-9]+@events\.example\.edu$
 category = transactional
 EOF
+        [ -z "$E2E_REGISTRY_EXTRA" ] || printf '\n%s\n' "$E2E_REGISTRY_EXTRA"
+    } >"$E2E_DIR/milter/registry.conf.tmp"
+    mv "$E2E_DIR/milter/registry.conf.tmp" "$E2E_DIR/milter/registry.conf"
 }
 
 # Writes a config that the loader must refuse, at a known line (for reload and -n tests).
@@ -651,23 +708,34 @@ e2e_write_message() {
 }
 
 # e2e_send ID CLIENT_IP MAIL_FROM HEADER_FROM SUBJECT [EXTRA-HEADER-LINE...]
-# Sends one message through the private Postfix with swaks; CLIENT_IP is passed with XCLIENT
-# (empty: no XCLIENT, the client is 127.0.0.1). The client's transcript is kept in
-# $E2E_DIR/tx/ID.txt (E2E_TX is set to it) so that tests can assert the reply the client saw.
-# E2E_LOGIN=NAME also sends XCLIENT LOGIN=NAME: Postfix then reports the session as SMTP AUTH
-# authenticated ({auth_authen}) to the milter, with no SASL setup.
+# Writes a message (e2e_write_message, kept as $E2E_DIR/msg/ID.eml) and sends it with
+# e2e_send_file.
 e2e_send() {
     local id=$1 ip=$2 mail_from=$3 header_from=$4 subject=$5
     shift 5
+    mkdir -p "$E2E_DIR/msg"
+    local msg=$E2E_DIR/msg/$id.eml
+    e2e_write_message "$msg" "$id" "$header_from" "$subject" "$@"
+    e2e_send_file "$id" "$ip" "$mail_from" "$msg"
+}
+
+# e2e_send_file ID CLIENT_IP MAIL_FROM FILE
+# Sends the message in FILE (which should carry "X-E2E-Id: ID") through the private Postfix with
+# swaks; CLIENT_IP is passed with XCLIENT (empty: no XCLIENT, the client is 127.0.0.1). The
+# client's transcript is kept in $E2E_DIR/tx/ID.txt (E2E_TX is set to it) so that tests can
+# assert the reply the client saw; E2E_SEND_MS is set to the milliseconds the whole SMTP
+# session took.
+# E2E_LOGIN=NAME also sends XCLIENT LOGIN=NAME: Postfix then reports the session as SMTP AUTH
+# authenticated ({auth_authen}) to the milter, with no SASL setup.
+e2e_send_file() {
+    local id=$1 ip=$2 mail_from=$3 msg=$4
     # A stuck MTA or milter would make every message wait for the SMTP timeout: give up early.
     if [ "$SECONDS" -gt "$E2E_BUDGET" ]; then
         e2e_fail "$id: not sent, the test ran over its ${E2E_BUDGET}s budget"
         e2e_die "over budget: something is stuck (see $E2E_DIR)"
     fi
-    mkdir -p "$E2E_DIR/tx" "$E2E_DIR/msg"
+    mkdir -p "$E2E_DIR/tx"
     E2E_TX=$E2E_DIR/tx/$id.txt
-    local msg=$E2E_DIR/msg/$id.eml
-    e2e_write_message "$msg" "$id" "$header_from" "$subject" "$@"
     local xclient=()
     if [ -n "$ip" ]; then
         xclient=(--xclient-addr "$ip" --xclient-name "client-${ip//[.:]/-}.e2e.test")
@@ -675,9 +743,12 @@ e2e_send() {
     if [ -n "${E2E_LOGIN:-}" ]; then
         xclient+=(--xclient-login "$E2E_LOGIN")
     fi
+    local start=${EPOCHREALTIME/[.,]/}
     timeout "$((E2E_TIMEOUT + 10))" swaks --server 127.0.0.1 --port "$E2E_SMTP_PORT" \
         --timeout "$E2E_TIMEOUT" --ehlo client.e2e.test "${xclient[@]}" \
         --from "$mail_from" --to "$E2E_RCPT" --data "@$msg" >"$E2E_TX" 2>&1
+    # shellcheck disable=SC2034  # read by the test scripts
+    E2E_SEND_MS=$(((${EPOCHREALTIME/[.,]/} - start) / 1000))
     return 0   # swaks exits non-zero on a rejection; the transcript tells what happened
 }
 
@@ -722,16 +793,17 @@ e2e_expect_delivered() {
     fi
 }
 
-# e2e_expect_rejected ID REPLY-TEXT [DESCRIPTION]: the client saw a 550 5.7.1 reply that
-# contains REPLY-TEXT, and no copy reached the sink.
-e2e_expect_rejected() {
-    local id=$1 text=$2 what=${3:-$1}
+# e2e_expect_refused ID REPLY-START REPLY-TEXT [DESCRIPTION]: the last 4xx/5xx reply the client
+# saw starts with REPLY-START (e.g. "550 5.7.20" or "451 4.4.3") and contains REPLY-TEXT, and
+# no copy reached the sink.
+e2e_expect_refused() {
+    local id=$1 start=$2 text=$3 what=${4:-$1}
     local reply
-    reply=$(tr -d '\r' <"$E2E_TX" | grep -E '^<\*\* +5[0-9][0-9][ -]' | tail -n 1)
-    if [ -n "$reply" ] && [[ $reply == *"550 5.7.1"* ]] && [[ $reply == *"$text"* ]]; then
-        e2e_pass "$what: client saw ${reply#<\*\* }"
+    reply=$(tr -d '\r' <"$E2E_TX" | grep -E '^<\*\* +[45][0-9][0-9][ -]' | tail -n 1 | sed 's/^<\*\* *//')
+    if [ -n "$reply" ] && [[ $reply == "$start "* ]] && [[ $reply == *"$text"* ]]; then
+        e2e_pass "$what: client saw $reply"
     else
-        e2e_fail "$what: client saw 550 5.7.1 with '$text'"
+        e2e_fail "$what: client saw $start with '$text'"
         e2e_show "$E2E_TX"
     fi
     if [ -n "$(e2e_queue_id "$E2E_TX")" ] || [ -n "$(e2e_sink_file_for "$id")" ]; then
@@ -739,6 +811,12 @@ e2e_expect_rejected() {
     else
         e2e_pass "$what: nothing delivered"
     fi
+}
+
+# e2e_expect_rejected ID REPLY-TEXT [DESCRIPTION]: the client saw a 550 5.7.1 reply that
+# contains REPLY-TEXT, and no copy reached the sink.
+e2e_expect_rejected() {
+    e2e_expect_refused "$1" "550 5.7.1" "$2" "${3:-$1}"
 }
 
 # Prints the value of the first header NAME in a delivered copy (headers only, unfolded).
@@ -751,6 +829,73 @@ e2e_header() {
           n = index($0, ":"); h = tolower(substr($0, 1, n - 1))
           if (!found && h == want) { found = 1; value = substr($0, n + 1); sub(/^[ \t]+/, "", value) } }
         END { if (found) print value; else exit 1 }' "$file"
+}
+
+# e2e_headers FILE NAME: every value of header NAME (headers only), one a line, unfolded, with
+# each run of blanks made one space.
+e2e_headers() {
+    local file=$1 name=$2
+    awk -v want="$(printf '%s' "$name" | tr '[:upper:]' '[:lower:]')" '
+        function flush() {
+            if (cur) { gsub(/[ \t]+/, " ", value); sub(/^ /, "", value); sub(/ $/, "", value); print value }
+            cur = 0
+        }
+        /^$/ { flush(); exit }
+        /^[ \t]/ { if (cur) value = value " " $0; next }
+        { flush(); n = index($0, ":")
+          if (tolower(substr($0, 1, n - 1)) == want) { cur = 1; value = substr($0, n + 1) } }
+        END { flush() }' "$file"
+}
+
+# e2e_header_names FILE: the names of the headers of a delivered copy in order, lower case,
+# without the lines smtp-sink adds on top (X-Client-Addr ... X-Rcpt-Args and its Received:).
+e2e_header_names() {
+    awk '
+        function flush() {
+            if (name != "" && name !~ /^x-(client-addr|client-proto|helo-args|mail-args|rcpt-args)$/ &&
+                !(name == "received" && value ~ /by smtp-sink/)) print name
+            name = ""
+        }
+        /^$/ { flush(); exit }
+        /^[ \t]/ { value = value $0; next }
+        { flush(); n = index($0, ":"); name = tolower(substr($0, 1, n - 1)); value = $0 }
+        END { flush() }' "$1"
+}
+
+# e2e_our_authentication_results FILE: the Authentication-Results values of a copy that claim
+# $E2E_AUTHSERV_ID (case-insensitive), one a line, unfolded.
+e2e_our_authentication_results() {
+    local id_re=${E2E_AUTHSERV_ID//./\\.}
+    e2e_headers "$1" Authentication-Results | grep -iE "^${id_re}( |;|$)"
+}
+
+# assert_authentication_results FILE ERE [WHAT]: the copy carries exactly one
+# Authentication-Results header under $E2E_AUTHSERV_ID, it is the first header of the message
+# (above Postfix's own Received:), and its unfolded value matches ERE.
+assert_authentication_results() {
+    local file=$1 re=$2 what=${3:-$(basename "$1")}
+    local ours n first
+    ours=$(e2e_our_authentication_results "$file")
+    n=$(printf '%s' "$ours" | grep -c .)
+    if [ "$n" -eq 1 ]; then
+        e2e_pass "$what: one Authentication-Results: $E2E_AUTHSERV_ID"
+    else
+        e2e_fail "$what: one Authentication-Results: $E2E_AUTHSERV_ID (found $n)"
+        e2e_headers "$file" Authentication-Results | sed 's/^/    | /'
+    fi
+    first=$(e2e_header_names "$file" | head -n 1)
+    if [ "$first" = authentication-results ]; then
+        e2e_pass "$what: Authentication-Results is the first header"
+    else
+        e2e_fail "$what: Authentication-Results is the first header (the first is ${first:-none})"
+        e2e_show "$file" 30
+    fi
+    if [ -n "$ours" ] && printf '%s\n' "$ours" | grep -qE -- "$re"; then
+        e2e_pass "$what: $(printf '%s\n' "$ours" | head -n 1)"
+    else
+        e2e_fail "$what: Authentication-Results matches /$re/"
+        printf '%s\n' "$ours" | sed 's/^/    | /'
+    fi
 }
 
 # assert_header FILE NAME VALUE [DESCRIPTION]: the copy has header NAME with exactly VALUE.
@@ -786,18 +931,200 @@ assert_no_header() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# A real DNS server in a private network namespace, and DKIM keys and signatures made by the
+# test itself (tests/e2e/dns-auth.sh)
+
+# e2e_enter_private_netns SCRIPT [ARG...]: unless already inside one, runs SCRIPT again (with
+# bash, as root) in a new network and mount namespace and exits with its status: the script
+# then has a network of its own (only a loopback, down until e2e_setup_private_netns) and its
+# mounts (the resolv.conf bind mount) vanish with it. Skips when that cannot be done here.
+e2e_enter_private_netns() {
+    [ "${E2E_IN_NETNS:-}" = 1 ] && return 0
+    [ "$(id -u)" -eq 0 ] || e2e_skip "needs root to create a private network namespace"
+    export PATH="$PATH:/usr/sbin:/sbin"
+    local tool why
+    for tool in unshare mount ip; do
+        command -v "$tool" >/dev/null 2>&1 || e2e_skip "$tool is not installed (util-linux, mount, iproute2)"
+    done
+    [ -f /etc/resolv.conf ] || e2e_skip "there is no /etc/resolv.conf to bind-mount the test's over"
+    why=$(unshare --net --mount true 2>&1) || e2e_skip "cannot create a network and mount namespace here: $why"
+    E2E_IN_NETNS=1 exec unshare --net --mount --propagation private -- "$BASH" "$@"
+}
+
+# Inside the namespace (after e2e_init): brings up the loopback and bind-mounts a resolv.conf
+# that names only 127.0.0.1 (the test's DNS server) over /etc/resolv.conf. Refuses to touch
+# /etc/resolv.conf when this process is not in a namespace of its own.
+e2e_setup_private_netns() {
+    local ns
+    for ns in net mnt; do
+        if [ "$(readlink "/proc/self/ns/$ns")" = "$(readlink /proc/1/ns/$ns)" ]; then
+            e2e_die "not in a private $ns namespace (run the test through e2e_enter_private_netns)"
+        fi
+    done
+    ip link set lo up || e2e_die "cannot bring up the loopback in the private network namespace"
+    printf '# written by tests/e2e/lib.sh: only the test DNS server\nnameserver 127.0.0.1\n' \
+        >"$E2E_DIR/resolv.conf"
+    chmod 0644 "$E2E_DIR/resolv.conf"
+    mount --bind "$E2E_DIR/resolv.conf" /etc/resolv.conf ||
+        e2e_die "cannot bind-mount $E2E_DIR/resolv.conf over /etc/resolv.conf"
+}
+
+# Skips unless the DNS server and the DKIM tools are installed.
+e2e_require_dns_tools() {
+    export PATH="$PATH:/usr/sbin:/sbin"
+    command -v dnsmasq >/dev/null 2>&1 || e2e_skip "dnsmasq is not installed (Debian package dnsmasq-base)"
+    command -v opendkim-genkey >/dev/null 2>&1 ||
+        e2e_skip "opendkim-genkey is not installed (Debian package opendkim-tools)"
+    command -v dkimsign >/dev/null 2>&1 || e2e_skip "dkimsign is not installed (Debian package python3-dkim)"
+}
+
+# e2e_dns_query NAME [TYPE] [TIMEOUT]: asks the DNS server on 127.0.0.1:53 once over UDP
+# (TYPE A, TXT or MX, default TXT; TIMEOUT seconds, default 1) and prints the response code and
+# the number of answers ("NOERROR 1"), then each TXT answer as its string lengths and its text
+# ("255,165 v=DKIM1; ..."). Prints "timeout" and returns 2 without an answer.
+e2e_dns_query() {
+    python3 - "$1" "${2:-TXT}" "${3:-1}" <<'EOF'
+import random, socket, struct, sys
+
+name, qtype, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
+types = {"A": 1, "MX": 15, "TXT": 16}
+qid = random.randrange(65536)
+query = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+query += b"".join(bytes([len(label)]) + label.encode() for label in name.rstrip(".").split("."))
+query += b"\0" + struct.pack(">HH", types[qtype], 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(timeout)
+s.sendto(query, ("127.0.0.1", 53))
+try:
+    while True:
+        reply = s.recv(65535)
+        if reply[:2] == query[:2]:
+            break
+except (socket.timeout, ConnectionRefusedError):
+    print("timeout")
+    sys.exit(2)
+
+
+def skip_name(at):
+    while True:
+        n = reply[at]
+        if n == 0:
+            return at + 1
+        if n & 0xC0 == 0xC0:
+            return at + 2
+        at += 1 + n
+
+
+rcode = reply[3] & 15
+qdcount, ancount = struct.unpack(">HH", reply[4:8])
+codes = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"]
+print(codes[rcode] if rcode < len(codes) else rcode, ancount)
+at = 12
+for _ in range(qdcount):
+    at = skip_name(at) + 4
+for _ in range(ancount):
+    at = skip_name(at)
+    rtype, _, _, length = struct.unpack(">HHIH", reply[at:at + 10])
+    data = reply[at + 10:at + 10 + length]
+    at += 10 + length
+    if rtype == 16:
+        strings, i = [], 0
+        while i < len(data):
+            strings.append(data[i + 1:i + 1 + data[i]])
+            i += 1 + data[i]
+        print(",".join(str(len(x)) for x in strings), b"".join(strings).decode("ascii", "replace"))
+EOF
+}
+
+# True when the DNS server on 127.0.0.1 answers (anything) within a second.
+e2e_dns_answers() { e2e_dns_query probe.invalid A 1 >/dev/null 2>&1; }
+
+# e2e_dnsmasq_txt NAME TEXT: prints the dnsmasq config-file line that publishes TEXT at NAME
+# as one TXT record, cut into quoted strings of at most 255 characters (RFC 1035's limit for one
+# character-string; a 2048-bit DKIM key spans several strings of one record). Only the config
+# file strips the quotes: on dnsmasq's command line they would become part of the record.
+e2e_dnsmasq_txt() {
+    local name=$1 text=$2 line i
+    case $text in
+        *'"'* | *\\*) e2e_die "e2e_dnsmasq_txt: no quotes or backslashes in TXT data, please" ;;
+    esac
+    line="txt-record=$name"
+    for ((i = 0; i < ${#text}; i += 255)); do
+        line+=",\"${text:i:255}\""
+    done
+    printf '%s\n' "$line"
+}
+
+# e2e_start_dnsmasq CONF [DNSMASQ-OPTION...]: runs dnsmasq in the foreground as a background job
+# on 127.0.0.1:53 (only inside a private network namespace) with CONF as its only config file
+# (records, local= and server= lines), answering only from there: no upstream servers from
+# resolv.conf, no /etc/hosts. Every query is logged to $E2E_DNSMASQ_LOG. Waits until it answers.
+e2e_start_dnsmasq() {
+    local conf=$1
+    shift
+    E2E_DNSMASQ_LOG=$E2E_DIR/dnsmasq.log
+    dnsmasq --keep-in-foreground --conf-file="$conf" --no-resolv --no-hosts \
+        --listen-address=127.0.0.1 --port=53 --bind-interfaces --user=root --pid-file= \
+        --log-queries --log-facility="$E2E_DNSMASQ_LOG" "$@" >"$E2E_DIR/dnsmasq.out" 2>&1 &
+    E2E_DNSMASQ_PID=$!
+    E2E_PIDS_TO_STOP+=("$E2E_DNSMASQ_PID")
+    local deadline=$((SECONDS + E2E_TIMEOUT))
+    until e2e_dns_answers; do
+        if ! kill -0 "$E2E_DNSMASQ_PID" 2>/dev/null; then
+            e2e_show "$E2E_DIR/dnsmasq.out"
+            e2e_show "$E2E_DNSMASQ_LOG"
+            e2e_die "dnsmasq exited before it answered on 127.0.0.1:53"
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            e2e_show "$E2E_DNSMASQ_LOG"
+            e2e_die "dnsmasq did not answer on 127.0.0.1:53 within ${E2E_TIMEOUT}s"
+        fi
+        sleep 0.1
+    done
+}
+
+# e2e_dkim_key DIR DOMAIN SELECTOR [BITS]: makes a new RSA key pair with opendkim-genkey:
+# DIR/SELECTOR.private (PEM) and DIR/SELECTOR.txt (the TXT record, in zone-file syntax).
+e2e_dkim_key() {
+    local dir=$1 domain=$2 selector=$3 bits=${4:-1024}
+    mkdir -p "$dir"
+    opendkim-genkey -b "$bits" -d "$domain" -s "$selector" -D "$dir" >"$dir/$selector.genkey.out" 2>&1 || {
+        e2e_show "$dir/$selector.genkey.out"
+        e2e_die "opendkim-genkey failed for $selector._domainkey.$domain"
+    }
+}
+
+# e2e_dkim_record DIR SELECTOR: prints the key record of DIR/SELECTOR.txt as one string (the
+# quoted pieces of the zone-file syntax joined).
+e2e_dkim_record() {
+    tr -d '\n' <"$1/$2.txt" | grep -o '"[^"]*"' | tr -d '"\n'
+}
+
+# e2e_dkim_sign IN OUT DOMAIN SELECTOR KEYFILE: OUT is IN with a DKIM-Signature (rsa-sha256,
+# relaxed/simple, dkimpy's default header set) by d=DOMAIN s=SELECTOR on top.
+e2e_dkim_sign() {
+    local in=$1 out=$2 domain=$3 selector=$4 key=$5
+    if ! dkimsign "$selector" "$domain" "$key" <"$in" >"$out" 2>"$out.err" || [ ! -s "$out" ]; then
+        e2e_show "$out.err"
+        e2e_die "dkimsign failed for d=$domain s=$selector"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
 # All in one: milter + sink + Postfix for a socket in the milter's spelling.
 
-# e2e_start_stack unix|inet: writes the configs, starts smtp-sink, the milter and Postfix.
+# e2e_start_stack unix|inet [CONFIG-ARGUMENT...]: writes the configs (the arguments go to
+# e2e_write_milter_config), starts smtp-sink, the milter and Postfix.
 e2e_start_stack() {
     local kind=$1 socket
+    shift
     e2e_pick_ports
     case $kind in
         unix) socket="unix:$E2E_DIR/milter/milter.sock" ;;
         inet) socket="inet:$E2E_MILTER_PORT@127.0.0.1" ;;
         *) e2e_die "e2e_start_stack: unix or inet, not $kind" ;;
     esac
-    e2e_write_milter_config "socket=$socket"
+    e2e_write_milter_config "socket=$socket" "$@"
     e2e_write_postfix_config "$(e2e_postfix_milter_spec "$socket")"
     e2e_start_sink
     e2e_start_milter "$socket"

@@ -9,13 +9,17 @@
 #                 cvent 198.51.100.0/24 (identifier cv91)
 #   impersonation anyone else using example.edu in MAIL FROM or From:
 #   external      everyone else
+# DNS is the static test zone (lib.sh, e2e_write_dns_zone): SPF allows each entry's networks,
+# outside.test publishes "v=spf1 -all". Every non-internal message gets an
+# Authentication-Results header under mx.e2e.test.
 
 OUTSIDE_IP=203.0.113.9
 MC_IP=192.0.2.7
 INTERNAL_IP=10.99.1.2
 
 # a. A registered sender with its identifier in the return path: delivered, not tagged (the
-#    entry is exempt from the external tag).
+#    entry is exempt from the external tag); SPF passes, which its entry's default requirement
+#    (spf-or-dkim) needs now that authentication rejects.
 scenario_registered() {
     e2e_say "# a. registered sender, correct return path"
     local mark
@@ -26,6 +30,8 @@ scenario_registered() {
     if e2e_expect_delivered a-registered "a"; then
         assert_no_header "$E2E_COPY" X-Ecomm-External "a: no X-Ecomm-External (exempt entry)"
         assert_header "$E2E_COPY" Subject "Campus news" "a: subject unchanged"
+        assert_authentication_results "$E2E_COPY" \
+            '^mx\.e2e\.test; spf=pass smtp\.mailfrom=bounce-mc7f3a-42@e\.example\.edu; dkim=none$' "a"
     fi
     e2e_wait_log "$mark" 'class=registered.*from=<bounce-mc7f3a-42@e\.example\.edu>' \
         "a: decision logged as class=registered"
@@ -85,6 +91,7 @@ scenario_external() {
     if e2e_expect_delivered e-external "e1"; then
         assert_header "$E2E_COPY" X-Ecomm-External yes "e1: X-Ecomm-External: yes"
         assert_header "$E2E_COPY" Subject "[EXTERNAL] Hello" "e1: Subject: [EXTERNAL] Hello"
+        assert_authentication_results "$E2E_COPY" '^mx\.e2e\.test; spf=fail smtp\.mailfrom=a@outside\.test; dkim=none$' "e1"
     fi
     e2e_wait_log "$mark" 'class=external .*from=<a@outside\.test>' "e1: decision logged as class=external"
 
@@ -112,6 +119,7 @@ scenario_internal() {
     if e2e_expect_delivered f-internal "f"; then
         assert_no_header "$E2E_COPY" X-Ecomm-External "f: not tagged"
         assert_header "$E2E_COPY" Subject "Staff meeting" "f: subject unchanged"
+        assert_no_header "$E2E_COPY" Authentication-Results "f: no Authentication-Results (internal)"
     fi
     e2e_wait_log "$mark" 'class=internal .*from=<a@example\.edu>' "f: decision logged as class=internal"
 

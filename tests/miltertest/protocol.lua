@@ -141,6 +141,13 @@ local function any_tag(conn)
         or mt.eom_check(conn, MT_HDRINSERT, "X-Ecomm-External")
 end
 
+-- The Authentication-Results header (RFC 8601), added to every message that is not internal.
+-- (Its value is checked end to end, tests/e2e; the test config answers DNS from a static zone.)
+local function authentication_results(conn)
+    return mt.eom_check(conn, MT_HDRINSERT, "Authentication-Results")
+        or mt.eom_check(conn, MT_HDRADD, "Authentication-Results")
+end
+
 local function main()
 
 -- 1. Impersonation: an outside client using a university address in MAIL FROM.
@@ -173,6 +180,8 @@ if not mt.eom_check(conn, MT_HDRCHANGE, "Subject", "[EXTERNAL] Hello") then
     fail("external sender: Subject not changed to \"[EXTERNAL] Hello\"")
 end
 ok("external sender: Subject changed to \"[EXTERNAL] Hello\"")
+if not authentication_results(conn) then fail("external sender: no Authentication-Results header added") end
+ok("external sender: Authentication-Results added")
 
 -- 3. Impersonation through the header From: only.
 reply = transaction(conn, "MT0003", "someone@outside.test",
@@ -191,6 +200,8 @@ reply = transaction(conn, "MT0004", "bounce-mc7f3a-42@e.example.edu",
 expect_accept(conn, reply, "registered sender")
 if any_tag(conn) then fail("registered sender: tagged although its entry is exempt") end
 ok("registered sender: not tagged")
+if not authentication_results(conn) then fail("registered sender: no Authentication-Results header added") end
+ok("registered sender: Authentication-Results added")
 
 -- 5. Same network, return path without the identifier.
 reply = transaction(conn, "MT0005", "noreply@e.example.edu",
@@ -208,6 +219,8 @@ end
 expect_accept(conn, reply, "internal client")
 if any_tag(conn) then fail("internal client: tagged") end
 ok("internal client: not tagged")
+if authentication_results(conn) then fail("internal client: Authentication-Results added") end
+ok("internal client: no Authentication-Results")
 mt.disconnect(conn)
 
 -- 7. An outside address, but authenticated with SMTP AUTH: internal, not tagged.
