@@ -457,6 +457,7 @@ e2e_write_dns_zone() {
 # marketing-cloud sends from 192.0.2.0/25, cvent from 198.51.100.0/24 (see the registry).
 e.example.edu        TXT "v=spf1 ip4:192.0.2.0/25 -all"
 events.example.edu   TXT "v=spf1 ip4:198.51.100.0/24 -all"
+news.example.edu     TXT "v=spf1 ip4:192.0.2.128/25 -all"
 example.edu          TXT "v=spf1 ip4:10.99.0.0/16 -all"
 outside.test         TXT "v=spf1 -all"
 EOF
@@ -468,7 +469,8 @@ EOF
 # Writes $E2E_DIR/milter/ecomm-milter.conf and its registry (registry.conf next to it).
 # Test university: example.edu. Internal: 10.99.0.0/16 only, so that loopback clients are not
 # internal. Registry: marketing-cloud (192.0.2.0/25, identifier mc7f3a, exempt from the
-# external tag) and cvent (198.51.100.0/24, identifier cv91), both with the default
+# external tag) and cvent (198.51.100.0/24, identifier cv91), both transactional, and
+# newsletter (192.0.2.128/25, identifier nl42, promotional), all with the default
 # authentication requirement (spf-or-dkim), then $E2E_REGISTRY_EXTRA.
 # DNS: static (default) answers from the zone of e2e_write_dns_zone ($E2E_DIR/milter/dns.zone);
 # system uses the system resolver (/etc/resolv.conf), for tests that run a DNS server.
@@ -563,6 +565,15 @@ domains = events.example.edu
 identifier = cv91
 return_path = ^cv91-[0-9]+@events\.example\.edu$
 category = transactional
+
+# A promotional sender: the unsubscribe rule applies to it.
+[newsletter]
+unit = Alumni Relations
+networks = 192.0.2.128/25
+domains = news.example.edu
+identifier = nl42
+return_path = ^nl42-[0-9]+@news\.example\.edu$
+category = promotional
 EOF
         [ -z "$E2E_REGISTRY_EXTRA" ] || printf '\n%s\n' "$E2E_REGISTRY_EXTRA"
     } >"$E2E_DIR/milter/registry.conf.tmp"

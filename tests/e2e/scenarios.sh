@@ -317,6 +317,74 @@ scenario_clean_stop() {
     assert_true "the milter stops cleanly on SIGTERM" e2e_stop_milter
 }
 
+# The body rules (IV.B.3.c.v, IV.C.1.a) need messages with a MIME body: written here.
+NEWS_IP=192.0.2.200
+
+# e2e_write_body_message FILE ID SUBJECT BODY-KIND [EXTRA-HEADER-LINE...]
+# BODY-KIND: pdf (a multipart/mixed with a base64 PDF part), link (HTML linking to the PDF).
+e2e_write_body_message() {
+    local file=$1 id=$2 subject=$3 kind=$4
+    shift 4
+    {
+        printf 'From: news@news.example.edu\r\nTo: %s\r\nSubject: %s\r\n' "$E2E_RCPT" "$subject"
+        printf 'Date: %s\r\nMessage-ID: <%s.%s@e2e.test>\r\nX-E2E-Id: %s\r\nMIME-Version: 1.0\r\n' \
+            "$(LC_ALL=C date -R)" "$id" "$$" "$id"
+        local h
+        for h in "$@"; do printf '%s\r\n' "$h"; done
+        if [ "$kind" = pdf ]; then
+            printf 'Content-Type: multipart/mixed; boundary="=_b1"\r\n\r\n'
+            printf -- '--=_b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe annual report is attached.\r\n'
+            printf -- '--=_b1\r\nContent-Type: application/pdf\r\n'
+            printf 'Content-Disposition: attachment; filename="annual-report.pdf"\r\n'
+            printf 'Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoK\r\n--=_b1--\r\n'
+        else
+            printf 'Content-Type: text/html; charset=utf-8\r\n\r\n'
+            printf '<p>The <a href="https://www.example.edu/annual-report.pdf">annual report</a> is online.</p>\r\n'
+        fi
+    } >"$file"
+}
+
+e2e_send_body() {
+    local id=$1 kind=$2 subject=$3
+    shift 3
+    mkdir -p "$E2E_DIR/msg"
+    e2e_write_body_message "$E2E_DIR/msg/$id.eml" "$id" "$subject" "$kind" "$@"
+    e2e_send_file "$id" "$NEWS_IP" "nl42-7@news.example.edu" "$E2E_DIR/msg/$id.eml"
+}
+
+# j. A registered sender's message with a PDF attachment is rejected, and the reply names the
+#    part; the same content as a link is delivered.
+scenario_attachment() {
+    e2e_say "# j. attachments (IV.B.3.c.v)"
+    local mark
+    mark=$(e2e_log_mark)
+    e2e_send_body j-pdf pdf "Annual report" "List-Unsubscribe: <https://news.example.edu/u/nl42>"
+    e2e_expect_rejected j-pdf 'part 2 application/pdf "annual-report.pdf" is an attachment' "j: PDF"
+    assert_contains "$E2E_TX" "IV.B.3.c.v;" "j: the reply cites IV.B.3.c.v"
+    e2e_wait_log "$mark" 'action=reject rule=attachments .*sender=newsletter' \
+        "j: milter logged action=reject rule=attachments"
+    e2e_send_body j-link link "Annual report" "List-Unsubscribe: <https://news.example.edu/u/nl42>"
+    e2e_expect_delivered j-link "j: the same report as a link"
+}
+
+# k. Promotional mail without an unsubscribe mechanism is rejected; with List-Unsubscribe it is
+#    delivered; a transactional sender's mail without one is delivered.
+scenario_unsubscribe() {
+    e2e_say "# k. unsubscribe (IV.C.1.a)"
+    local mark
+    mark=$(e2e_log_mark)
+    e2e_send_body k-none link "Alumni weekend"
+    e2e_expect_rejected k-none "List-Unsubscribe" "k: promotional without List-Unsubscribe"
+    assert_contains "$E2E_TX" "IV.C.1.a;" "k: the reply cites IV.C.1.a"
+    e2e_wait_log "$mark" 'action=reject rule=unsubscribe .*sender=newsletter' \
+        "k: milter logged action=reject rule=unsubscribe"
+    e2e_send_body k-header link "Alumni weekend" "List-Unsubscribe: <https://news.example.edu/u/nl42>" \
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click"
+    e2e_expect_delivered k-header "k: promotional with one-click List-Unsubscribe"
+    e2e_send k-transactional "$MC_IP" bounce-mc7f3a-43@e.example.edu news@e.example.edu "Your registration"
+    e2e_expect_delivered k-transactional "k: transactional without List-Unsubscribe"
+}
+
 # e2e_run_scenarios unix|inet
 e2e_run_scenarios() {
     local kind=$1
@@ -330,6 +398,8 @@ e2e_run_scenarios() {
     scenario_return_path
     scenario_external
     scenario_internal
+    scenario_attachment
+    scenario_unsubscribe
     scenario_monitor
     scenario_reload_in_flight
     scenario_bad_reload
