@@ -367,6 +367,12 @@ const std::array kKeys{
             [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
                 set_bounded_int(c.dns_timeout_seconds, 1, 60, k, v, p);
             }},
+    KeySpec{"authentication", "dns_budget", "15",
+            "seconds all DNS look-ups of one message may take together (1-240); later ones count as timed out",
+            false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_bounded_int(c.dns_budget_seconds, 1, 240, k, v, p);
+            }},
     KeySpec{"authentication", "dns_file", "",
             "tests only: answer DNS from this static file instead of the network; empty: real DNS", false, false,
             set_dns_file},

@@ -46,6 +46,7 @@ struct MainConfig {
     // [authentication]
     std::string authserv_id;                      // Authentication-Results id; default: host name
     int dns_timeout_seconds = 5;                  // per look-up
+    int dns_budget_seconds = 15;                  // all look-ups of one message together
     std::string dns_file;                         // tests: answer DNS from this static file
     unsigned dkim_min_key_bits = 1024;
     int dkim_max_signatures = 16;

@@ -61,7 +61,8 @@ void Session::mail_from(std::string_view address, std::string auth_user)
     const MainConfig& config = snapshot_->config;
     if (is_internal_sender(facts_, config)) return;  // no control applies: nothing to gather
     if (snapshot_->resolver) {
-        dns_ = std::make_unique<CachingResolver>(*snapshot_->resolver, progress_);
+        dns_ = std::make_unique<CachingResolver>(*snapshot_->resolver, progress_,
+                                                 std::chrono::seconds(config.dns_budget_seconds));
         if (snapshot_->dkim) dkim_.emplace(snapshot_->dkim, *dns_);
     }
     // Whether the body rules apply is known only at end of message (DKIM may register the

@@ -9,6 +9,7 @@
 // At most kMaxEntries answers are kept; past that the oldest is forgotten. Not thread-safe: one
 // transaction is handled by one thread at a time.
 #pragma once
+#include <chrono>
 #include <deque>
 #include <map>
 #include <string>
@@ -23,11 +24,15 @@ public:
     static constexpr std::size_t kMaxEntries = 256;
 
     // upstream must outlive this object. progress may be empty.
-    explicit CachingResolver(DnsResolver& upstream, DnsProgress progress = {});
+    // budget: the upstream time one message may use in all; once spent, every further uncached
+    // query answers timeout at once (0: no budget).
+    explicit CachingResolver(DnsResolver& upstream, DnsProgress progress = {},
+                             std::chrono::milliseconds budget = std::chrono::milliseconds(0));
 
     DnsAnswer query(std::string_view name, DnsType type) override;
 
     std::size_t upstream_queries() const { return upstream_queries_; }
+    std::size_t budget_refusals() const { return budget_refusals_; }
     std::size_t size() const { return answers_.size(); }
 
 private:
@@ -38,6 +43,9 @@ private:
     std::map<Key, DnsAnswer> answers_;
     std::deque<Key> order_;  // insertion order, for forgetting the oldest
     std::size_t upstream_queries_ = 0;
+    std::chrono::milliseconds budget_;
+    std::chrono::milliseconds spent_{0};
+    std::size_t budget_refusals_ = 0;
 };
 
 }  // namespace ecomm

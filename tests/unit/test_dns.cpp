@@ -5,6 +5,9 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <chrono>
+#include <thread>
+
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -257,6 +260,7 @@ class CachingResolverTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(negative_and_timeout_answers_are_cached);
     CPPUNIT_TEST(the_cache_is_bounded);
     CPPUNIT_TEST(works_without_progress_callback);
+    CPPUNIT_TEST(message_budget_stops_further_queries);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -283,6 +287,28 @@ public:
         cache.query("a.example.org", DnsType::A);
         cache.query("b.example.org", DnsType::A);
         CPPUNIT_ASSERT(seen_at == std::vector<int>({0, 1}));
+    }
+
+    // Each upstream query takes at least 30 ms; with a 50 ms budget the third uncached query is
+    // answered "timeout" without asking, while cached answers keep coming from the cache.
+    void message_budget_stops_further_queries()
+    {
+        struct SlowResolver : DnsResolver {
+            int queries = 0;
+            DnsAnswer query(std::string_view, DnsType) override
+            {
+                ++queries;
+                std::this_thread::sleep_for(std::chrono::milliseconds(30));
+                return DnsAnswer{Status::nxdomain, {}};
+            }
+        } upstream;
+        CachingResolver cache(upstream, {}, std::chrono::milliseconds(50));
+        CPPUNIT_ASSERT(cache.query("a.example.org", DnsType::TXT).status == Status::nxdomain);
+        CPPUNIT_ASSERT(cache.query("b.example.org", DnsType::TXT).status == Status::nxdomain);
+        CPPUNIT_ASSERT(cache.query("c.example.org", DnsType::TXT).status == Status::timeout);
+        CPPUNIT_ASSERT(cache.query("a.example.org", DnsType::TXT).status == Status::nxdomain);
+        CPPUNIT_ASSERT_EQUAL(2, upstream.queries);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), cache.budget_refusals());
     }
 
     void negative_and_timeout_answers_are_cached()
