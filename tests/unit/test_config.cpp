@@ -85,6 +85,7 @@ class ConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(bad_boolean);
     CPPUNIT_TEST(bad_number);
     CPPUNIT_TEST(bad_header_name);
+    CPPUNIT_TEST(authentication_and_body_settings);
     CPPUNIT_TEST(bad_socket);
     CPPUNIT_TEST(bad_cidr_on_a_continuation_line);
     CPPUNIT_TEST(host_bits_are_a_warning);
@@ -302,6 +303,21 @@ public:
             .expect({":3: invalid expiry_warning_days '3651' (expected a number of days from 0 to 3650)"});
         Loaded(std::string(kMinimal) + "expiry_warning_days = -1\n")
             .expect({":3: invalid expiry_warning_days '-1' (expected a number of days from 0 to 3650)"});
+    }
+
+    void authentication_and_body_settings()
+    {
+        Loaded(std::string(kMinimal) + "[authentication]\ndns_timeout = 0\n")
+            .expect({":4: invalid dns_timeout '0' (expected a whole number from 1 to 60)"});
+        Loaded(std::string(kMinimal) + "[authentication]\ndns_budget = 241\n")
+            .expect({":4: invalid dns_budget '241' (expected a whole number from 1 to 240)"});
+        Loaded(std::string(kMinimal) + "[authentication]\nauthserv_id = mx example\n")
+            .expect({":4: invalid authserv_id 'mx example' (expected a host name such as mx.example.edu)"});
+        Loaded(std::string(kMinimal) + "[body]\nbody_types = text/plain, pdf\n")
+            .expect({":4: invalid body_types entry 'pdf' (expected a media type such as text/plain)"});
+        Loaded(std::string(kMinimal) + "[actions]\nauthentication-temperror = accept\n")
+            .expect({":4: 'accept' is not an action for authentication-temperror "
+                     "(use log to let failing messages through and log them)"});
     }
 
     void bad_header_name()
