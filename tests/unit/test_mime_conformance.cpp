@@ -13,6 +13,7 @@
 // returns; the runner counts it as skipped, not passed.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include "corpus.h"
 #include "skip.h"
 
 #include <cstdlib>
@@ -29,47 +30,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string corpus_dir()
-{
-    std::vector<fs::path> candidates;
-    if (const char* env = std::getenv("ECOMM_CORPORA"); env && *env) candidates.emplace_back(env);
-    if (const char* top = std::getenv("top_srcdir"); top && *top) candidates.push_back(fs::path(top) / ".." / "shared" / "corpora");
-    candidates.emplace_back("../shared/corpora");
-    for (const auto& candidate : candidates) {
-        std::error_code ignored;
-        if (fs::is_regular_file(candidate / "mime" / "truth.tsv", ignored)) return candidate.string();
-    }
-    return {};
-}
-
-// The deviations list sits beside this source file; $top_srcdir finds it from a VPATH build.
-std::string deviations_path()
-{
-    if (const char* top = std::getenv("top_srcdir"); top && *top) {
-        const fs::path path = fs::path(top) / "tests" / "unit" / "mime-deviations.txt";
-        if (fs::exists(path)) return path.string();
-    }
-    return (fs::path(__FILE__).parent_path() / "mime-deviations.txt").string();
-}
-
-// "path reason..." per line; '#' comments.
-std::map<std::string, std::string> load_deviations(const std::string& path)
-{
-    std::map<std::string, std::string> deviations;
-    std::ifstream in(path);
-    CPPUNIT_ASSERT_MESSAGE("cannot read " + path, in.good());
-    std::string line;
-    while (std::getline(in, line)) {
-        std::istringstream fields(line);
-        std::string id;
-        if (!(fields >> id) || id[0] == '#') continue;
-        std::string reason;
-        std::getline(fields, reason);
-        CPPUNIT_ASSERT_MESSAGE("deviation " + id + " has no reason", reason.find_first_not_of(" \t") != std::string::npos);
-        deviations[id] = reason;
-    }
-    return deviations;
-}
+std::string corpus_dir() { return test::corpus_dir("mime/truth.tsv"); }
+std::string deviations_path() { return test::unit_test_file("mime-deviations.txt"); }
+using test::load_deviations;
 
 std::string read_file(const fs::path& path)
 {
