@@ -155,7 +155,7 @@ private:
         return content.str();
     }
 
-    // The TXT data of the zone stub: every double-quoted piece, concatenated.
+    // The TXT data of the zone text: every double-quoted piece, concatenated.
     static std::string quoted_text(const std::string& zone)
     {
         std::string out;
