@@ -85,58 +85,52 @@ e2e_show() {
     fi
 }
 
-# assert_contains FILE TEXT [DESCRIPTION]: FILE contains the fixed string TEXT.
-assert_contains() {
-    local file=$1 text=$2 what=${3:-"$(basename "$1") contains '$2'"}
-    if [ -f "$file" ] && tr -d '\r' <"$file" | grep -qF -- "$text"; then
+# e2e_assert_grep F|E FILE PATTERN DESCRIPTION EXPECTATION: some line of FILE (CRs removed)
+# matches PATTERN, a fixed string (F) or an extended regex (E); EXPECTATION words the failure.
+e2e_assert_grep() {
+    local mode=$1 file=$2 pattern=$3 what=$4 expectation=$5
+    if [ -f "$file" ] && tr -d '\r' <"$file" | grep -q"$mode" -- "$pattern"; then
         e2e_pass "$what"
     else
         e2e_fail "$what"
-        printf '    expected %s to contain: %s\n' "$file" "$text"
+        printf '    expected %s %s: %s\n' "$file" "$expectation" "$pattern"
         e2e_show "$file"
     fi
+}
+
+# e2e_assert_no_grep F|E FILE PATTERN DESCRIPTION EXPECTATION: FILE exists and no line matches.
+e2e_assert_no_grep() {
+    local mode=$1 file=$2 pattern=$3 what=$4 expectation=$5
+    if [ ! -f "$file" ]; then
+        e2e_fail "$what"
+        printf '    %s is missing\n' "$file"
+    elif tr -d '\r' <"$file" | grep -q"$mode" -- "$pattern"; then
+        e2e_fail "$what"
+        printf '    expected %s %s: %s\n' "$file" "$expectation" "$pattern"
+        tr -d '\r' <"$file" | grep -n"$mode" -- "$pattern" | head -5 | sed 's/^/    | /'
+    else
+        e2e_pass "$what"
+    fi
+}
+
+# assert_contains FILE TEXT [DESCRIPTION]: FILE contains the fixed string TEXT.
+assert_contains() {
+    e2e_assert_grep F "$1" "$2" "${3:-"$(basename "$1") contains '$2'"}" "to contain"
 }
 
 # assert_not_contains FILE TEXT [DESCRIPTION]
 assert_not_contains() {
-    local file=$1 text=$2 what=${3:-"$(basename "$1") does not contain '$2'"}
-    if [ ! -f "$file" ]; then
-        e2e_fail "$what"
-        printf '    %s is missing\n' "$file"
-    elif tr -d '\r' <"$file" | grep -qF -- "$text"; then
-        e2e_fail "$what"
-        printf '    expected %s NOT to contain: %s\n' "$file" "$text"
-        tr -d '\r' <"$file" | grep -nF -- "$text" | head -5 | sed 's/^/    | /'
-    else
-        e2e_pass "$what"
-    fi
+    e2e_assert_no_grep F "$1" "$2" "${3:-"$(basename "$1") does not contain '$2'"}" "NOT to contain"
 }
 
 # assert_matches FILE ERE [DESCRIPTION]: some line of FILE matches the extended regex.
 assert_matches() {
-    local file=$1 re=$2 what=${3:-"$(basename "$1") matches /$2/"}
-    if [ -f "$file" ] && tr -d '\r' <"$file" | grep -qE -- "$re"; then
-        e2e_pass "$what"
-    else
-        e2e_fail "$what"
-        printf '    expected a line of %s to match: %s\n' "$file" "$re"
-        e2e_show "$file"
-    fi
+    e2e_assert_grep E "$1" "$2" "${3:-"$(basename "$1") matches /$2/"}" "(a line) to match"
 }
 
 # assert_not_matches FILE ERE [DESCRIPTION]
 assert_not_matches() {
-    local file=$1 re=$2 what=${3:-"$(basename "$1") has no line matching /$2/"}
-    if [ ! -f "$file" ]; then
-        e2e_fail "$what"
-        printf '    %s is missing\n' "$file"
-    elif tr -d '\r' <"$file" | grep -qE -- "$re"; then
-        e2e_fail "$what"
-        printf '    expected no line of %s to match: %s\n' "$file" "$re"
-        tr -d '\r' <"$file" | grep -nE -- "$re" | head -5 | sed 's/^/    | /'
-    else
-        e2e_pass "$what"
-    fi
+    e2e_assert_no_grep E "$1" "$2" "${3:-"$(basename "$1") has no line matching /$2/"}" "(no line) to match"
 }
 
 # assert_true DESCRIPTION COMMAND...: the command succeeds.
