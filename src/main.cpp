@@ -15,10 +15,12 @@
 
 #include "config.h"  // PACKAGE_VERSION (autoconf)
 #include "config/snapshot.h"
+#include "counters/counter_provider.h"
 #include "core/logger.h"
 #include "milter/daemon.h"
 #include "milter/socket_spec.h"
 #include "testmode/test_mode.h"
+#include "util/option_name.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"  // Makefile.am defines it from configure's --sysconfdir
@@ -110,13 +112,6 @@ void test_option(CommandLine& line, const char* name)
     if (line.test_only_option.empty()) line.test_only_option = name;
 }
 
-// The option getopt complained about: "-x" for a short one, else the argument as typed.
-std::string option_name(int optopt_value, const char* argument)
-{
-    if (optopt_value > 0 && optopt_value < 256) return std::string("-") + static_cast<char>(optopt_value);
-    return argument != nullptr ? argument : "?";
-}
-
 CommandLine parse_command_line(int argc, char** argv)
 {
     CommandLine line;
@@ -148,9 +143,9 @@ CommandLine parse_command_line(int argc, char** argv)
         case time_option: line.test.time = optarg; test_option(line, "--time"); break;
         case dns_file: line.test.dns_file = optarg; test_option(line, "--dns-file"); break;
         case ':':
-            throw UsageError("option " + option_name(optopt, argv[optind - 1]) + " needs an argument");
+            throw UsageError("option " + ecomm::rejected_option_name(optopt, argv[optind - 1]) + " needs an argument");
         default:
-            throw UsageError("unknown option " + option_name(optopt, argv[optind - 1]));
+            throw UsageError("unknown option " + ecomm::rejected_option_name(optopt, argv[optind - 1]));
         }
     }
     if (optind < argc) throw UsageError(std::string("unexpected argument \"") + argv[optind] + "\"");
@@ -175,6 +170,15 @@ int check_config(const CommandLine& line)
     ecomm::LoadResult result = ecomm::load_snapshot(line.config_path);
     print_diagnostics(result.diagnostics);
     if (!result.snapshot) return 1;
+    // The daemon creates the counter table at start: its folder must be there.
+    const ecomm::MainConfig& config = result.snapshot->config;
+    const auto folder = std::filesystem::path(config.counter_file).parent_path();
+    if (std::error_code error; !std::filesystem::is_directory(folder, error)) {
+        const ecomm::Diagnostic diagnostic{ecomm::Diagnostic::Severity::error, config.path, config.counter_file_line,
+                                           "the counter table's folder " + folder.string() + " does not exist"};
+        std::cerr << diagnostic.to_string() << '\n';
+        return 1;
+    }
     const auto socket = ecomm::parse_socket_spec(line.socket.value_or(result.snapshot->config.socket));
     if (!socket.spec) {
         const ecomm::Diagnostic diagnostic{ecomm::Diagnostic::Severity::error, line.config_path, 0,
@@ -187,7 +191,10 @@ int check_config(const CommandLine& line)
 
 int run_test(const CommandLine& line)
 {
-    ecomm::LoadResult result = ecomm::load_snapshot(line.config_path);
+    // A private counter table: one test message must not count against a live sender.
+    ecomm::LoadResult result = ecomm::load_snapshot(line.config_path, 1, [](const ecomm::MainConfig& config) {
+        return ecomm::private_counters(config);
+    });
     print_diagnostics(result.diagnostics);
     if (!result.snapshot) return 1;
     return ecomm::run_test_mode(result.snapshot, line.test, std::cout, std::cerr);
@@ -203,7 +210,9 @@ int run_daemon(const CommandLine& line)
     options.foreground = line.foreground;
     options.socket = line.socket;
 
-    ecomm::LoadResult result = ecomm::load_snapshot(options.config_path, 1);
+    ecomm::LoadResult result = ecomm::load_snapshot(options.config_path, 1, [](const ecomm::MainConfig& config) {
+        return ecomm::shared_counters(config, nullptr);
+    });
     for (const auto& diagnostic : result.diagnostics) {
         if (diagnostic.severity == ecomm::Diagnostic::Severity::warning)
             ecomm::log::warning(diagnostic.to_string());

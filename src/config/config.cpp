@@ -43,6 +43,8 @@ public:
     Problems(const std::string& file, Diagnostics& diagnostics) : file_(file), diagnostics_(diagnostics) {}
     void error(int line, std::string message) { add(Diagnostic::Severity::error, line, std::move(message)); }
     void warning(int line, std::string message) { add(Diagnostic::Severity::warning, line, std::move(message)); }
+    // For files the config names (holidays), whose diagnostics carry their own file name.
+    Diagnostics& all() { return diagnostics_; }
 
 private:
     void add(Diagnostic::Severity severity, int line, std::string message)
@@ -297,6 +299,52 @@ void set_media_types(std::vector<std::string>& field, const KeySpec& spec, const
     }
 }
 
+// The counter table lives in one place for every process on the host: an absolute path.
+void set_counter_file(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    if (value.text.empty() || value.text.front() != '/')
+        return report_invalid(spec, value, "an absolute path such as /var/lib/ecomm-milter/counters", problems);
+    config.counter_file = value.text;
+    config.counter_file_line = value.line;
+}
+
+void set_header_names(std::vector<std::string>& field, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    field.clear();
+    for (const auto& item : value.items) {
+        if (!is_header_field_name(item.text)) {
+            report_invalid_item(spec, item, "a header field name", problems);
+            continue;
+        }
+        field.push_back(item.text);
+    }
+}
+
+void set_business_days(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    const auto days = parse_business_days(value.text);
+    if (!days) return report_invalid(spec, value, "days such as Mon-Fri or Mon, Wed, Fri, or none", problems);
+    config.business_hours.days = *days;
+}
+
+void set_business_hours(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    const auto hours = parse_business_hours(value.text);
+    if (!hours) return report_invalid(spec, value, "opening and closing times such as 08:00-17:00", problems);
+    config.business_hours.open_minute = hours->first;
+    config.business_hours.close_minute = hours->second;
+}
+
+void set_holidays(MainConfig& config, const KeySpec&, const KeyValue& value, Problems& problems)
+{
+    config.business_hours.holidays.clear();
+    if (value.text.empty()) return;
+    const std::filesystem::path file(value.text);
+    const std::string path = file.is_absolute() ? file.string()
+                                                : (std::filesystem::path(config.path).parent_path() / file).string();
+    config.business_hours.holidays = load_holidays(path, problems.all());
+}
+
 // The table: every key of the main config. Defaults are applied through the setters, so a
 // default is checked exactly like a value written in the file.
 const std::array kKeys{
@@ -416,6 +464,74 @@ const std::array kKeys{
             [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
                 set_bounded_int(c.body_rules_min_recipients, 0, 1000000, k, v, p);
             }},
+
+    KeySpec{"counters", "file", "/var/lib/ecomm-milter/counters",
+            "the counter table shared by every ecomm-milter on this host (absolute path; created if missing)",
+            false, false, set_counter_file},
+    KeySpec{"counters", "rate_slots", "4096", "rate entries the table holds: senders and clients (64-1000000)",
+            false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_bounded_int(c.counter_rate_slots, 64, 1000000, k, v, p);
+            }},
+    KeySpec{"counters", "campaign_slots", "128", "campaigns the table holds, 16 KiB each (8-65536)", false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_bounded_int(c.counter_campaign_slots, 8, 65536, k, v, p);
+            }},
+
+    KeySpec{"rate", "limit", "30",
+            "messages a minute per registered sender (0-60000, 0: no limit); the registry's rate overrides",
+            false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_bounded_int(c.rate_limit, 0, 60000, k, v, p);
+            }},
+    KeySpec{"rate", "burst", "0",
+            "at most this many messages within burst*60/limit seconds (0: the whole minute's allowance at once)",
+            false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_bounded_int(c.rate_burst, 0, 60000, k, v, p);
+            }},
+    KeySpec{"rate", "throttle_delay", "5",
+            "seconds a sender just over its rate is held before being accepted (0-60); beyond: deferred", false,
+            false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_bounded_int(c.throttle_delay_seconds, 0, 60, k, v, p);
+            }},
+    KeySpec{"rate", "client_limit", "0",
+            "messages a minute per unregistered client address, IPv6 by /64 (0-60000, 0: off)", false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_bounded_int(c.client_rate_limit, 0, 60000, k, v, p);
+            }},
+
+    KeySpec{"bulk", "threshold", "15000",
+            "a campaign to more university addresses than this waits for the end of business hours", false,
+            false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_bounded_int(c.bulk_threshold, 1, 100000000, k, v, p);
+            }},
+    KeySpec{"bulk", "campaign_headers", "Feedback-ID, List-Id, X-Ecomm-Campaign",
+            "headers naming a campaign, first present wins (list); none: registry sender + Subject + day", true,
+            false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_header_names(c.campaign_headers, k, v, p);
+            }},
+    KeySpec{"bulk", "audience_header", "X-Ecomm-Audience",
+            "header in which a platform may declare a campaign's audience size; empty: none", false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                if (v.text.empty()) return c.audience_header.clear();
+                set_header_name(c.audience_header, k, v, p);
+            }},
+    KeySpec{"bulk", "audience_window", "24",
+            "hours over which a campaign's distinct recipients add up (1-720)", false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_bounded_int(c.audience_window_hours, 1, 720, k, v, p);
+            }},
+    KeySpec{"bulk", "business_days", "Mon-Fri", "business days in time_zone: Mon-Fri, Mon, Wed, Fri, or none",
+            false, false, set_business_days},
+    KeySpec{"bulk", "business_hours", "08:00-17:00", "business hours on those days, local time", false, false,
+            set_business_hours},
+    KeySpec{"bulk", "holidays", "",
+            "file of holiday dates, one YYYY-MM-DD a line (relative: to this file's folder); empty: none", false,
+            false, set_holidays},
 
     KeySpec{"actions", "registration", "reject", "unregistered sender in a university domain (IV.B.3.c.i)", false,
             false, set_action},

@@ -11,6 +11,7 @@
 #include "config/diagnostic.h"
 #include "net/ip_address.h"
 #include "policy/action.h"
+#include "policy/business_hours.h"
 
 namespace ecomm {
 
@@ -59,6 +60,25 @@ struct MainConfig {
     std::string category_header = "X-Ecomm-Category";  // per-message category for category = message
     bool unsubscribe_body_link = true;            // a link in the body counts as a mechanism
     int body_rules_min_recipients = 0;            // > 0: also judge any message with more recipients
+
+    // [counters]: the shared counter table of the rate and bulk-hours rules
+    std::string counter_file = "/var/lib/ecomm-milter/counters";
+    int counter_file_line = 0;         // where it was set, for diagnostics about the file
+    int counter_rate_slots = 4096;
+    int counter_campaign_slots = 128;
+
+    // [rate] (IV.B.3.c.vi-vii)
+    int rate_limit = 30;               // messages a minute per registered sender; registry `rate` overrides
+    int rate_burst = 0;                // > 0: at most this many within burst*60/limit seconds
+    int throttle_delay_seconds = 5;    // a sender this close to its allowance is held, then accepted
+    int client_rate_limit = 0;         // per unregistered client address (IPv6 by /64); 0: off
+
+    // [bulk] (IV.B.3.c.iv)
+    int bulk_threshold = 15000;        // university recipients of one campaign
+    std::vector<std::string> campaign_headers{"Feedback-ID", "List-Id", "X-Ecomm-Campaign"};
+    std::string audience_header = "X-Ecomm-Audience";  // declares the audience up front; empty: none
+    int audience_window_hours = 24;
+    BusinessHours business_hours;      // in time_zone
 
     // [actions]: rule id -> action; every rule id known to the pipeline has an entry.
     std::map<std::string, Action, std::less<>> actions;

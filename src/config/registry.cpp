@@ -9,6 +9,7 @@
 #include <map>
 
 #include "config/ini_reader.h"
+#include "util/decimal.h"
 
 namespace ecomm {
 
@@ -103,7 +104,7 @@ private:
     // The registry's keys. A function-local table: the setters are members of this class.
     static const KeySpec* find_key(std::string_view key)
     {
-        static constexpr std::array<KeySpec, 10> kKeys{{
+        static constexpr std::array<KeySpec, 12> kKeys{{
             {"unit", false, &RegistryLoad::set_unit},
             {"networks", true, &RegistryLoad::add_networks},
             {"domains", true, &RegistryLoad::add_domains},
@@ -114,6 +115,8 @@ private:
             {"authentication", false, &RegistryLoad::set_authentication},
             {"external_tag_exempt", false, &RegistryLoad::set_external_tag_exempt},
             {"expires", false, &RegistryLoad::set_expires},
+            {"rate", false, &RegistryLoad::set_rate},
+            {"rate_burst", false, &RegistryLoad::set_rate_burst},
         }};
         const auto found = std::find_if(kKeys.begin(), kKeys.end(),
                                         [&](const KeySpec& spec) { return spec.key == key; });
@@ -266,6 +269,20 @@ private:
         const auto date = Date::parse(value.value);
         if (!date) return invalid(value, "a real date as YYYY-MM-DD");
         entry.expires = date;
+    }
+
+    void set_rate(RegistryEntry& entry, const IniValue& value)
+    {
+        const auto rate = parse_decimal(value.value, 60000);
+        if (!rate) return invalid(value, "messages a minute, 0 to 60000 (0: no limit)");
+        entry.rate_limit = *rate;
+    }
+
+    void set_rate_burst(RegistryEntry& entry, const IniValue& value)
+    {
+        const auto burst = parse_decimal(value.value, 60000);
+        if (!burst) return invalid(value, "a number of messages, 0 to 60000 (0: the whole minute's allowance)");
+        entry.rate_burst = *burst;
     }
 
     // ---- diagnostics ----

@@ -10,6 +10,8 @@
 //   category = promotional
 //   external_tag_exempt = no
 //   expires = 2027-06-30
+//   rate = 30
+//   rate_burst = 10
 //
 // The loader refuses two entries with the same return-path identifier and never half-loads.
 #pragma once
@@ -49,6 +51,8 @@ struct RegistryEntry {
     AuthRequirement authentication = AuthRequirement::spf_or_dkim;
     bool external_tag_exempt = false;
     std::optional<Date> expires;         // last valid day, in the configured time zone
+    std::optional<int> rate_limit;       // messages a minute; absent: [rate] limit
+    std::optional<int> rate_burst;       // absent: [rate] burst
 };
 
 struct Registry {

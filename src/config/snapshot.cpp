@@ -3,6 +3,7 @@
 #include "config/snapshot.h"
 
 #include "auth/dkim.h"
+#include "counters/counter_store.h"
 #include "dns/static_resolver.h"
 #include "dns/system_resolver.h"
 
@@ -34,9 +35,11 @@ std::shared_ptr<const DkimLibrary> make_dkim_library(const MainConfig& config)
 
 }  // namespace
 
-LoadResult load_snapshot(const std::string& config_path, std::uint64_t generation)
+LoadResult load_snapshot(const std::string& config_path, std::uint64_t generation,
+                         const CounterProvider& counters)
 {
     LoadResult result;
+    int counter_line = 0;
     try {
         auto snapshot = std::make_shared<Snapshot>();
         snapshot->generation = generation;
@@ -48,7 +51,12 @@ LoadResult load_snapshot(const std::string& config_path, std::uint64_t generatio
         snapshot->resolver = make_resolver(snapshot->config, snapshot->config.dns_file, result.diagnostics);
         if (has_errors(result.diagnostics)) return result;
         snapshot->dkim = make_dkim_library(snapshot->config);
+        counter_line = snapshot->config.counter_file_line;
+        if (counters) snapshot->counters = counters(snapshot->config);
         result.snapshot = std::move(snapshot);
+    } catch (const CounterError& error) {
+        result.snapshot.reset();
+        result.diagnostics.push_back(Diagnostic{Diagnostic::Severity::error, config_path, counter_line, error.what()});
     } catch (const std::exception& exception) {
         result.snapshot.reset();
         result.diagnostics.push_back(Diagnostic{Diagnostic::Severity::error, config_path, 0,

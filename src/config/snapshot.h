@@ -3,6 +3,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -13,6 +14,7 @@ namespace ecomm {
 
 class DnsResolver;
 class DkimLibrary;
+class CounterStore;
 
 struct Snapshot {
     MainConfig config;
@@ -23,7 +25,12 @@ struct Snapshot {
     // are safe to use from several threads. Null: SPF and DKIM are not evaluated.
     std::shared_ptr<DnsResolver> resolver;
     std::shared_ptr<const DkimLibrary> dkim;
+    // The shared counters of the rate and bulk-hours rules. Null: those rules do not run (-n).
+    std::shared_ptr<CounterStore> counters;
 };
+
+// Opens (or reuses) the counter store a config asks for; may throw CounterError.
+using CounterProvider = std::function<std::shared_ptr<CounterStore>(const MainConfig&)>;
 
 // The resolver the config asks for: the static dns_file (diagnostics on bad lines; null then),
 // else the system's resolver bounded by dns_timeout.
@@ -36,8 +43,10 @@ struct LoadResult {
 };
 
 // Loads the main config, then the registry it names (relative to the config's directory).
-// Builds the DNS resolver and DKIM library. Never returns a half-loaded snapshot.
-LoadResult load_snapshot(const std::string& config_path, std::uint64_t generation = 1);
+// Builds the DNS resolver and DKIM library, and the counters when a provider is given. Never
+// returns a half-loaded snapshot.
+LoadResult load_snapshot(const std::string& config_path, std::uint64_t generation = 1,
+                         const CounterProvider& counters = nullptr);
 
 class SnapshotHolder {
 public:

@@ -76,6 +76,22 @@ std::string format_decision(const Verdict& verdict, const MessageFacts& facts, b
     for (const auto& result : verdict.results)
         if (result.result == "warn") line += " " + log_field("warning", result.detail);
     if (who.expired_entry) line += " " + log_field("expired", who.expired_entry->id);
+    if (facts.rate && facts.rate->held.count() > 0)
+        line += " " + log_field("throttled", std::to_string(facts.rate->held.count()) + "ms");
+    return line;
+}
+
+std::string format_campaign_crossing(const Verdict& verdict, const MessageFacts& facts, int threshold)
+{
+    const AudienceFacts& audience = *facts.audience;
+    const RegistryEntry* sender = verdict.classification.entry;
+    std::string line = (facts.queue_id.empty() ? std::string("NOQUEUE") : facts.queue_id) + ": warning=bulk-hours";
+    line += " " + log_field("campaign", audience.campaign);
+    line += " " + log_field("sender", sender ? sender->id : "-");
+    line += " audience=" + std::to_string(audience.audience());
+    line += " threshold=" + std::to_string(threshold);
+    line += " " + log_field("source", audience.source);
+    line += " detail=\"first crossing of the campaign's audience threshold\"";
     return line;
 }
 

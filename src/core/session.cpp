@@ -6,7 +6,10 @@
 // and every DNS answer is cached for the message.
 #include "core/session.h"
 
+#include "counters/counter_store.h"
 #include "mail/address.h"
+#include "policy/calendar.h"
+#include "policy/campaign.h"
 #include "policy/classify.h"
 #include "policy/pipeline.h"
 
@@ -40,7 +43,10 @@ std::string envelope_address(std::string_view argument)
     return std::string(argument.substr(0, end));
 }
 
-Session::Session(std::shared_ptr<const Snapshot> snapshot) : snapshot_(std::move(snapshot)) {}
+Session::Session(std::shared_ptr<const Snapshot> snapshot, Clock clock)
+    : snapshot_(std::move(snapshot)), clock_(std::move(clock))
+{
+}
 Session::~Session() = default;
 
 void Session::connect(std::string hostname, std::optional<IpAddress> address)
@@ -60,6 +66,13 @@ void Session::mail_from(std::string_view address, std::string auth_user)
     facts_.auth_user = std::move(auth_user);
     const MainConfig& config = snapshot_->config;
     if (is_internal_sender(facts_, config)) return;  // no control applies: nothing to gather
+    if (snapshot_->counters) {
+        facts_.now = clock_.now();  // classification needs the date (registry expiry)
+        // Reserve now, so that messages in flight count against the sender; the header From:
+        // and DKIM may still change who the sender is by end of message.
+        rate_ = std::make_unique<RateCounter>(*snapshot_->counters, clock_);
+        if (const auto subject = rate_subject(classify(facts_, *snapshot_), facts_, config)) rate_->reserve(*subject);
+    }
     if (snapshot_->resolver) {
         dns_ = std::make_unique<CachingResolver>(*snapshot_->resolver, progress_,
                                                  std::chrono::seconds(config.dns_budget_seconds));
@@ -124,7 +137,52 @@ Verdict Session::end_of_message(std::string queue_id, std::chrono::system_clock:
             facts_.unsubscribe_link_evidence = links_->evidence();
         }
     }
-    return run_pipeline(facts_, *snapshot_);
+    if (rate_) count_message(classify(facts_, *snapshot_));
+    Verdict verdict = run_pipeline(facts_, *snapshot_);
+    if (rate_) {
+        const bool refused = verdict.action == Action::reject || verdict.action == Action::tempfail ||
+                             verdict.action == Action::discard;
+        if (refused)
+            rate_->release();
+        else
+            rate_->commit();
+    }
+    return verdict;
+}
+
+void Session::count_message(const Classification& classification)
+{
+    const MainConfig& config = snapshot_->config;
+    if (const auto subject = rate_subject(classification, facts_, config)) {
+        // Throttling is part of enforcing the rate: not in monitor mode, nor when the rule only logs.
+        const Action action = config.action_for("rate");
+        const bool enforced = !config.monitor && (action == Action::tempfail || action == Action::reject);
+        const auto hold = enforced ? std::chrono::seconds(config.throttle_delay_seconds) : std::chrono::seconds(0);
+        facts_.rate = rate_->finish(*subject, hold, progress_);
+    } else {
+        rate_->release();
+    }
+    if (classification.sender_class == SenderClass::registered && classification.entry)
+        count_audience(*classification.entry);
+}
+
+void Session::count_audience(const RegistryEntry& sender)
+{
+    const MainConfig& config = snapshot_->config;
+    const CampaignId campaign =
+        campaign_of(facts_, sender.id, config.campaign_headers, local_date(facts_.now, config.time_zone));
+    const auto recipients = university_recipient_hashes(facts_, config.university_domains);
+    const CampaignUpdate update = snapshot_->counters->add_to_campaign(
+        campaign.key, sender.id, recipients, declared_audience(facts_, config.audience_header),
+        static_cast<std::uint64_t>(config.bulk_threshold), std::chrono::hours(config.audience_window_hours),
+        facts_.now);
+    AudienceFacts& audience = facts_.audience.emplace();
+    audience.campaign = campaign.key;
+    audience.source = campaign.source;
+    audience.estimate = update.estimate;
+    audience.declared = update.declared;
+    audience.this_message = recipients.size();
+    audience.first_crossing = update.first_crossing;
 }
 
 void Session::abort_message()
@@ -142,6 +200,9 @@ void Session::abort_message()
     facts_.attachments.clear();
     facts_.unsubscribe_link = false;
     facts_.unsubscribe_link_evidence.clear();
+    facts_.rate.reset();
+    facts_.audience.reset();
+    rate_.reset();  // releases a reservation still open
     mime_.reset();
     links_.reset();
     dkim_.reset();

@@ -9,6 +9,8 @@
 
 #include "auth/dkim.h"
 #include "config/snapshot.h"
+#include "core/clock.h"
+#include "core/rate_counter.h"
 #include "dns/caching_resolver.h"
 #include "mail/unsubscribe_link_finder.h"
 #include "mime/scanner.h"
@@ -19,12 +21,13 @@ namespace ecomm {
 
 class Session {
 public:
-    explicit Session(std::shared_ptr<const Snapshot> snapshot);
+    explicit Session(std::shared_ptr<const Snapshot> snapshot, Clock clock = {});
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
-    // Called before each DNS query that goes to the network (the glue calls smfi_progress).
+    // Called before each DNS query that goes to the network, and while a throttled message is
+    // held (the glue calls smfi_progress).
     void set_dns_progress(DnsProgress progress);
 
     void connect(std::string hostname, std::optional<IpAddress> address);
@@ -37,6 +40,8 @@ public:
     void body(std::string_view chunk);
     // False when no rule needs more of the body (the glue may answer SMFIS_SKIP).
     bool wants_body() const;
+    // Runs the pipeline. The message's rate reservation is committed when the verdict accepts it
+    // and released otherwise.
     Verdict end_of_message(std::string queue_id, std::chrono::system_clock::time_point now);
     void abort_message();
 
@@ -44,7 +49,12 @@ public:
     const MessageFacts& facts() const { return facts_; }
 
 private:
+    void count_message(const Classification& classification);
+    void count_audience(const RegistryEntry& sender);
+
     std::shared_ptr<const Snapshot> snapshot_;
+    Clock clock_;
+    std::unique_ptr<RateCounter> rate_;       // per message, when the snapshot has counters
     DnsProgress progress_;
     std::unique_ptr<CachingResolver> dns_;   // per message, in front of the snapshot's resolver
     std::optional<DkimVerifier> dkim_;       // per message, for senders that are not internal

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "counters/counter_provider.h"
 #include "config.h"  // PACKAGE_VERSION (autoconf)
 #include "core/logger.h"
 #include "milter/glue.h"
@@ -350,7 +351,10 @@ private:
         const std::uint64_t generation = current ? current->generation : 0;
         try {
             log::info("SIGUSR1: reloading configuration from " + config_path_);
-            LoadResult result = load_snapshot(config_path_, generation + 1);
+            // Counters carry over: same file, same mapping, unless [counters] changed.
+            LoadResult result = load_snapshot(config_path_, generation + 1, [&current](const MainConfig& config) {
+                return shared_counters(config, current.get());
+            });
             for (const Diagnostic& diagnostic : result.diagnostics) {
                 if (diagnostic.severity == Diagnostic::Severity::warning)
                     log::warning(diagnostic.to_string());
@@ -425,10 +429,10 @@ std::string open_listener(SnapshotHolder& holder, const SocketSpec& spec, const 
 std::string starting_line(const Snapshot& snapshot, const SocketSpec& spec)
 {
     const MainConfig& config = snapshot.config;
-    return std::string("ecomm-milter ") + PACKAGE_VERSION + " starting: socket=" + spec.to_libmilter() +
+    return std::string("ecomm-milter ") + PACKAGE_VERSION + " starting: config=" + config.path + " socket=" + spec.to_libmilter() +
            " mode=" + (config.monitor ? "monitor" : "enforce") + " registry=" + registry_path(config) + " (" +
-           std::to_string(snapshot.registry.entries.size()) + " entries) generation=" +
-           std::to_string(snapshot.generation);
+           std::to_string(snapshot.registry.entries.size()) + " entries) counters=" + config.counter_file +
+           " on_error=" + std::string(to_string(config.on_error)) + " generation=" + std::to_string(snapshot.generation);
 }
 
 }  // namespace

@@ -167,6 +167,9 @@ void log_decision(const Verdict& verdict, const Session& session)
         log::info(line);
     else
         log::notice(line);
+    const MessageFacts& facts = session.facts();
+    if (facts.audience && facts.audience->first_crossing)
+        log::warning(format_campaign_crossing(verdict, facts, config.bulk_threshold));
 }
 
 sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* address)

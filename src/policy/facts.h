@@ -10,6 +10,7 @@
 #include "auth/spf.h"
 #include "mime/scanner.h"
 #include "net/ip_address.h"
+#include "policy/counter_facts.h"
 
 namespace ecomm {
 
@@ -45,6 +46,10 @@ struct MessageFacts {
     bool unsubscribe_link = false;          // an unsubscribe/preferences link in the text
     std::string unsubscribe_link_evidence;
     std::chrono::system_clock::time_point now{};
+
+    // Shared counters, for registered senders (and rate-limited clients)
+    std::optional<RateFacts> rate;
+    std::optional<AudienceFacts> audience;
 
     // All values of a header, case-insensitive name match.
     std::vector<const Header*> find_headers(std::string_view name) const;

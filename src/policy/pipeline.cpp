@@ -19,11 +19,13 @@ struct RuleEntry {
 
 // Pipeline order: the order of results in logs and JSON, and the tie-break between rules
 // asking for equally severe actions.
-constexpr std::array<RuleEntry, 6> kRules{{
+constexpr std::array<RuleEntry, 8> kRules{{
     {"registration", check_registration},
     {"return-path", check_return_path},
     {"authentication", check_authentication},
+    {"bulk-hours", check_bulk_hours},
     {"attachments", check_attachments},
+    {"rate", check_rate},
     {"unsubscribe", check_unsubscribe},
     {"external-tag", check_external_tag},
 }};

@@ -21,7 +21,9 @@ using RuleFunction = RuleResult (*)(const RuleInput&);
 RuleResult check_registration(const RuleInput& input);  // IV.B.3.c.i
 RuleResult check_return_path(const RuleInput& input);   // IV.B.3.c.ii
 RuleResult check_authentication(const RuleInput& input);  // IV.B.3.c.iii
+RuleResult check_bulk_hours(const RuleInput& input);      // IV.B.3.c.iv
 RuleResult check_attachments(const RuleInput& input);     // IV.B.3.c.v
+RuleResult check_rate(const RuleInput& input);            // IV.B.3.c.vi-vii
 RuleResult check_unsubscribe(const RuleInput& input);     // IV.C.1.a
 RuleResult check_external_tag(const RuleInput& input);  // IV.B.3.c (exemption)
 

@@ -129,7 +129,11 @@ int run_test_mode(std::shared_ptr<const Snapshot> snapshot, const TestModeOption
         snapshot = std::move(copy);
     }
 
-    Session session(snapshot);
+    // Time stands still at --time, and a throttled message is never really held.
+    Clock clock;
+    clock.now = [now] { return now; };
+    clock.sleep = [](std::chrono::milliseconds) {};
+    Session session(snapshot, std::move(clock));
     session.connect(options.client_hostname, client_ip);
     session.helo(options.helo.empty() ? options.client_hostname : options.helo);
     session.mail_from("<" + options.mail_from.value_or(default_sender(parsed.headers)) + ">", options.auth_user);

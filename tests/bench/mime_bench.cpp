@@ -87,7 +87,7 @@ int main(int argc, char** argv)
     scanner.header("MIME-Version", "1.0");
     scanner.header("Content-Type", "multipart/mixed; boundary=\"----=_Part_0_1234.5678\"");
     scanner.end_of_headers();
-    Feeder feeder{scanner};
+    Feeder feeder{scanner, 0, {}};
     const auto start = std::chrono::steady_clock::now();
     feeder.put("This is a multi-part message in MIME format.\r\n\r\n------=_Part_0_1234.5678\r\n"
                "Content-Type: text/plain; charset=utf-8\r\n\r\nPlease find the reports attached.\r\n");

@@ -459,7 +459,8 @@ EOF
 }
 
 # e2e_write_milter_config [mode=enforce|monitor] [prefix=TEXT] [socket=SPEC] [internal=NETS]
-#                         [dns=static|system] [dns_timeout=SECONDS]
+#                         [dns=static|system] [dns_timeout=SECONDS] [rate_limit=N] [throttle=SECONDS]
+#                         [bulk_threshold=N] [business=always|never|weekdays]
 # Writes $E2E_DIR/milter/ecomm-milter.conf and its registry (registry.conf next to it).
 # Test university: example.edu. Internal: 10.99.0.0/16 only, so that loopback clients are not
 # internal. Registry: marketing-cloud (192.0.2.0/25, identifier mc7f3a, exempt from the
@@ -470,11 +471,22 @@ EOF
 # system uses the system resolver (/etc/resolv.conf), for tests that run a DNS server.
 # Authentication-Results are written under $E2E_AUTHSERV_ID; every [actions] key is at its
 # shipped default.
+# Counters (rate, bulk-hours): the table is $E2E_DIR/milter/counters, never /var/lib, and it
+# survives rewrites, reloads and restarts of the milter. rate_limit: messages a minute per
+# registered sender (default 30, as shipped; no scenario of scenarios.sh sends more than 4 a
+# minute from one sender). throttle: [rate] throttle_delay, default 0 here (shipped: 5), so that
+# a sender over its rate is deferred at once and no test waits on a throttled sender unless it
+# asks to. bulk_threshold: [bulk] threshold (default 15000). business: always (every hour of
+# every day), never (business_days = none) or weekdays (default: the shipped Mon-Fri
+# 08:00-17:00; with the default threshold no test message comes near it).
+# E2E_DNS_EXTRA: lines appended to the static zone (SPF records for E2E_REGISTRY_EXTRA's
+# entries).
 e2e_write_milter_config() {
     # The socket and DNS default to those of the previous call, so that rewriting the config
     # for a reload keeps them.
     local mode=enforce prefix='[EXTERNAL]' socket=${E2E_CONF_SOCKET:-"unix:$E2E_DIR/milter/milter.sock"}
     local internal=10.99.0.0/16 dns=${E2E_CONF_DNS:-static} dns_timeout=${E2E_CONF_DNS_TIMEOUT:-2} arg
+    local rate_limit=30 throttle=0 bulk_threshold=15000 business=weekdays
     for arg in "$@"; do
         case $arg in
             mode=*) mode=${arg#mode=} ;;
@@ -483,9 +495,18 @@ e2e_write_milter_config() {
             internal=*) internal=${arg#internal=} ;;
             dns=static | dns=system) dns=${arg#dns=} ;;
             dns_timeout=*) dns_timeout=${arg#dns_timeout=} ;;
+            rate_limit=*) rate_limit=${arg#rate_limit=} ;;
+            throttle=*) throttle=${arg#throttle=} ;;
+            bulk_threshold=*) bulk_threshold=${arg#bulk_threshold=} ;;
+            business=always | business=never | business=weekdays) business=${arg#business=} ;;
             *) e2e_die "e2e_write_milter_config: unknown argument $arg" ;;
         esac
     done
+    local business_days=Mon-Fri business_hours=08:00-17:00
+    case $business in
+        always) business_days=Sun-Sat business_hours=00:00-24:00 ;;
+        never) business_days=none ;;
+    esac
     E2E_CONF_SOCKET=$socket
     E2E_CONF_DNS=$dns
     E2E_CONF_DNS_TIMEOUT=$dns_timeout
@@ -496,6 +517,7 @@ e2e_write_milter_config() {
     if [ "$dns" = static ]; then
         dns_file=dns.zone   # relative to the config's folder
         e2e_write_dns_zone "$E2E_DIR/milter/dns.zone"
+        [ -z "${E2E_DNS_EXTRA:-}" ] || printf '%s\n' "$E2E_DNS_EXTRA" >>"$E2E_DIR/milter/dns.zone"
     fi
     # Written to a temp file and renamed, so a reload never reads half a file.
     cat >"$E2E_MILTER_CONF.tmp" <<EOF
@@ -536,6 +558,26 @@ external-tag = tag
 authentication = reject
 authentication-temperror = tempfail
 authentication-permerror = reject
+
+[counters]
+file = $E2E_DIR/milter/counters
+rate_slots = 4096
+campaign_slots = 128
+
+[rate]
+limit = $rate_limit
+burst = 0
+throttle_delay = $throttle
+client_limit = 0
+
+[bulk]
+threshold = $bulk_threshold
+campaign_headers = Feedback-ID, List-Id, X-Ecomm-Campaign
+audience_header = X-Ecomm-Audience
+audience_window = 24
+business_days = $business_days
+business_hours = $business_hours
+holidays =
 EOF
     mv "$E2E_MILTER_CONF.tmp" "$E2E_MILTER_CONF"
     {

@@ -2,6 +2,7 @@
 // defaults, and each kind of mistake yields exactly one "FILE:LINE: message" naming it.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -86,6 +87,8 @@ class ConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(bad_number);
     CPPUNIT_TEST(bad_header_name);
     CPPUNIT_TEST(authentication_and_body_settings);
+    CPPUNIT_TEST(counter_rate_and_bulk_settings);
+    CPPUNIT_TEST(holidays_file_is_read_and_checked);
     CPPUNIT_TEST(bad_socket);
     CPPUNIT_TEST(bad_cidr_on_a_continuation_line);
     CPPUNIT_TEST(host_bits_are_a_warning);
@@ -164,6 +167,14 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("X-Ecomm-External"), config.tag_header);
         CPPUNIT_ASSERT_EQUAL(std::string("yes"), config.tag_value);
         CPPUNIT_ASSERT_EQUAL(std::string(), config.subject_prefix);
+        CPPUNIT_ASSERT_EQUAL(std::string("/var/lib/ecomm-milter/counters"), config.counter_file);
+        CPPUNIT_ASSERT_EQUAL(30, config.rate_limit);
+        CPPUNIT_ASSERT_EQUAL(5, config.throttle_delay_seconds);
+        CPPUNIT_ASSERT_EQUAL(0, config.client_rate_limit);
+        CPPUNIT_ASSERT_EQUAL(15000, config.bulk_threshold);
+        CPPUNIT_ASSERT_EQUAL(8 * 60, config.business_hours.open_minute);
+        CPPUNIT_ASSERT_EQUAL(17 * 60, config.business_hours.close_minute);
+        CPPUNIT_ASSERT(config.business_hours.days[1] && config.business_hours.days[5] && !config.business_hours.days[0]);
 
         CPPUNIT_ASSERT(config.action_for("registration") == Action::reject);
         CPPUNIT_ASSERT(config.action_for("return-path") == Action::reject);
@@ -318,6 +329,65 @@ public:
         Loaded(std::string(kMinimal) + "[actions]\nauthentication-temperror = accept\n")
             .expect({":4: 'accept' is not an action for authentication-temperror "
                      "(use log to let failing messages through and log them)"});
+    }
+
+    void counter_rate_and_bulk_settings()
+    {
+        const Loaded good(std::string(kMinimal) +
+                          "[counters]\nfile = /srv/counters\nrate_slots = 64\ncampaign_slots = 8\n"
+                          "[rate]\nlimit = 60\nburst = 10\nthrottle_delay = 0\nclient_limit = 100\n"
+                          "[bulk]\nthreshold = 500\ncampaign_headers = List-Id\naudience_header =\n"
+                          "audience_window = 48\nbusiness_days = Mon, Wed\nbusiness_hours = 09:30-24:00\n");
+        good.expect({});
+        CPPUNIT_ASSERT_EQUAL(std::string("/srv/counters"), good.config.counter_file);
+        CPPUNIT_ASSERT_EQUAL(64, good.config.counter_rate_slots);
+        CPPUNIT_ASSERT_EQUAL(8, good.config.counter_campaign_slots);
+        CPPUNIT_ASSERT_EQUAL(60, good.config.rate_limit);
+        CPPUNIT_ASSERT_EQUAL(10, good.config.rate_burst);
+        CPPUNIT_ASSERT_EQUAL(0, good.config.throttle_delay_seconds);
+        CPPUNIT_ASSERT_EQUAL(100, good.config.client_rate_limit);
+        CPPUNIT_ASSERT_EQUAL(500, good.config.bulk_threshold);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, good.config.campaign_headers.size());
+        CPPUNIT_ASSERT(good.config.audience_header.empty());
+        CPPUNIT_ASSERT_EQUAL(48, good.config.audience_window_hours);
+        const std::array<bool, 7> monday_wednesday{false, true, false, true, false, false, false};
+        CPPUNIT_ASSERT(good.config.business_hours.days == monday_wednesday);
+        CPPUNIT_ASSERT_EQUAL(9 * 60 + 30, good.config.business_hours.open_minute);
+        CPPUNIT_ASSERT_EQUAL(24 * 60, good.config.business_hours.close_minute);
+
+        Loaded(std::string(kMinimal) + "[counters]\nfile = counters\n")
+            .expect({":4: invalid file 'counters' (expected an absolute path such as /var/lib/ecomm-milter/counters)"});
+        Loaded(std::string(kMinimal) + "[counters]\nrate_slots = 10\n")
+            .expect({":4: invalid rate_slots '10' (expected a whole number from 64 to 1000000)"});
+        Loaded(std::string(kMinimal) + "[rate]\nthrottle_delay = 61\n")
+            .expect({":4: invalid throttle_delay '61' (expected a whole number from 0 to 60)"});
+        Loaded(std::string(kMinimal) + "[bulk]\nbusiness_days = Mon-Fry\n")
+            .expect({":4: invalid business_days 'Mon-Fry' (expected days such as Mon-Fri or Mon, Wed, Fri, or none)"});
+        Loaded(std::string(kMinimal) + "[bulk]\nbusiness_hours = 17:00-08:00\n")
+            .expect({":4: invalid business_hours '17:00-08:00' (expected opening and closing times such as 08:00-17:00)"});
+        Loaded(std::string(kMinimal) + "[bulk]\ncampaign_headers = List-Id, Bad:Header\n")
+            .expect({":4: invalid campaign_headers entry 'Bad:Header' (expected a header field name)"});
+        Loaded(std::string(kMinimal) + "[bulk]\nthreshold = 0\n")
+            .expect({":4: invalid threshold '0' (expected a whole number from 1 to 100000000)"});
+    }
+
+    // The holidays file is relative to the config's folder; its own mistakes name it and its line.
+    void holidays_file_is_read_and_checked()
+    {
+        ecomm::test::TempDir dir;
+        dir.write("holidays", "# campus closures\n2026-12-25\n\n2027-01-01  # new year\n");
+        const std::string config = std::string(kMinimal) + "[bulk]\nholidays = holidays\n";
+        Diagnostics diagnostics;
+        const MainConfig loaded = load_main_config(dir.write("ecomm-milter.conf", config), diagnostics);
+        CPPUNIT_ASSERT_EQUAL(std::string(), joined(texts(diagnostics)));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, loaded.business_hours.holidays.size());
+        CPPUNIT_ASSERT(loaded.business_hours.holidays.count(Date{2026, 12, 25}) == 1);
+
+        const std::string holidays = dir.write("holidays", "2026-12-25\n2026-13-01\n");
+        diagnostics.clear();
+        load_main_config(dir.path("ecomm-milter.conf"), diagnostics);
+        CPPUNIT_ASSERT_EQUAL(std::string(holidays + ":2: invalid holiday '2026-13-01' (expected YYYY-MM-DD)\n"),
+                             joined(texts(diagnostics)));
     }
 
     void bad_header_name()

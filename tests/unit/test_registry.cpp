@@ -144,6 +144,8 @@ public:
             "authentication = SPF-and-DKIM\n"
             "external_tag_exempt = true\n"
             "expires =\n"
+            "rate = 120\n"
+            "rate_burst = 20\n"
             "\n"
             "[dkim-only]\n"
             "domains = news.example.edu\n"
@@ -159,8 +161,11 @@ public:
         CPPUNIT_ASSERT(slate.authentication == AuthRequirement::spf_and_dkim);
         CPPUNIT_ASSERT(slate.external_tag_exempt);
         CPPUNIT_ASSERT(!slate.expires);
+        CPPUNIT_ASSERT_EQUAL(120, slate.rate_limit.value_or(-1));
+        CPPUNIT_ASSERT_EQUAL(20, slate.rate_burst.value_or(-1));
         const auto& dkim_only = loaded.registry.entries.at(1);
-        CPPUNIT_ASSERT_EQUAL(11, dkim_only.line);
+        CPPUNIT_ASSERT_EQUAL(13, dkim_only.line);
+        CPPUNIT_ASSERT(!dkim_only.rate_limit && !dkim_only.rate_burst);
         CPPUNIT_ASSERT(dkim_only.networks.empty());
         CPPUNIT_ASSERT(dkim_only.authentication == AuthRequirement::dkim);
         CPPUNIT_ASSERT(dkim_only.identifier.empty());
@@ -260,6 +265,10 @@ public:
             .expect({":3: invalid authentication 'dmarc' (expected spf, dkim, spf-or-dkim or spf-and-dkim)"});
         LoadedRegistry("[a]\nnetworks = 192.0.2.0/24\nexternal_tag_exempt = sometimes\n")
             .expect({":3: invalid external_tag_exempt 'sometimes' (expected yes or no)"});
+        LoadedRegistry("[a]\nnetworks = 192.0.2.0/24\nrate = 60001\n")
+            .expect({":3: invalid rate '60001' (expected messages a minute, 0 to 60000 (0: no limit))"});
+        LoadedRegistry("[a]\nnetworks = 192.0.2.0/24\nrate_burst = -1\n")
+            .expect({":3: invalid rate_burst '-1' (expected a number of messages, 0 to 60000 (0: the whole minute's allowance))"});
     }
 
     void entry_without_networks_or_domains()

@@ -75,9 +75,9 @@ public:
         CPPUNIT_ASSERT(r.json["sender"].is_null());
         CPPUNIT_ASSERT_EQUAL(std::string("[EXTERNAL] Hello"), r.json["subject"].get<std::string>());
         CPPUNIT_ASSERT_EQUAL(std::string("X-Ecomm-External"), r.json["headers_added"][0]["name"].get<std::string>());
-        CPPUNIT_ASSERT_EQUAL(std::size_t{6}, r.json["rules"].size());
-        CPPUNIT_ASSERT_EQUAL(std::string("external-tag"), r.json["rules"][5]["rule"].get<std::string>());
-        CPPUNIT_ASSERT_EQUAL(std::string("tag"), r.json["rules"][5]["action"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{8}, r.json["rules"].size());
+        CPPUNIT_ASSERT_EQUAL(std::string("external-tag"), r.json["rules"][7]["rule"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("tag"), r.json["rules"][7]["action"].get<std::string>());
         CPPUNIT_ASSERT(r.err.find("action=tag") != std::string::npos);
     }
 

@@ -1,0 +1,54 @@
+// HyperLogLog over 2^14 one-byte registers (hyperloglog.h): the hash's top 14 bits pick a
+// register, which keeps the largest rank (leading zeros + 1) seen in the other 50 bits. The
+// estimate is the standard harmonic-mean one, with linear counting for small audiences, where it
+// is far more accurate; 64-bit hashes need no large-range correction.
+#include "counters/hyperloglog.h"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cmath>
+
+namespace ecomm {
+
+namespace {
+
+constexpr double kRegisterCount = static_cast<double>(kHllRegisters);
+
+}  // namespace
+
+bool hll_add(std::uint8_t* registers, std::uint64_t hash)
+{
+    const std::size_t index = static_cast<std::size_t>(hash >> (64 - kHllPrecision));
+    const std::uint64_t rest = hash << kHllPrecision;  // the other 50 bits, at the top
+    // rest == 0 gives 64 leading zeros: the cap makes that 51, as if the 50 bits were all read.
+    const int rank = std::min(std::countl_zero(rest) + 1, int{kHllMaxRank});
+    if (registers[index] >= rank) return false;
+    registers[index] = static_cast<std::uint8_t>(rank);
+    return true;
+}
+
+std::uint64_t hll_estimate(const std::uint8_t* registers)
+{
+    // A histogram of register values first: 16,384 integer increments, then 52 powers of two,
+    // instead of a floating-point power per register (it runs under the table's lock).
+    std::array<std::uint32_t, kHllMaxRank + 1> histogram{};
+    for (std::size_t i = 0; i < kHllRegisters; ++i) ++histogram[std::min(registers[i], kHllMaxRank)];
+    double inverse_sum = 0.0;
+    for (int rank = 0; rank <= kHllMaxRank; ++rank) inverse_sum += std::ldexp(double(histogram[rank]), -rank);
+    const std::size_t zeros = histogram[0];
+    const double alpha = 0.7213 / (1.0 + 1.079 / kRegisterCount);
+    double estimate = alpha * kRegisterCount * kRegisterCount / inverse_sum;
+    if (estimate <= 2.5 * kRegisterCount && zeros > 0) {
+        estimate = kRegisterCount * std::log(kRegisterCount / static_cast<double>(zeros));
+    }
+    return static_cast<std::uint64_t>(std::llround(estimate));
+}
+
+bool hll_valid(const std::uint8_t* registers)
+{
+    return std::all_of(registers, registers + kHllRegisters,
+                       [](std::uint8_t value) { return value <= kHllMaxRank; });
+}
+
+}  // namespace ecomm
