@@ -101,8 +101,9 @@ private:
         bool is_list;
         Setter set;
     };
+public:
     // The registry's keys. A function-local table: the setters are members of this class.
-    static const KeySpec* find_key(std::string_view key)
+    static const auto& key_table()
     {
         static constexpr std::array<KeySpec, 12> kKeys{{
             {"unit", false, &RegistryLoad::set_unit},
@@ -118,9 +119,15 @@ private:
             {"rate", false, &RegistryLoad::set_rate},
             {"rate_burst", false, &RegistryLoad::set_rate_burst},
         }};
-        const auto found = std::find_if(kKeys.begin(), kKeys.end(),
-                                        [&](const KeySpec& spec) { return spec.key == key; });
-        return found == kKeys.end() ? nullptr : &*found;
+        return kKeys;
+    }
+
+private:
+    static const KeySpec* find_key(std::string_view key)
+    {
+        const auto& keys = key_table();
+        const auto found = std::find_if(keys.begin(), keys.end(), [&](const KeySpec& spec) { return spec.key == key; });
+        return found == keys.end() ? nullptr : &*found;
     }
 
     void on_section(const IniSection& section)
@@ -391,6 +398,13 @@ std::string_view to_string(AuthRequirement requirement)
     case AuthRequirement::spf_and_dkim: return "spf-and-dkim";
     }
     return "spf-or-dkim";
+}
+
+std::vector<std::string_view> registry_keys()
+{
+    std::vector<std::string_view> keys;
+    for (const auto& spec : RegistryLoad::key_table()) keys.push_back(spec.key);
+    return keys;
 }
 
 }  // namespace ecomm

@@ -65,6 +65,9 @@ struct Registry {
 
 Registry load_registry(const std::string& path, Diagnostics& diagnostics);
 
+// Every key an entry may have, in the loader's order (for the docs checks).
+std::vector<std::string_view> registry_keys();
+
 std::string_view to_string(Category category);
 std::string_view to_string(AuthRequirement requirement);
 

@@ -2,10 +2,14 @@
 
 #include <syslog.h>
 
+#include <cstdlib>
+
 namespace ecomm::log {
 
 void open(bool also_stderr)
 {
+    // Under systemd, stderr goes to the journal, which also receives syslog: one copy is enough.
+    if (std::getenv("JOURNAL_STREAM") != nullptr) also_stderr = false;
     openlog("ecomm-milter", LOG_PID | LOG_NDELAY | (also_stderr ? LOG_PERROR : 0), LOG_MAIL);
 }
 

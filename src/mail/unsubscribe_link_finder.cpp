@@ -289,9 +289,10 @@ void UnsubscribeLinkFinder::text(std::string_view decoded)
         decoded.remove_prefix(n);
 
         if (end() >= scanned_ + lookahead_bytes) scan(end() - lookahead_bytes);
-        // Keep behind_bytes before the scan position for looks backwards.
+        // Keep behind_bytes before the scan position for looks backwards. The text before that
+        // is dropped in large steps: dropping it every block would move the kept bytes each time.
         const std::uint64_t keep_from = scanned_ > behind_bytes ? scanned_ - behind_bytes : 0;
-        if (keep_from > base_) {
+        if (keep_from >= base_ + compact_bytes) {
             const std::size_t drop = static_cast<std::size_t>(keep_from - base_);
             raw_.erase(0, drop);
             base_ = keep_from;

@@ -67,6 +67,7 @@ public:
     static constexpr std::size_t block_bytes = 8192;
     static constexpr std::size_t lookahead_bytes = 2048;
     static constexpr std::size_t behind_bytes = 512;
+    static constexpr std::size_t compact_bytes = 64 * 1024;  // dead text dropped in steps this large
 
 private:
     enum class Event : std::uint8_t { unsub, opt, prefer, url, anchor_open, anchor_close };

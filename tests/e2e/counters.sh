@@ -7,8 +7,8 @@
 # The threshold and the business hours are lowered and pinned by the test config (lib.sh,
 # e2e_write_milter_config): bulk_threshold=50, business=always|never.
 # Run by "make check" (env: top_srcdir, top_builddir, ECOMM_MILTER, ECOMM_MILTER_STATS);
-# exit 77 = skipped. Takes about 30 s: the rate scenario must send its 40 messages, and check
-# that the counts survived, within one minute of its first message.
+# exit 77 = skipped. Takes about 45 s: the rate scenario sends its 40 messages in parallel
+# batches, and checks that the counts survived, within one minute of its first message.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
@@ -102,16 +102,33 @@ expect_rate_deferral() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# rate: 40 messages as fast as swaks sends them (one after another); 30 delivered, 10 deferred.
+# rate: 40 messages sent in parallel batches, so that even a loaded machine sends them well
+# within the minute; exactly 30 are delivered and 10 deferred (which ones depends on the race).
+
+RATE_BATCH=10   # concurrent SMTP sessions
 
 scenario_rate() {
     e2e_say "# rate: $RATE_SENT messages within a minute from one registered sender (limit $RATE_LIMIT)"
-    local mark i id pattern='' other=0 hinted=0 reply elapsed_ms
-    mark=$(e2e_log_mark)
-    RATE_T0_MS=$(now_ms)
+    local mark i j id pattern='' other=0 hinted=0 reply elapsed_ms
+    mkdir -p "$E2E_DIR/msg"
     for ((i = 1; i <= RATE_SENT; i++)); do
         id=$(printf 'rate-%02d' "$i")
-        e2e_send "$id" "$RATE_IP" "rt55-$i@rate.example.edu" news@rate.example.edu "Rate test $i"
+        e2e_write_message "$E2E_DIR/msg/$id.eml" "$id" news@rate.example.edu "Rate test $i"
+    done
+    mark=$(e2e_log_mark)
+    RATE_T0_MS=$(now_ms)
+    local senders=()
+    for ((i = 1; i <= RATE_SENT; i += RATE_BATCH)); do
+        senders=()
+        for ((j = i; j < i + RATE_BATCH && j <= RATE_SENT; j++)); do
+            id=$(printf 'rate-%02d' "$j")
+            e2e_send_file "$id" "$RATE_IP" "rt55-$j@rate.example.edu" "$E2E_DIR/msg/$id.eml" &
+            senders+=($!)
+        done
+        wait "${senders[@]}"   # only these: the sink and the milter are children too
+    done
+    for ((i = 1; i <= RATE_SENT; i++)); do
+        E2E_TX=$E2E_DIR/tx/$(printf 'rate-%02d' "$i").txt
         reply=$(last_refusal)
         if [ -n "$(e2e_queue_id "$E2E_TX")" ]; then
             pattern+=A
@@ -131,12 +148,10 @@ scenario_rate() {
     if [ "$elapsed_ms" -ge 60000 ]; then
         e2e_fail "rate: the $RATE_SENT messages went out within a minute (took ${elapsed_ms} ms)"
     fi
-    local want
-    want=$(printf 'A%.0s' $(seq "$RATE_LIMIT"))$(printf 'D%.0s' $(seq $((RATE_SENT - RATE_LIMIT))))
-    if [ "$pattern" = "$want" ]; then
-        e2e_pass "rate: the first $RATE_LIMIT accepted, the other $((RATE_SENT - RATE_LIMIT)) deferred with 451 4.7.1"
+    if [ "${#accepted}" -eq "$RATE_LIMIT" ] && [ "${#deferred}" -eq $((RATE_SENT - RATE_LIMIT)) ]; then
+        e2e_pass "rate: $RATE_LIMIT accepted, the other $((RATE_SENT - RATE_LIMIT)) deferred with 451 4.7.1"
     else
-        e2e_fail "rate: the first $RATE_LIMIT accepted, the other $((RATE_SENT - RATE_LIMIT)) deferred (got $pattern)"
+        e2e_fail "rate: $RATE_LIMIT accepted, the other $((RATE_SENT - RATE_LIMIT)) deferred (got $pattern)"
     fi
     if [ "$hinted" -eq "$((RATE_SENT - RATE_LIMIT))" ]; then
         e2e_pass "rate: every deferral says after how many seconds to retry ($(last_refusal))"
@@ -154,7 +169,12 @@ scenario_rate() {
     else
         e2e_fail "rate: $RATE_LIMIT messages delivered to the sink (found $delivered)"
     fi
-    n=$(sink_ids rate- | awk -F- -v limit="$RATE_LIMIT" '$2 + 0 > limit' | grep -c .)
+    # The sink holds exactly the messages whose client saw "queued as".
+    n=0
+    for ((i = 1; i <= RATE_SENT; i++)); do
+        id=$(printf 'rate-%02d' "$i")
+        [ "${pattern:i-1:1}" = D ] && sink_ids rate- | grep -qxF "$id" && n=$((n + 1))
+    done
     if [ "$n" -eq 0 ]; then
         e2e_pass "rate: none of the deferred messages reached the sink"
     else

@@ -8,24 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "source_tree.h"
 #include "config/registry.h"
 #include "config/snapshot.h"
 #include "temp_files.h"
 
 namespace ecomm {
 namespace {
-
-// The source tree's copy of a shipped file: $top_srcdir (set by "make check"), else the current
-// directory, else the tree this test was compiled from.
-std::string shipped_file(const std::string& relative)
-{
-    if (const char* top = std::getenv("top_srcdir"); top && *top) {
-        const auto candidate = std::filesystem::path(top) / relative;
-        if (std::filesystem::exists(candidate)) return candidate.string();
-    }
-    if (std::filesystem::exists(relative)) return relative;
-    return (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / relative).string();
-}
 
 std::string joined(const Diagnostics& diagnostics)
 {
@@ -103,7 +92,7 @@ public:
     void shipped_example_loads_clean()
     {
         Diagnostics diagnostics;
-        const auto registry = load_registry(shipped_file("conf/registry.conf"), diagnostics);
+        const auto registry = load_registry(test::source_file("conf/registry.conf"), diagnostics);
         CPPUNIT_ASSERT_EQUAL(std::string(), joined(diagnostics));
         CPPUNIT_ASSERT_EQUAL(std::size_t{2}, registry.entries.size());
 
@@ -353,7 +342,7 @@ public:
 
     void snapshot_of_the_shipped_example()
     {
-        const auto result = load_snapshot(shipped_file("conf/ecomm-milter.conf"), 7);
+        const auto result = load_snapshot(test::source_file("conf/ecomm-milter.conf"), 7);
         CPPUNIT_ASSERT_EQUAL(std::string(), joined(result.diagnostics));
         CPPUNIT_ASSERT(result.snapshot);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{7}, result.snapshot->generation);

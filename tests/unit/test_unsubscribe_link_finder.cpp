@@ -226,8 +226,8 @@ public:
 
     void longMessageWithoutLinkStaysBounded()
     {
-        const std::size_t bound = 2 * (UnsubscribeLinkFinder::behind_bytes + UnsubscribeLinkFinder::lookahead_bytes
-                                       + UnsubscribeLinkFinder::block_bytes);
+        const std::size_t bound = UnsubscribeLinkFinder::compact_bytes + 2 * (UnsubscribeLinkFinder::behind_bytes
+                                       + UnsubscribeLinkFinder::lookahead_bytes + UnsubscribeLinkFinder::block_bytes);
         const std::string html_line =
             "<tr><td><a href=\"https://www.example.edu/news/1\">Options for optimal study</a> "
             "&amp; your dinner preferences. Adopt a plan.</td></tr>\r\n";

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Turns the raw results of the end-to-end benchmark into its Markdown report.
+
+Why a separate file: tests/bench/e2e-bench.sh measures; this only computes medians and shares
+and words the table in the shape of issue 7 (absolute msg/s for no milter, shares for the rest),
+then the absolute figures, the milters' CPU per message, the targets and the proof lines.
+
+Input: RESULTS.tsv with a header line and the columns round, setup, type, count, delivered,
+seconds, msg_per_s, milter_cpu_ms, proof, decisions, dns_queries, status (one line a cell).  Only cells with
+status "ok" count towards the medians; the others are listed.  Shares are ratios of medians.
+
+Usage:  report.py RESULTS.tsv "MACHINE AND RUN DESCRIPTION"
+Run by: tests/bench/e2e-bench.sh
+"""
+import csv
+import statistics
+import sys
+
+TYPE_NAMES = {"5k": "5 KB signed", "60k": "60 KB HTML signed", "1m": "1 MB signed",
+              "5k-unsigned": "5 KB unsigned"}
+SETUP_NAMES = {"none": "no milter", "null-unix": "do-nothing milter, unix",
+               "null-inet": "do-nothing milter, inet (TCP_NODELAY)",
+               "ecomm-unix": "ecomm-milter, unix", "ecomm-inet": "ecomm-milter, inet",
+               "odkim-unix": "OpenDKIM verify, unix", "odkim-inet": "OpenDKIM verify, inet"}
+PROOF = {"ecomm": "Authentication-Results: mx.bench.test; ... dkim=%s, and one accept/tag "
+                  "decision line each",
+         "odkim": "Authentication-Results: odkim.bench.test; dkim=%s"}
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    with open(sys.argv[1], newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    types = [t for t in TYPE_NAMES if any(r["type"] == t for r in rows)]
+    setups = [s for s in SETUP_NAMES if any(r["setup"] == s for r in rows)]
+    rounds = len({r["round"] for r in rows})
+
+    def cells(setup, kind, key):
+        return [float(r[key]) for r in rows
+                if r["setup"] == setup and r["type"] == kind and r["status"] == "ok"
+                and r[key] not in ("", "-")]
+
+    def median(setup, kind, key="msg_per_s"):
+        values = cells(setup, kind, key)
+        return statistics.median(values) if values else None
+
+    def share(a, b, kind):
+        x, y = median(a, kind), median(b, kind)
+        return x / y if x is not None and y else None
+
+    def fmt(x, digits=2):
+        return "n/a" if x is None else "%.*f" % (digits, x)
+
+    out = []
+    say = out.append
+    say("## End to end (smtp-source -> Postfix -> smtp-sink)")
+    say("")
+    say("%s; medians of %d alternating rounds." % (sys.argv[2], rounds))
+    say("")
+    say("| end to end (smtp-source -> Postfix -> smtp-sink) | "
+        + " | ".join(TYPE_NAMES[t] for t in types) + " |")
+    say("|---" * (len(types) + 1) + "|")
+    if "none" not in setups:
+        say("| (no shares: the setup without a milter was not run) |" + " |" * len(types))
+    else:
+        say("| no milter (msg/s) | " + " | ".join(fmt(median("none", t), 0) for t in types) + " |")
+    labels = {"null-unix": "do-nothing milter, unix socket (share of no milter)",
+              "null-inet": "do-nothing milter, inet socket with TCP_NODELAY",
+              "ecomm-unix": "ecomm-milter, unix socket (share of no milter; of the do-nothing milter)",
+              "ecomm-inet": "ecomm-milter, inet socket (share of no milter; of the do-nothing milter)",
+              "odkim-unix": "OpenDKIM verify, unix",
+              "odkim-inet": "OpenDKIM verify, inet"}
+    for setup in setups:
+        if setup == "none" or "none" not in setups:
+            continue
+        figures = []
+        for t in types:
+            text = fmt(share(setup, "none", t))
+            null = "null-" + setup.split("-")[1]
+            if setup.startswith("ecomm") and null in setups:
+                text += "; " + fmt(share(setup, null, t))
+            figures.append(text)
+        say("| %s | %s |" % (labels[setup], " | ".join(figures)))
+    say("")
+
+    say("Absolute msg/s, median (lowest-highest) over the rounds:")
+    say("")
+    say("| setup | " + " | ".join(TYPE_NAMES[t] for t in types) + " |")
+    say("|---" * (len(types) + 1) + "|")
+    for setup in setups:
+        figures = []
+        for t in types:
+            values = cells(setup, t, "msg_per_s")
+            figures.append("n/a" if not values else "%.0f (%.0f-%.0f)" % (
+                statistics.median(values), min(values), max(values)))
+        say("| %s | %s |" % (SETUP_NAMES[setup], " | ".join(figures)))
+    say("")
+
+    milters = [s for s in setups if s != "none"]
+    if milters:
+        say("Milter CPU per message (ms, user + system, all threads; median):")
+        say("")
+        say("| setup | " + " | ".join(TYPE_NAMES[t] for t in types) + " |")
+        say("|---" * (len(types) + 1) + "|")
+        for setup in milters:
+            say("| %s | %s |" % (SETUP_NAMES[setup], " | ".join(
+                fmt(median(setup, t, "milter_cpu_ms")) for t in types)))
+        say("")
+        say("DNS queries that reached the DNS server, per message (median):")
+        say("")
+        say("| setup | " + " | ".join(TYPE_NAMES[t] for t in types) + " |")
+        say("|---" * (len(types) + 1) + "|")
+        for setup in milters:
+            say("| %s | %s |" % (SETUP_NAMES[setup], " | ".join(
+                fmt(median(setup, t, "dns_queries")) for t in types)))
+        say("")
+
+    say("Targets (issue 7):")
+    for sock in ("unix", "inet"):
+        ecomm, null, odkim = "ecomm-" + sock, "null-" + sock, "odkim-" + sock
+        if ecomm not in setups:
+            continue
+        if null in setups:
+            shares = [share(ecomm, null, t) for t in types]
+            met = all(x is not None and x >= 0.90 for x in shares)
+            say("- ecomm-milter / do-nothing milter, %s socket (at least 0.90): %s -- %s" % (
+                sock, ", ".join("%s %s" % (TYPE_NAMES[t], fmt(x)) for t, x in zip(types, shares)),
+                "met" if met else "NOT MET"))
+        if odkim in setups:
+            shares = [share(ecomm, odkim, t) for t in types]
+            met = all(x is not None and x > 1.0 for x in shares)
+            say("- ecomm-milter / OpenDKIM, %s socket (above 1.00): %s -- %s" % (
+                sock, ", ".join("%s %s" % (TYPE_NAMES[t], fmt(x)) for t, x in zip(types, shares)),
+                "met" if met else "NOT MET"))
+    say("")
+
+    say("Proof that each milter was in the path (all cells):")
+    for setup in setups:
+        mine = [r for r in rows if r["setup"] == setup]
+        sent = sum(int(r["count"]) for r in mine)
+        delivered = sum(int(r["delivered"]) for r in mine)
+        kind = setup.split("-")[0]
+        line = "- %s: %d/%d delivered" % (SETUP_NAMES[setup], delivered, sent)
+        if kind in PROOF:
+            for dkim, which in (("pass", [r for r in mine if r["type"] != "5k-unsigned"]),
+                                ("none", [r for r in mine if r["type"] == "5k-unsigned"])):
+                if which:
+                    line += "; %d/%d with %s" % (sum(int(r["proof"]) for r in which),
+                                                 sum(int(r["count"]) for r in which),
+                                                 PROOF[kind] % dkim)
+        elif kind == "null":
+            used = [float(r["milter_cpu_ms"]) for r in mine if r["milter_cpu_ms"] not in ("", "-")]
+            line += ("; it adds no header: it used CPU in every cell (%.3f-%.3f ms a message) and "
+                     "Postfix tempfails without it" % (min(used), max(used))) if used else ""
+        else:
+            line += "; no milter header on any"
+        say(line)
+    failed = [r for r in rows if r["status"] != "ok"]
+    if failed:
+        say("")
+        say("Cells left out (not every message delivered with its proof):")
+        for r in failed:
+            say("- round %s %s %s: %s (%s/%s delivered)" % (r["round"], r["setup"], r["type"],
+                                                           r["status"], r["delivered"], r["count"]))
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()

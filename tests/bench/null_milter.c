@@ -1,0 +1,191 @@
+/*
+ * null-milter: a do-nothing milter, the baseline of the benchmarks (issue 7).  It measures what
+ * the milter protocol and libmilter cost on their own, so that ecomm-milter's and OpenDKIM's
+ * figures can be read as "protocol + their own work".
+ *
+ * What it does: it registers with libmilter (flags SMFIF_NONE: it never edits a message) the
+ * callbacks connect, helo, envfrom, envrcpt, data, header, eoh, eom, abort and close, each of
+ * which just answers SMFIS_CONTINUE (eom answers SMFIS_ACCEPT).  So the MTA sends it every stage
+ * that ecomm-milter receives, one header at a time, and waits for each reply, as it does for a
+ * real milter.  It has no body callback unless -b is given: libmilter then negotiates
+ * SMFIP_NOBODY and the MTA sends no body at all (the issue's baseline "never asks for the
+ * body").  With -b a body callback that continues is added, so the body crosses the socket too
+ * (the protocol's cost for a milter that reads bodies, as ecomm-milter and OpenDKIM do).  It has
+ * no unknown-command or negotiate callback, keeps no state and writes no log.
+ *
+ * TCP_NODELAY: libmilter does not set it.  Without it, on an inet socket the MTA's delayed ACK
+ * meets Nagle and a reply can wait ~40 ms (see docs/BENCHMARKS.md).  ecomm-milter sets it on its
+ * listener (accepted sockets inherit it on Linux), so this milter does the same by default, found
+ * the same way: the inet socket in listening state among its own descriptors.  -N leaves Nagle on
+ * (to show the stall).  Unix sockets are unaffected.
+ *
+ * Usage:   null-milter [-b] [-N] SOCKET
+ *          SOCKET is libmilter's spelling: unix:/path/to.sock or inet:PORT@127.0.0.1
+ *          It runs in the foreground until SIGTERM or SIGINT, then removes a unix socket.
+ * Build:   gcc -O2 -Wall -Wextra -o null-milter tests/bench/null_milter.c \
+ *              $(pkg-config --cflags --libs milter) -lpthread
+ * Used by: tests/bench/protocol-bench.sh (milter protocol alone) and the end-to-end benchmark.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+static sfsistat on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
+{
+    (void)ctx; (void)host; (void)addr;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat on_helo(SMFICTX *ctx, char *name)
+{
+    (void)ctx; (void)name;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat on_argv(SMFICTX *ctx, char **argv)   /* envfrom and envrcpt */
+{
+    (void)ctx; (void)argv;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat on_ctx(SMFICTX *ctx)                 /* data and eoh */
+{
+    (void)ctx;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
+{
+    (void)ctx; (void)name; (void)value;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t length)
+{
+    (void)ctx; (void)chunk; (void)length;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat on_eom(SMFICTX *ctx)
+{
+    (void)ctx;
+    return SMFIS_ACCEPT;
+}
+
+static sfsistat on_abort(SMFICTX *ctx)
+{
+    (void)ctx;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat on_close(SMFICTX *ctx)
+{
+    (void)ctx;
+    return SMFIS_CONTINUE;
+}
+
+/* Sets TCP_NODELAY on every listening inet socket of this process; returns how many. */
+static int set_nodelay_on_listeners(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *entry;
+    int changed = 0;
+
+    if (dir == NULL)
+        return 0;
+    while ((entry = readdir(dir)) != NULL) {
+        char *end;
+        long fd = strtol(entry->d_name, &end, 10);
+        int listening = 0, family = 0, on = 1;
+        socklen_t length = sizeof listening;
+
+        if (*end != '\0' || end == entry->d_name || fd == dirfd(dir))
+            continue;
+        if (getsockopt((int)fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0 || !listening)
+            continue;
+        length = sizeof family;
+        if (getsockopt((int)fd, SOL_SOCKET, SO_DOMAIN, &family, &length) != 0 ||
+            (family != AF_INET && family != AF_INET6))
+            continue;
+        if (setsockopt((int)fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0)
+            ++changed;
+    }
+    closedir(dir);
+    return changed;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: null-milter [-b] [-N] unix:/path|inet:PORT@HOST\n"
+                    "  -b  ask for the body (a body callback that continues)\n"
+                    "  -N  leave Nagle on for an inet socket (no TCP_NODELAY)\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    struct smfiDesc desc;
+    int want_body = 0, nodelay = 1, opt, status;
+    char *socket_spec;
+
+    while ((opt = getopt(argc, argv, "bN")) != -1) {
+        switch (opt) {
+        case 'b': want_body = 1; break;
+        case 'N': nodelay = 0; break;
+        default: usage();
+        }
+    }
+    if (optind != argc - 1)
+        usage();
+    socket_spec = argv[optind];
+
+    memset(&desc, 0, sizeof desc);
+    desc.xxfi_name = (char *)"null-milter";
+    desc.xxfi_version = SMFI_VERSION;
+    desc.xxfi_flags = SMFIF_NONE;
+    desc.xxfi_connect = on_connect;
+    desc.xxfi_helo = on_helo;
+    desc.xxfi_envfrom = on_argv;
+    desc.xxfi_envrcpt = on_argv;
+    desc.xxfi_data = on_ctx;
+    desc.xxfi_header = on_header;
+    desc.xxfi_eoh = on_ctx;
+    desc.xxfi_body = want_body ? on_body : NULL;
+    desc.xxfi_eom = on_eom;
+    desc.xxfi_abort = on_abort;
+    desc.xxfi_close = on_close;
+
+    if (smfi_register(desc) != MI_SUCCESS) {
+        fprintf(stderr, "null-milter: smfi_register failed\n");
+        return 1;
+    }
+    if (smfi_setconn(socket_spec) != MI_SUCCESS) {
+        fprintf(stderr, "null-milter: bad socket %s\n", socket_spec);
+        return 1;
+    }
+    /* true: remove a stale unix socket left by an earlier run. */
+    if (smfi_opensocket(1) != MI_SUCCESS) {
+        fprintf(stderr, "null-milter: cannot listen on %s\n", socket_spec);
+        return 1;
+    }
+    if (strncmp(socket_spec, "inet", 4) == 0 && nodelay && set_nodelay_on_listeners() == 0)
+        fprintf(stderr, "null-milter: could not set TCP_NODELAY on %s\n", socket_spec);
+
+    status = smfi_main();
+
+    if (strncmp(socket_spec, "unix:", 5) == 0 || strncmp(socket_spec, "local:", 6) == 0) {
+        const char *path = strchr(socket_spec, ':') + 1;
+        if (unlink(path) != 0 && errno != ENOENT)
+            perror("null-milter: unlink");
+    }
+    return status == MI_SUCCESS ? 0 : 1;
+}
