@@ -107,6 +107,16 @@ void append_crlf(std::string& out, std::string_view in, bool& last_was_cr)
     }
 }
 
+// True when every LF in chunk follows a CR (the MTA's usual CRLF body), last_was_cr saying
+// whether the chunk before ended in one: then the chunk can go to libopendkim as it is.
+bool is_all_crlf(std::string_view chunk, bool last_was_cr)
+{
+    for (std::size_t at = chunk.find('\n'); at != std::string_view::npos; at = chunk.find('\n', at + 1)) {
+        if (!(at > 0 ? chunk[at - 1] == '\r' : last_was_cr)) return false;
+    }
+    return true;
+}
+
 // ---- DNS response packets -------------------------------------------------------------------
 
 // Bounded writer over libopendkim's reply buffer; any overflow makes the whole packet invalid.
@@ -507,6 +517,13 @@ void detail::DkimMessage::body(std::string_view chunk)
 {
     if (stage == Stage::headers) end_of_headers();
     if (stage != Stage::body) return;
+    if (!chunk.empty() && is_all_crlf(chunk, last_was_cr)) {
+        // The common case, without a copy. libopendkim only reads the buffer it is given.
+        flush_body();
+        dkim_body(handle.get(), reinterpret_cast<unsigned char*>(const_cast<char*>(chunk.data())), chunk.size());
+        last_was_cr = chunk.back() == '\r';
+        return;
+    }
     while (!chunk.empty()) {
         // Leave room for the worst case: every byte a bare LF growing into CRLF.
         const std::size_t room = kBodyStageBytes - std::min(stage_buffer.size(), kBodyStageBytes);

@@ -421,6 +421,11 @@ const std::array kKeys{
             [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
                 set_bounded_int(c.dns_budget_seconds, 1, 240, k, v, p);
             }},
+    KeySpec{"authentication", "dns_cache", "4096",
+            "DNS answers kept across messages, each for its TTL but an hour at most (0-1000000); 0: none", false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_bounded_int(c.dns_cache_entries, 0, 1000000, k, v, p);
+            }},
     KeySpec{"authentication", "dns_file", "",
             "tests only: answer DNS from this static file instead of the network; empty: real DNS", false, false,
             set_dns_file},

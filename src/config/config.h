@@ -48,6 +48,7 @@ struct MainConfig {
     std::string authserv_id;                      // Authentication-Results id; default: host name
     int dns_timeout_seconds = 5;                  // per look-up
     int dns_budget_seconds = 15;                  // all look-ups of one message together
+    int dns_cache_entries = 4096;                 // answers kept across messages; 0: no shared cache
     std::string dns_file;                         // tests: answer DNS from this static file
     unsigned dkim_min_key_bits = 1024;
     int dkim_max_signatures = 16;

@@ -4,16 +4,24 @@
 
 #include "auth/dkim.h"
 #include "counters/counter_store.h"
+#include "dns/shared_dns_cache.h"
 #include "dns/static_resolver.h"
 #include "dns/system_resolver.h"
 
 namespace ecomm {
 
+// The shared cache is part of the snapshot: a reload starts with an empty one (and drops the
+// old one with the last message using it), so a changed resolv.conf or dns_cache takes effect
+// at once. The static test zone is never cached: its answers carry no TTL.
 std::shared_ptr<DnsResolver> make_resolver(const MainConfig& config, const std::string& dns_file,
                                            Diagnostics& diagnostics)
 {
-    if (dns_file.empty())
-        return std::make_shared<SystemResolver>(std::chrono::seconds(config.dns_timeout_seconds));
+    if (dns_file.empty()) {
+        auto system = std::make_shared<SystemResolver>(std::chrono::seconds(config.dns_timeout_seconds));
+        if (config.dns_cache_entries <= 0) return system;
+        return std::make_shared<SharedDnsCache>(std::move(system),
+                                                static_cast<std::size_t>(config.dns_cache_entries));
+    }
     Diagnostics found;
     auto resolver = std::make_shared<StaticResolver>(StaticResolver::from_file(dns_file, found));
     const bool failed = has_errors(found);

@@ -33,7 +33,8 @@ struct Snapshot {
 using CounterProvider = std::function<std::shared_ptr<CounterStore>(const MainConfig&)>;
 
 // The resolver the config asks for: the static dns_file (diagnostics on bad lines; null then),
-// else the system's resolver bounded by dns_timeout.
+// else the system's resolver bounded by dns_timeout, behind a SharedDnsCache of dns_cache
+// answers (none when dns_cache is 0).
 std::shared_ptr<DnsResolver> make_resolver(const MainConfig& config, const std::string& dns_file,
                                            Diagnostics& diagnostics);
 

@@ -8,6 +8,7 @@
 
 #include "counters/counter_store.h"
 #include "mail/address.h"
+#include "mail/list_unsubscribe.h"
 #include "policy/calendar.h"
 #include "policy/campaign.h"
 #include "policy/classify.h"
@@ -108,6 +109,12 @@ void Session::header(std::string_view name, std::string_view value)
 void Session::end_of_headers()
 {
     if (dkim_) dkim_->end_of_headers();
+    // The unsubscribe rule passes a usable List-Unsubscribe before it looks for a body link
+    // (policy/rules/unsubscribe.cpp): then the search could not change the outcome.
+    if (links_ && mime_ && parse_list_unsubscribe(facts_.header_values("List-Unsubscribe")).has_mechanism()) {
+        mime_->drop_text_sink();
+        links_.reset();
+    }
     if (mime_) mime_->end_of_headers();
 }
 

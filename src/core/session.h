@@ -58,7 +58,9 @@ private:
     DnsProgress progress_;
     std::unique_ptr<CachingResolver> dns_;   // per message, in front of the snapshot's resolver
     std::optional<DkimVerifier> dkim_;       // per message, for senders that are not internal
-    std::unique_ptr<UnsubscribeLinkFinder> links_;  // before mime_, which writes to it
+    // Before mime_, which writes to it; none when the config or List-Unsubscribe makes a body
+    // link irrelevant.
+    std::unique_ptr<UnsubscribeLinkFinder> links_;
     std::unique_ptr<MimeScanner> mime_;
     MessageFacts facts_;
     std::size_t header_bytes_ = 0;

@@ -1,4 +1,5 @@
-// The per-transaction DNS cache: answers keyed by (canonical name, type), oldest forgotten first.
+// The per-transaction DNS cache: answers keyed by (canonical name, type), oldest forgotten first;
+// the upstream's own cache is asked before the network.
 #include "dns/caching_resolver.h"
 
 namespace ecomm {
@@ -14,7 +15,12 @@ DnsAnswer CachingResolver::query(std::string_view name, DnsType type)
     if (const auto found = answers_.find(key); found != answers_.end()) return found->second;
 
     DnsAnswer answer;
-    if (budget_.count() > 0 && spent_ >= budget_) {
+    if (auto shared = upstream_.cached(name, type)) {
+        // Known without the network: no progress call, nothing spent from the budget. Kept below
+        // as well, so the message sees one answer even if the shared entry expires meanwhile.
+        answer = std::move(*shared);
+        ++upstream_cache_hits_;
+    } else if (budget_.count() > 0 && spent_ >= budget_) {
         // The message has used up its DNS time: answer "timeout" without asking, so many slow
         // names (16 signatures, deep SPF includes) cannot hold the MTA past its own timeouts.
         answer.status = DnsAnswer::Status::timeout;
@@ -34,6 +40,13 @@ DnsAnswer CachingResolver::query(std::string_view name, DnsType type)
     answers_.emplace(key, answer);
     order_.push_back(std::move(key));
     return answer;
+}
+
+std::optional<DnsAnswer> CachingResolver::cached(std::string_view name, DnsType type)
+{
+    if (const auto found = answers_.find(Key{canonical_dns_name(name), type}); found != answers_.end())
+        return found->second;
+    return upstream_.cached(name, type);
 }
 
 }  // namespace ecomm

@@ -1,10 +1,13 @@
 // DNS look-ups for SPF and DKIM behind one interface, so that every query is bounded by the
 // configured timeout, answered from a static file in tests (-t --dns-file, dns_file in the
-// config), and cached for the life of one transaction.
+// config), cached across messages for as long as the answer's TTL allows (SharedDnsCache, one
+// per configuration snapshot), and remembered for the life of one transaction (CachingResolver).
 #pragma once
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,12 +22,20 @@ struct DnsAnswer {
     // Record data as text: A/AAAA addresses, MX "PREF HOST", PTR/CNAME names, TXT strings
     // already concatenated (one element per TXT record).
     std::vector<std::string> records;
+    // How long the answer may be reused, in seconds: for ok, the smallest TTL of its records;
+    // for nxdomain/nodata, the negative-caching TTL of RFC 2308 (from the SOA). 0: do not reuse
+    // (timeout, error, or a resolver that does not know, such as the static test zone).
+    std::uint32_t ttl_seconds = 0;
 };
 
 class DnsResolver {
 public:
     virtual ~DnsResolver() = default;
     virtual DnsAnswer query(std::string_view name, DnsType type) = 0;
+
+    // An answer available without the network (from a cache), or nullopt. Lets a caller skip
+    // what it does only before real look-ups (smfi_progress, the per-message time budget).
+    virtual std::optional<DnsAnswer> cached(std::string_view, DnsType) { return std::nullopt; }
 };
 
 // Called while a look-up is slow, so the glue can call smfi_progress() and keep the MTA waiting.

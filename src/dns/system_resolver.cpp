@@ -1,5 +1,6 @@
-// The libresolv resolver: a private res_state per query with the timeout budget applied, then
-// the answer section parsed (ns_initparse/ns_parserr) into DnsAnswer text.
+// The libresolv resolver: a private res_state per query with the timeout budget applied, the
+// query sent with res_nsend, then the response parsed (ns_initparse/ns_parserr) into DnsAnswer
+// text and a TTL.
 #include "dns/system_resolver.h"
 
 #include <arpa/inet.h>
@@ -9,7 +10,10 @@
 #include <resolv.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace ecomm {
@@ -70,14 +74,56 @@ void apply_budget(res_state state, int budget_seconds)
     state->options &= ~static_cast<unsigned long>(RES_DNSRCH | RES_DEFNAMES);
 }
 
-DnsAnswer::Status status_from_h_errno(int error)
+// The query res_nquery would send: res_nmkquery, plus the EDNS0 OPT record res_nquery adds
+// with RES_USE_EDNS0 (glibc's __res_nopt is private), advertising 1200-byte answers as glibc
+// does. Returns the length, or -1.
+int make_query(res_state state, const std::string& name, DnsType type, unsigned char* buffer, int size)
 {
-    switch (error) {
-    case HOST_NOT_FOUND: return DnsAnswer::Status::nxdomain;
-    case NO_DATA: return DnsAnswer::Status::nodata;
-    case TRY_AGAIN: return DnsAnswer::Status::timeout;
-    default: return DnsAnswer::Status::error;
+    const int length = res_nmkquery(state, ns_o_query, name.c_str(), ns_c_in, to_ns_type(type), nullptr, 0,
+                                    nullptr, buffer, size);
+    constexpr int kOptSize = 11;  // root name, type, class (payload size), TTL, RDLENGTH
+    if (length < NS_HFIXEDSZ || length + kOptSize > size) return -1;
+    unsigned char* at = buffer + length;
+    *at++ = 0;
+    NS_PUT16(ns_t_opt, at);
+    NS_PUT16(1200, at);
+    NS_PUT32(0, at);  // extended RCODE, version 0, no flags
+    NS_PUT16(0, at);
+    unsigned char* arcount = buffer + 10;
+    const unsigned additional = ns_get16(arcount) + 1;
+    NS_PUT16(additional, arcount);
+    return length + kOptSize;
+}
+
+// RFC 2181 8: a TTL with the top bit set counts as 0.
+std::uint32_t usable_ttl(const ns_rr& record)
+{
+    const std::uint32_t ttl = ns_rr_ttl(record);
+    return ttl > 0x7fffffffU ? 0 : ttl;
+}
+
+// RFC 2308 5: a negative answer may be kept for min(SOA TTL, SOA MINIMUM) of the SOA in the
+// authority section; without one it must not be kept at all (0).
+std::uint32_t negative_ttl(ns_msg& message)
+{
+    const int count = ns_msg_count(message, ns_s_ns);
+    for (int i = 0; i < count; ++i) {
+        ns_rr record;
+        if (ns_parserr(&message, ns_s_ns, i, &record) < 0) return 0;
+        if (ns_rr_type(record) != ns_t_soa || ns_rr_class(record) != ns_c_in) continue;
+        const unsigned char* data = ns_rr_rdata(record);
+        const unsigned char* end = data + ns_rr_rdlen(record);
+        for (int name = 0; name < 2; ++name) {  // MNAME, RNAME
+            const int skipped = dn_skipname(data, end);
+            if (skipped < 0) return 0;
+            data += skipped;
+        }
+        constexpr int kSerialToMinimum = 16;  // SERIAL, REFRESH, RETRY, EXPIRE
+        if (end - data != kSerialToMinimum + NS_INT32SZ) return 0;
+        const std::uint32_t minimum = ns_get32(data + kSerialToMinimum);
+        return std::min(usable_ttl(record), minimum > 0x7fffffffU ? 0U : minimum);
     }
+    return 0;
 }
 
 // A domain name inside the message (compression resolved), or nullopt when malformed.
@@ -134,28 +180,51 @@ bool record_text(const ns_msg& message, const ns_rr& record, DnsType type, std::
     return false;
 }
 
-DnsAnswer parse_answer(const unsigned char* buffer, int length, DnsType type)
+}  // namespace
+
+// Status as res_nquery would map the RCODE (h_errno): NXDOMAIN -> nxdomain, SERVFAIL ->
+// timeout (TRY_AGAIN), NOERROR without records of the asked type -> nodata, anything else ->
+// error; TTLs as described for DnsAnswer.
+DnsAnswer parse_dns_response(const unsigned char* buffer, std::size_t length, DnsType type)
 {
     DnsAnswer answer;
     ns_msg message;
-    if (ns_initparse(buffer, length, &message) < 0) return answer;  // error
-    if (ns_msg_getflag(message, ns_f_tc)) return answer;           // partial: see the header
+    if (ns_initparse(buffer, static_cast<int>(length), &message) < 0) return answer;  // error
+    if (ns_msg_getflag(message, ns_f_tc)) return answer;  // partial: see the header
+    switch (ns_msg_getflag(message, ns_f_rcode)) {
+    case ns_r_noerror: break;
+    case ns_r_nxdomain:
+        answer.status = DnsAnswer::Status::nxdomain;
+        answer.ttl_seconds = negative_ttl(message);
+        return answer;
+    case ns_r_servfail: answer.status = DnsAnswer::Status::timeout; return answer;
+    default: return answer;  // error: FORMERR, NOTIMP, REFUSED, ...
+    }
     const int count = ns_msg_count(message, ns_s_an);
     const ns_type wanted = to_ns_type(type);
+    // The smallest TTL of the answer section, CNAMEs the server followed included: the answer
+    // is only as fresh as every link that led to it.
+    std::optional<std::uint32_t> smallest_ttl;
     for (int i = 0; i < count && answer.records.size() < SystemResolver::kMaxRecords; ++i) {
         ns_rr record;
         if (ns_parserr(&message, ns_s_an, i, &record) < 0) return DnsAnswer{};
+        if (ns_rr_class(record) != ns_c_in) continue;
+        smallest_ttl = std::min(smallest_ttl.value_or(UINT32_MAX), usable_ttl(record));
         // CNAMEs the server followed come first; only the asked type is data.
-        if (ns_rr_type(record) != wanted || ns_rr_class(record) != ns_c_in) continue;
+        if (ns_rr_type(record) != wanted) continue;
         std::string text;
         if (!record_text(message, record, type, text)) return DnsAnswer{};
         answer.records.push_back(std::move(text));
     }
-    answer.status = answer.records.empty() ? DnsAnswer::Status::nodata : DnsAnswer::Status::ok;
+    if (answer.records.empty()) {
+        answer.status = DnsAnswer::Status::nodata;
+        answer.ttl_seconds = std::min(negative_ttl(message), smallest_ttl.value_or(UINT32_MAX));
+    } else {
+        answer.status = DnsAnswer::Status::ok;
+        answer.ttl_seconds = smallest_ttl.value_or(0);
+    }
     return answer;
 }
-
-}  // namespace
 
 SystemResolver::SystemResolver(std::chrono::milliseconds timeout)
     : timeout_seconds_(static_cast<int>(std::clamp<long long>(timeout.count() / 1000, 1, 3600)))
@@ -173,15 +242,22 @@ DnsAnswer SystemResolver::query(std::string_view name, DnsType type)
     ResolverState state;
     if (!state.ready()) return answer;  // error: no usable resolv.conf
     apply_budget(state.get(), timeout_seconds_);
-    const std::string query_name(name);
+    // res_nmkquery + res_nsend rather than res_nquery: res_nquery returns -1 for NXDOMAIN and
+    // NODATA without the response's length, and the SOA it carries is what says how long the
+    // negative answer may be cached (RFC 2308). res_nsend returns the length whatever the RCODE;
+    // parse_dns_response maps the RCODE as res_nquery would.
+    unsigned char query[NS_PACKETSZ];
+    const int query_length = make_query(state.get(), std::string(name), type, query, sizeof query);
+    if (query_length < 0) return answer;  // error, as res_nquery's NO_RECOVERY
     std::vector<unsigned char> buffer(kAnswerBufferSize);
-    const int length = res_nquery(state.get(), query_name.c_str(), ns_c_in, to_ns_type(type), buffer.data(),
-                                  static_cast<int>(buffer.size()));
+    const int length = res_nsend(state.get(), query, query_length, buffer.data(), static_cast<int>(buffer.size()));
     if (length < 0) {
-        answer.status = status_from_h_errno(state.get()->res_h_errno);
+        // No usable answer from any server (silence, SERVFAIL/REFUSED everywhere): res_nquery
+        // says TRY_AGAIN here.
+        answer.status = DnsAnswer::Status::timeout;
         return answer;
     }
-    return parse_answer(buffer.data(), std::min(length, static_cast<int>(buffer.size())), type);
+    return parse_dns_response(buffer.data(), std::min<std::size_t>(length, buffer.size()), type);
 }
 
 }  // namespace ecomm

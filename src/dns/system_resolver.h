@@ -8,11 +8,15 @@
 // TCP retry, because glibc's TCP path has no timeout of its own and a partial record set could
 // change an SPF or DKIM verdict.
 //
-// Status mapping (h_errno): HOST_NOT_FOUND -> nxdomain, NO_DATA -> nodata, TRY_AGAIN (a
-// timeout or SERVFAIL) -> timeout, anything else -> error. Records come back as text per
-// DnsAnswer: TXT character-strings of one record are concatenated; at most kMaxRecords each.
+// Status mapping, as res_nquery's h_errno would be: NXDOMAIN -> nxdomain, NOERROR without
+// records of the asked type -> nodata, no answer at all (a timeout, SERVFAIL) -> timeout,
+// anything else -> error. Records come back as text per DnsAnswer: TXT character-strings of one
+// record are concatenated; at most kMaxRecords each. TTL: for ok, the smallest of the answer
+// section (CNAMEs included); for nxdomain/nodata, min(SOA TTL, SOA MINIMUM) from the authority
+// section (RFC 2308), 0 without an SOA; 0 for timeout and error.
 #pragma once
 #include <chrono>
+#include <cstddef>
 
 #include "dns/resolver.h"
 
@@ -32,5 +36,9 @@ public:
 private:
     int timeout_seconds_;
 };
+
+// One DNS response (as res_nsend returns it) as the answer to a question of type: status,
+// records and TTL as above. Exposed for tests, which cannot count on a network.
+DnsAnswer parse_dns_response(const unsigned char* response, std::size_t length, DnsType type);
 
 }  // namespace ecomm

@@ -3,8 +3,12 @@
 #include "mail/unsubscribe_link_finder.h"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cstring>
-#if defined(__SSE2__)
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
@@ -32,38 +36,181 @@ bool matches_at(const char* text, std::string_view word)
     return true;
 }
 
-// Calls found(pos) for every case-insensitive occurrence of needle (lower case, at least two
-// characters) that starts in [from, stop) and ends within text. With SSE2 it compares the
-// needle's first and last characters 16 positions at a time (a letter's case folds with
-// | 0x20) and checks the rest only where both match, several GB/s on a block in cache.
-template <class Found>
-void find_all(std::string_view text, std::size_t from, std::size_t stop, std::string_view needle, Found&& found)
+// ---- the candidate search --------------------------------------------------------------------
+//
+// One pass over a block finds where any of the scan's five words starts: at each position three
+// bytes, folded with | 0x20, are compared with each word's first, second and last characters,
+// 16 (SSE2) or 32 (AVX2) positions at a time, and only where all three match is the whole word
+// checked. Folding makes letters lower case and leaves '<', '/' and ':' as they are (a control
+// byte that folds onto one of them is weeded out by the check). No word is a prefix of another,
+// so at most one starts at a position.
+
+using Words = std::array<std::string_view, 5>;
+constexpr Words plain_words = {"unsub", "opt", "preference", "http", "mailto:"};
+constexpr Words html_words = {"unsub", "opt", "preference", "<a", "</a"};
+constexpr std::size_t longest_word = 10;
+
+constexpr bool valid_words(const Words& words)
 {
-    const std::size_t n = needle.size();
-    if (text.size() < n) return;
-    stop = std::min(stop, text.size() - n + 1);
-    std::size_t p = from;
-#if defined(__SSE2__)
-    const std::size_t last = n - 1;
-    const __m128i first_char = _mm_set1_epi8(needle[0]);
-    const __m128i last_char = _mm_set1_epi8(needle[last]);
-    const __m128i first_fold = _mm_set1_epi8(is_letter(needle[0]) ? 0x20 : 0);
-    const __m128i last_fold = _mm_set1_epi8(is_letter(needle[last]) ? 0x20 : 0);
-    const char* data = text.data();
-    for (; p + 16 <= stop; p += 16) {
-        const __m128i a = _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + p)), first_fold);
-        const __m128i b = _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + p + last)), last_fold);
-        unsigned mask = static_cast<unsigned>(
-            _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first_char), _mm_cmpeq_epi8(b, last_char))));
-        while (mask != 0) {
-            const std::size_t at = p + static_cast<std::size_t>(__builtin_ctz(mask));
-            if (matches_at(data + at, needle)) found(at);
-            mask &= mask - 1;
-        }
+    for (std::string_view word : words) {
+        if (word.size() < 2 || word.size() > longest_word) return false;
+        for (char c : {word[0], word[1], word.back()})
+            if ((c | 0x20) != c) return false;  // the vector compare folds with | 0x20
+        for (std::string_view other : words)
+            if (other != word && other.substr(0, word.size()) == word) return false;  // a prefix of another
     }
-#endif
+    return true;
+}
+static_assert(valid_words(plain_words) && valid_words(html_words));
+
+// Called for each candidate in order; false stops the search.
+using Visit = bool (*)(void* context, std::size_t pos, unsigned word);
+
+// The word of words that starts at pos and ends within text, or -1.
+int word_at(std::string_view text, std::size_t pos, const Words& words)
+{
+    for (unsigned i = 0; i < words.size(); ++i)
+        if (pos + words[i].size() <= text.size() && matches_at(text.data() + pos, words[i])) return static_cast<int>(i);
+    return -1;
+}
+
+// Confirms the positions of mask (bit i: position p + i) in order. False when visit stopped.
+bool visit_mask(std::string_view text, std::size_t p, std::uint32_t mask, const Words& words, Visit visit, void* context)
+{
+    while (mask != 0) {
+        const std::size_t pos = p + static_cast<std::size_t>(__builtin_ctz(mask));
+        mask &= mask - 1;
+        if (const int word = word_at(text, pos, words); word >= 0 && !visit(context, pos, static_cast<unsigned>(word)))
+            return false;
+    }
+    return true;
+}
+
+// Positions [p, stop) one by one: the portable path, and the tail of the vector ones.
+bool search_scalar(std::string_view text, std::size_t p, std::size_t stop, const Words& words, Visit visit, void* context)
+{
     for (; p < stop; ++p)
-        if (matches_at(text.data() + p, needle)) found(p);
+        if (const int word = word_at(text, p, words); word >= 0 && !visit(context, p, static_cast<unsigned>(word)))
+            return false;
+    return true;
+}
+
+#if defined(__SSE2__)
+// Positions [p, stop) 16 at a time while the loads stay within text (a vector reaches
+// longest_word - 1 bytes past its last position); the rest are left to the caller. Advances p.
+inline bool search_sse2_steps(std::string_view text, std::size_t& p, std::size_t stop, const Words& words, Visit visit,
+                              void* context)
+{
+    const char* data = text.data();
+    const auto load = [data](std::size_t at) {
+        return _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + at)), _mm_set1_epi8(0x20));
+    };
+    __m128i first[5], second[5], last[5];
+    for (unsigned i = 0; i < 5; ++i) {
+        first[i] = _mm_set1_epi8(words[i][0]);
+        second[i] = _mm_set1_epi8(words[i][1]);
+        last[i] = _mm_set1_epi8(words[i].back());
+    }
+    for (; p + 16 <= stop && p + 16 + longest_word - 1 <= text.size(); p += 16) {
+        const __m128i a = load(p);
+        const __m128i b = load(p + 1);
+        __m128i any = _mm_setzero_si128();
+        for (unsigned i = 0; i < 5; ++i) {
+            const __m128i z = load(p + words[i].size() - 1);
+            any = _mm_or_si128(any, _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(a, first[i]), _mm_cmpeq_epi8(b, second[i])),
+                                                  _mm_cmpeq_epi8(z, last[i])));
+        }
+        const auto mask = static_cast<std::uint32_t>(_mm_movemask_epi8(any));
+        if (mask != 0 && !visit_mask(text, p, mask, words, visit, context)) return false;
+    }
+    return true;
+}
+
+bool search_sse2(std::string_view text, std::size_t p, std::size_t stop, const Words& words, Visit visit, void* context)
+{
+    return search_sse2_steps(text, p, stop, words, visit, context) && search_scalar(text, p, stop, words, visit, context);
+}
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define ECOMM_HAVE_AVX2_SEARCH 1
+// The same 32 positions at a time, for CPUs that have AVX2 (chosen at run time: the build
+// targets the x86-64 baseline).
+__attribute__((target("avx2"))) bool search_avx2(std::string_view text, std::size_t p, std::size_t stop,
+                                                 const Words& words, Visit visit, void* context)
+{
+    const char* data = text.data();
+    const auto load = [data](std::size_t at) __attribute__((target("avx2"))) {
+        return _mm256_or_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + at)), _mm256_set1_epi8(0x20));
+    };
+    __m256i first[5], second[5], last[5];
+    for (unsigned i = 0; i < 5; ++i) {
+        first[i] = _mm256_set1_epi8(words[i][0]);
+        second[i] = _mm256_set1_epi8(words[i][1]);
+        last[i] = _mm256_set1_epi8(words[i].back());
+    }
+    for (; p + 32 <= stop && p + 32 + longest_word - 1 <= text.size(); p += 32) {
+        const __m256i a = load(p);
+        const __m256i b = load(p + 1);
+        __m256i any = _mm256_setzero_si256();
+        for (unsigned i = 0; i < 5; ++i) {
+            const __m256i z = load(p + words[i].size() - 1);
+            any = _mm256_or_si256(any, _mm256_and_si256(_mm256_and_si256(_mm256_cmpeq_epi8(a, first[i]),
+                                                                          _mm256_cmpeq_epi8(b, second[i])),
+                                                         _mm256_cmpeq_epi8(z, last[i])));
+        }
+        const auto mask = static_cast<std::uint32_t>(_mm256_movemask_epi8(any));
+        if (mask != 0 && !visit_mask(text, p, mask, words, visit, context)) return false;
+    }
+    return search_sse2_steps(text, p, stop, words, visit, context) && search_scalar(text, p, stop, words, visit, context);
+}
+#endif
+
+using SearchPath = UnsubscribeLinkFinder::SearchPath;
+
+bool available(SearchPath path)
+{
+    switch (path) {
+    case SearchPath::scalar: return true;
+#if defined(__SSE2__)
+    case SearchPath::sse2: return true;
+#endif
+#if defined(ECOMM_HAVE_AVX2_SEARCH)
+    case SearchPath::avx2:
+        __builtin_cpu_init();  // may run before the constructors that would do it
+        return __builtin_cpu_supports("avx2");
+#endif
+    default: return false;
+    }
+}
+
+SearchPath best_path()
+{
+    for (SearchPath path : {SearchPath::avx2, SearchPath::sse2})
+        if (available(path)) return path;
+    return SearchPath::scalar;
+}
+
+std::atomic<SearchPath>& current_path()
+{
+    static std::atomic<SearchPath> path{best_path()};
+    return path;
+}
+
+// Candidates starting in [from, stop) of text, each ending within text, in order.
+bool search(std::string_view text, std::size_t from, std::size_t stop, const Words& words, Visit visit, void* context)
+{
+    stop = std::min(stop, text.size());
+    if (from >= stop) return true;
+    switch (current_path().load(std::memory_order_relaxed)) {
+#if defined(ECOMM_HAVE_AVX2_SEARCH)
+    case SearchPath::avx2: return search_avx2(text, from, stop, words, visit, context);
+#endif
+#if defined(__SSE2__)
+    case SearchPath::sse2: return search_sse2(text, from, stop, words, visit, context);
+#endif
+    default: return search_scalar(text, from, stop, words, visit, context);
+    }
 }
 
 // Characters that may continue a URL in plain text (printable ASCII but blanks, quotes, <>).
@@ -72,12 +219,16 @@ bool is_url_char(char c)
     return c > 0x20 && c < 0x7f && c != '<' && c != '>' && c != '"' && c != '`';
 }
 
-bool contains(std::string_view text, std::string_view lower_word)
+bool contains(std::string_view text, std::string_view lower_word)  // text: a few dozen bytes
 {
-    bool hit = false;
-    find_all(text, 0, text.size(), lower_word, [&hit](std::size_t) { hit = true; });
-    return hit;
+    for (std::size_t i = 0; i + lower_word.size() <= text.size(); ++i)
+        if (matches_at(text.data() + i, lower_word)) return true;
+    return false;
 }
+
+constexpr std::string_view opt_out_spellings[] = {"optout", "opt-out", "opt_out", "opt%20out"};
+constexpr std::string_view preference_qualifiers[] = {"manage", "email", "e-mail", "subscription", "update your",
+                                                      "communication", "mailing"};
 
 // Case-insensitive: the words that make a URL an unsubscribe or preferences link ("unsub",
 // "optout", "opt-out", "opt_out", "opt%20out", "preference"). One pass over the URL.
@@ -90,7 +241,7 @@ bool url_has_keyword(std::string_view url)
             if (rest.size() >= 5 && matches_at(rest.data(), "unsub")) return true;
             break;
         case 'o':
-            for (std::string_view word : {"optout", "opt-out", "opt_out", "opt%20out"})
+            for (std::string_view word : opt_out_spellings)
                 if (rest.size() >= word.size() && matches_at(rest.data(), word)) return true;
             break;
         case 'p':
@@ -261,7 +412,6 @@ void UnsubscribeLinkFinder::reset_part()
 {
     raw_.clear();
     base_ = scanned_ = skip_until_ = 0;
-    candidates_.clear();
     keyword_seen_ = url_seen_ = anchor_open_ = closed_anchor_seen_ = false;
     keyword_end_ = url_end_ = anchor_text_start_ = closed_anchor_end_ = 0;
     url_.set({});
@@ -288,7 +438,9 @@ void UnsubscribeLinkFinder::text(std::string_view decoded)
         raw_.append(decoded.data(), n);
         decoded.remove_prefix(n);
 
-        if (end() >= scanned_ + lookahead_bytes) scan(end() - lookahead_bytes);
+        // Scanned a block at a time: text often comes a line at a time, and each search has a
+        // fixed cost. (Where the scans stop never changes what is found.)
+        if (end() >= scanned_ + lookahead_bytes + block_bytes) scan(end() - lookahead_bytes);
         // Keep behind_bytes before the scan position for looks backwards. The text before that
         // is dropped in large steps: dropping it every block would move the kept bytes each time.
         const std::uint64_t keep_from = scanned_ > behind_bytes ? scanned_ - behind_bytes : 0;
@@ -306,42 +458,51 @@ bool UnsubscribeLinkFinder::low_has(std::uint64_t pos, std::string_view word) co
     return matches_at(raw_.data() + (pos - base_), word);
 }
 
-void UnsubscribeLinkFinder::collect(std::string_view needle, Event event, std::uint64_t from,
-                                    std::uint64_t limit)
+UnsubscribeLinkFinder::SearchPath UnsubscribeLinkFinder::best_search_path() { return best_path(); }
+
+UnsubscribeLinkFinder::SearchPath UnsubscribeLinkFinder::search_path() { return current_path().load(); }
+
+bool UnsubscribeLinkFinder::use_search_path(SearchPath path)
 {
-    // Candidates start in [from, limit); their text may run up to the window's end.
-    find_all(raw_, static_cast<std::size_t>(from - base_), static_cast<std::size_t>(limit - base_), needle,
-             [&](std::size_t pos) { candidates_.push_back({base_ + pos, event}); });
+    if (!available(path)) return false;
+    current_path().store(path);
+    return true;
+}
+
+std::vector<std::pair<std::size_t, unsigned>> UnsubscribeLinkFinder::candidates(std::string_view text, bool html,
+                                                                                std::size_t from, std::size_t stop)
+{
+    std::vector<std::pair<std::size_t, unsigned>> found;
+    search(text, from, stop, html ? html_words : plain_words, [](void* context, std::size_t pos, unsigned word) {
+        static_cast<std::vector<std::pair<std::size_t, unsigned>>*>(context)->emplace_back(pos, word);
+        return true;
+    }, &found);
+    return found;
 }
 
 void UnsubscribeLinkFinder::scan(std::uint64_t limit)
 {
     if (found_ || limit <= scanned_) return;
-    candidates_.clear();
-    collect("unsub", Event::unsub, scanned_, limit);
-    collect("opt", Event::opt, scanned_, limit);
-    collect("preference", Event::prefer, scanned_, limit);
-    if (html_) {
-        collect("<a", Event::anchor_open, scanned_, limit);
-        collect("</a", Event::anchor_close, scanned_, limit);
-    } else {
-        collect("http", Event::url, scanned_, limit);
-        collect("mailto:", Event::url, scanned_, limit);
-    }
-    std::sort(candidates_.begin(), candidates_.end(),
-              [](const Candidate& a, const Candidate& b) { return a.pos < b.pos; });
-    for (const Candidate& candidate : candidates_) {
-        if (found_) break;
-        switch (candidate.event) {
-        case Event::unsub:
-        case Event::opt:
-        case Event::prefer: on_keyword(candidate.pos, candidate.event); break;
-        case Event::url: on_url(candidate.pos); break;
-        case Event::anchor_open: on_anchor_open(candidate.pos); break;
-        case Event::anchor_close: on_anchor_close(candidate.pos); break;
-        }
-    }
-    candidates_.clear();
+    // The candidates come in order, at most one per position: each is handled as it is found.
+    search(raw_, static_cast<std::size_t>(scanned_ - base_), static_cast<std::size_t>(limit - base_),
+           html_ ? html_words : plain_words, [](void* context, std::size_t pos, unsigned word) {
+               auto& self = *static_cast<UnsubscribeLinkFinder*>(context);
+               const std::uint64_t at = self.base_ + pos;
+               switch (word) {
+               case 0: self.on_keyword(at, Event::unsub); break;
+               case 1: self.on_keyword(at, Event::opt); break;
+               case 2: self.on_keyword(at, Event::prefer); break;
+               case 3:
+                   if (self.html_) self.on_anchor_open(at);
+                   else self.on_url(at);
+                   break;
+               default:
+                   if (self.html_) self.on_anchor_close(at);
+                   else self.on_url(at);
+                   break;
+               }
+               return !self.found_;
+           }, this);
     scanned_ = limit;
 }
 
@@ -376,8 +537,7 @@ void UnsubscribeLinkFinder::on_keyword(std::uint64_t pos, Event event)
         const std::string_view before = std::string_view(raw_).substr(
             static_cast<std::size_t>(from - base_), static_cast<std::size_t>(pos - from));
         strong = false;
-        for (std::string_view word : {"manage", "email", "e-mail", "subscription", "update your",
-                                      "communication", "mailing"})
+        for (std::string_view word : preference_qualifiers)
             if (contains(before, word)) strong = true;
     }
 

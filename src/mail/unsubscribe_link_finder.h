@@ -20,13 +20,14 @@
 //              keyword (either order, within 300 bytes), or on the line after the keyword's
 //              line, blank lines between allowed ("To unsubscribe visit:\n\n  https://...").
 // Only "unsub", "opt" and "preference" candidates are looked at, plus "<a"/"</a" in HTML and
-// "http"/"mailto:" in plain text: one case-insensitive SIMD search per word over each block
-// (SSE2 where available), so the cost is a few vectorised passes rather than a per-byte state
+// "http"/"mailto:" in plain text, all five found in one vectorised pass over each block (AVX2
+// when the CPU has it, else SSE2), so the cost is one cheap pass rather than a per-byte state
 // machine.
 //
-// Memory: the text is handled in blocks of 8 KiB; the window keeps 512 bytes behind the scan
-// position and 2 KiB ahead (the longest URL or <a> tag considered; longer ones are cut), so it
-// never holds more than about 11 KiB however long the part.
+// Memory: the text is scanned in blocks of 8 KiB; the window keeps 512 bytes behind the scan
+// position and 2 KiB ahead (the longest URL or <a> tag considered; longer ones are cut), and
+// drops the text behind in steps of 64 KiB, so it never holds more than about 85 KiB however
+// long the part.
 // Once a link is found, further text is ignored.
 //
 // Not handled (documented limits): links hidden in HTML comments or by CSS still count; a
@@ -36,6 +37,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "mime/scanner.h"  // MimeTextSink
@@ -64,6 +66,19 @@ public:
     // Bytes currently held in the window (for tests of the memory bound).
     std::size_t window_bytes() const { return raw_.size(); }
 
+    // The candidate search's implementation: chosen once from the CPU, the best available by
+    // default. Every path gives the same answers; tests force each one to check that.
+    enum class SearchPath : std::uint8_t { scalar, sse2, avx2 };
+    static SearchPath best_search_path();
+    static SearchPath search_path();
+    static bool use_search_path(SearchPath path);  // false (nothing changed) where unavailable
+    // The candidate search itself, for tests: each (position, word) in [from, stop) where one
+    // of the scan's words starts, case-insensitively, and ends within text, in order. The
+    // words, by index: "unsub", "opt", "preference", then "http", "mailto:" (plain text) or
+    // "<a", "</a" (html).
+    static std::vector<std::pair<std::size_t, unsigned>> candidates(std::string_view text, bool html,
+                                                                   std::size_t from, std::size_t stop);
+
     static constexpr std::size_t block_bytes = 8192;
     static constexpr std::size_t lookahead_bytes = 2048;
     static constexpr std::size_t behind_bytes = 512;
@@ -71,10 +86,6 @@ public:
 
 private:
     enum class Event : std::uint8_t { unsub, opt, prefer, url, anchor_open, anchor_close };
-    struct Candidate {
-        std::uint64_t pos;
-        Event event;
-    };
 
     // A link seen but not judged yet: whether its URI is usable is decided when it matters.
     struct Link {
@@ -87,7 +98,6 @@ private:
 
     void reset_part();
     void scan(std::uint64_t limit);
-    void collect(std::string_view needle, Event event, std::uint64_t from, std::uint64_t limit);
     void on_keyword(std::uint64_t pos, Event event);
     void on_url(std::uint64_t pos);
     void on_anchor_open(std::uint64_t pos);
@@ -113,7 +123,6 @@ private:
     std::uint64_t base_ = 0;           // absolute offset of raw_[0] within the part
     std::uint64_t scanned_ = 0;        // candidates starting before this were handled
     std::uint64_t skip_until_ = 0;     // inside the last URL (plain) or <a> tag (html)
-    std::vector<Candidate> candidates_;
 
     bool keyword_seen_ = false;        // a keyword in running text (not in an anchor)
     std::uint64_t keyword_end_ = 0;

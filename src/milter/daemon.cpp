@@ -410,7 +410,7 @@ std::string open_listener(SnapshotHolder& holder, const SocketSpec& spec, const 
         if (!check.ok) return check.error;
         if (check.removed) log::notice("removed stale socket " + spec.path);
     }
-    if (!register_milter(holder)) return "smfi_register failed";
+    if (!register_milter(holder, spec.is_unix())) return "smfi_register failed";
     std::string connection = spec.to_libmilter();
     if (smfi_setconn(connection.data()) != MI_SUCCESS) return "smfi_setconn(" + connection + ") failed";
     smfi_settimeout(kMilterTimeoutSeconds);

@@ -62,7 +62,25 @@ private:
     SMFICTX* ctx_;
 };
 
-Session* session_of(SMFICTX* ctx) { return static_cast<Session*>(smfi_getpriv(ctx)); }
+// What libmilter keeps for one connection. In stages negotiated without a reply (SMFIP_NR_*)
+// an internal error cannot be answered where it happens: it is remembered here and answered at
+// end of message with the on_error action.
+struct Connection {
+    std::unique_ptr<Session> session;
+    bool connection_failed = false;  // HELO: every message of the connection fails
+    bool message_failed = false;     // a stage of the current message; cleared at MAIL FROM
+};
+
+// Set by register_milter() before smfi_main(): whether the non-final stages send no reply.
+bool g_no_reply = false;
+
+Connection* connection_of(SMFICTX* ctx) { return static_cast<Connection*>(smfi_getpriv(ctx)); }
+
+Session* session_of(SMFICTX* ctx)
+{
+    Connection* connection = connection_of(ctx);
+    return connection != nullptr ? connection->session.get() : nullptr;
+}
 
 // Every event after connect needs the session; its absence (connect failed and the MTA went on
 // anyway) is an internal error like any other.
@@ -73,12 +91,12 @@ Session& require_session(SMFICTX* ctx)
     return *session;
 }
 
-// Takes the session back from libmilter's context: the returned pointer owns it again.
-std::unique_ptr<Session> take_session(SMFICTX* ctx)
+// Takes the connection back from libmilter's context: the returned pointer owns it again.
+std::unique_ptr<Connection> take_connection(SMFICTX* ctx)
 {
-    std::unique_ptr<Session> session(session_of(ctx));
-    if (session) smfi_setpriv(ctx, nullptr);
-    return session;
+    std::unique_ptr<Connection> connection(connection_of(ctx));
+    if (connection) smfi_setpriv(ctx, nullptr);
+    return connection;
 }
 
 // The connection's own snapshot decides; before a session exists, the current one does.
@@ -100,14 +118,19 @@ void log_internal_error(const char* callback, const char* what) noexcept
 }
 
 // The configured failure answer: fail closed (tempfail) by default, or open (accept), or reject.
-sfsistat internal_error(SMFICTX* ctx, const char* callback, const char* what) noexcept
+sfsistat error_answer(SMFICTX* ctx) noexcept
 {
-    log_internal_error(callback, what);
     const Action action = on_error_action(ctx);
     if (action != Action::reject && action != Action::tempfail) return SMFIS_ACCEPT;
     const Reply reply = internal_error_reply(action);
     smfi_setreply(ctx, c_arg(reply.code), c_arg(reply.enhanced), c_arg(reply.text));
     return action == Action::reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+sfsistat internal_error(SMFICTX* ctx, const char* callback, const char* what) noexcept
+{
+    log_internal_error(callback, what);
+    return error_answer(ctx);
 }
 
 // Runs body and turns any exception into the on_error answer: nothing crosses into libmilter.
@@ -121,6 +144,30 @@ sfsistat guarded(SMFICTX* ctx, const char* callback, Body&& body) noexcept
     } catch (...) {
         return internal_error(ctx, callback, "unknown exception");
     }
+}
+
+// For the stages before end of message, which only ever continue. With g_no_reply they send no
+// reply at all: a failure is logged and remembered, and end of message answers it.
+template <typename Body>
+sfsistat quiet_stage(SMFICTX* ctx, const char* callback, bool whole_connection, Body&& body) noexcept
+{
+    if (!g_no_reply) {
+        return guarded(ctx, callback, [&] {
+            body();
+            return SMFIS_CONTINUE;
+        });
+    }
+    try {
+        body();
+        return SMFIS_NOREPLY;
+    } catch (const std::exception& e) {
+        log_internal_error(callback, e.what());
+    } catch (...) {
+        log_internal_error(callback, "unknown exception");
+    }
+    if (Connection* connection = connection_of(ctx))
+        (whole_connection ? connection->connection_failed : connection->message_failed) = true;
+    return SMFIS_NOREPLY;  // without a connection, end of message finds no session and fails
 }
 
 // For abort and close: the MTA ignores their status, so a failure is only logged.
@@ -174,85 +221,80 @@ void log_decision(const Verdict& verdict, const Session& session)
 
 sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* address)
 {
+    // Connect always replies: the MTA waits for it, so the connection's snapshot is the one
+    // current when the SMTP client connected, not when the MTA got round to its first message.
     return guarded(ctx, "connect", [&] {
-        // A reused context (QUIT_NC) has had close called; this just makes sure nothing leaks.
-        take_session(ctx);
+        take_connection(ctx);  // a reused context (QUIT_NC) has had close called: nothing leaks
+        auto connection = std::make_unique<Connection>();
         auto snapshot = g_holder != nullptr ? g_holder->current() : nullptr;
         if (!snapshot) throw std::runtime_error("no configuration loaded");
-        auto session = std::make_unique<Session>(std::move(snapshot));
+        connection->session = std::make_unique<Session>(std::move(snapshot));
+        Session& session = *connection->session;
         // Slow DNS (SPF, DKIM keys) must not make the MTA give up on us: tell it we are alive.
-        session->set_dns_progress([ctx] { smfi_progress(ctx); });
-        session->connect(hostname != nullptr ? hostname : "unknown",
-                         address != nullptr ? IpAddress::from_sockaddr(address) : std::nullopt);
-        if (smfi_setpriv(ctx, session.get()) != MI_SUCCESS) throw std::runtime_error("smfi_setpriv failed");
-        session.release();  // owned through the context now; on_close takes it back
+        session.set_dns_progress([ctx] { smfi_progress(ctx); });
+        session.connect(hostname != nullptr ? hostname : "unknown",
+                        address != nullptr ? IpAddress::from_sockaddr(address) : std::nullopt);
+        if (smfi_setpriv(ctx, connection.get()) != MI_SUCCESS) throw std::runtime_error("smfi_setpriv failed");
+        connection.release();  // owned through the context now; on_close takes it back
         return SMFIS_CONTINUE;
     });
 }
 
 sfsistat on_helo(SMFICTX* ctx, char* name)
 {
-    return guarded(ctx, "helo", [&] {
-        require_session(ctx).helo(name != nullptr ? name : "");
-        return SMFIS_CONTINUE;
-    });
+    return quiet_stage(ctx, "helo", true, [&] { require_session(ctx).helo(name != nullptr ? name : ""); });
 }
 
 sfsistat on_envfrom(SMFICTX* ctx, char** argv)
 {
-    return guarded(ctx, "envfrom", [&] {
+    if (Connection* connection = connection_of(ctx)) connection->message_failed = false;  // a new message
+    return quiet_stage(ctx, "envfrom", false, [&] {
         Session& session = require_session(ctx);
         const char* argument = argv != nullptr && argv[0] != nullptr ? argv[0] : "";
         session.mail_from(argument, symbol(ctx, "{auth_authen}"));
-        return SMFIS_CONTINUE;
     });
 }
 
 sfsistat on_envrcpt(SMFICTX* ctx, char** argv)
 {
-    return guarded(ctx, "envrcpt", [&] {
-        Session& session = require_session(ctx);
+    return quiet_stage(ctx, "envrcpt", false, [&] {
         const char* argument = argv != nullptr && argv[0] != nullptr ? argv[0] : "";
-        session.recipient(argument);
-        return SMFIS_CONTINUE;
+        require_session(ctx).recipient(argument);
     });
 }
 
 sfsistat on_data(SMFICTX* ctx)
 {
-    return guarded(ctx, "data", [&] {
-        require_session(ctx);
-        return SMFIS_CONTINUE;
-    });
+    return quiet_stage(ctx, "data", false, [&] { require_session(ctx); });
 }
 
 sfsistat on_header(SMFICTX* ctx, char* name, char* value)
 {
-    return guarded(ctx, "header", [&] {
+    return quiet_stage(ctx, "header", false, [&] {
         require_session(ctx).header(name != nullptr ? name : "", value != nullptr ? value : "");
-        return SMFIS_CONTINUE;
     });
 }
 
 sfsistat on_eoh(SMFICTX* ctx)
 {
-    return guarded(ctx, "eoh", [&] {
-        require_session(ctx).end_of_headers();
-        return SMFIS_CONTINUE;
-    });
+    return quiet_stage(ctx, "eoh", false, [&] { require_session(ctx).end_of_headers(); });
 }
 
 sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t length)
 {
-    return guarded(ctx, "body", [&] {
+    return quiet_stage(ctx, "body", false, [&] {
         Session& session = require_session(ctx);
         if (chunk != nullptr) session.body(std::string_view(reinterpret_cast<const char*>(chunk), length));
-        return SMFIS_CONTINUE;
     });
 }
 
 sfsistat on_eom(SMFICTX* ctx)
 {
+    if (Connection* connection = connection_of(ctx);
+        connection != nullptr && (connection->connection_failed || connection->message_failed)) {
+        connection->message_failed = false;
+        return error_answer(ctx);  // the failure was logged by the stage it happened in
+    }
     return guarded(ctx, "eom", [&] {
         Session& session = require_session(ctx);
         const Verdict verdict = session.end_of_message(symbol(ctx, "i"), std::chrono::system_clock::now());
@@ -267,24 +309,42 @@ sfsistat on_eom(SMFICTX* ctx)
 sfsistat on_abort(SMFICTX* ctx)
 {
     return logged("abort", [&] {
+        if (Connection* connection = connection_of(ctx)) connection->message_failed = false;
         if (Session* session = session_of(ctx)) session->abort_message();
     });
 }
 
 sfsistat on_close(SMFICTX* ctx)
 {
-    return logged("close", [&] { take_session(ctx); });
+    return logged("close", [&] { take_connection(ctx); });
+}
+
+// The stages after connect that only ever continue. Without a reply for them the MTA streams a
+// message's commands and waits only at end of message (libmilter answers "continue" itself when
+// the MTA lacks the feature). Connect keeps its reply: see on_connect.
+constexpr unsigned long kNoReplyStages = SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
+                                         SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
+constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+
+// *steps arrives holding libmilter's own choice (skip the stages without a callback).
+sfsistat on_negotiate(SMFICTX*, unsigned long, unsigned long, unsigned long, unsigned long,
+                      unsigned long* actions, unsigned long* steps, unsigned long*, unsigned long*)
+{
+    *actions = kActions;
+    *steps |= kNoReplyStages;
+    return SMFIS_CONTINUE;
 }
 
 }  // namespace
 
-bool register_milter(SnapshotHolder& holder)
+bool register_milter(SnapshotHolder& holder, bool no_reply_stages)
 {
     g_holder = &holder;
+    g_no_reply = no_reply_stages;
     smfiDesc description{};
     description.xxfi_name = c_arg("ecomm-milter");
     description.xxfi_version = SMFI_VERSION;
-    description.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+    description.xxfi_flags = kActions;
     description.xxfi_connect = on_connect;
     description.xxfi_helo = on_helo;
     description.xxfi_envfrom = on_envfrom;
@@ -296,7 +356,8 @@ bool register_milter(SnapshotHolder& holder)
     description.xxfi_abort = on_abort;
     description.xxfi_close = on_close;
     description.xxfi_data = on_data;
-    // xxfi_unknown and xxfi_negotiate stay null: see glue.h.
+    // xxfi_unknown stays null; xxfi_negotiate only when the stages go without replies: see glue.h.
+    if (no_reply_stages) description.xxfi_negotiate = on_negotiate;
     return smfi_register(description) == MI_SUCCESS;
 }
 

@@ -72,6 +72,7 @@ bool EmbeddedEncodingDetector::judge_line(std::string_view line)
         }
         begin_name_.clear();
     }
+    if (line.empty() || (line[0] != '=' && line[0] != 'b')) return false;  // neither =ybegin nor begin
     if (line.substr(0, 8) == "=ybegin ") {
         const std::size_t name = line.find(" name=");
         if (name != std::string_view::npos) {
@@ -83,7 +84,7 @@ bool EmbeddedEncodingDetector::judge_line(std::string_view line)
     }
     bool base64 = false;
     begin_name_ = begin_line_name(line, base64);
-    begin_kind_ = base64 ? "uu-base64" : "uu";
+    if (!begin_name_.empty()) begin_kind_ = base64 ? "uu-base64" : "uu";
     return false;
 }
 
@@ -99,6 +100,17 @@ bool EmbeddedEncodingDetector::feed(std::string_view text)
         line_.clear();
         text.remove_prefix(length + 1);
     }
+    return completed;
+}
+
+bool EmbeddedEncodingDetector::feed_line(std::string_view line, bool ends_line)
+{
+    if (found_) return false;
+    if (ends_line && line_.empty()) return judge_line(line.substr(0, kKeep));  // no copy needed
+    if (line_.size() < kKeep) line_.append(line.substr(0, kKeep - line_.size()));
+    if (!ends_line) return false;
+    const bool completed = judge_line(line_);
+    line_.clear();
     return completed;
 }
 

@@ -18,6 +18,9 @@ public:
 
     // Text in any chunking; returns true when a block was completed by this text (see found()).
     bool feed(std::string_view text);
+    // The same for text already split into lines: one line without its '\n' (ends_line: the
+    // line break follows; else more of the line comes next), as feed(line + "\n") would take it.
+    bool feed_line(std::string_view line, bool ends_line);
     // End of the text: an unfinished last line is judged too.
     bool finish();
     bool found() const { return found_; }

@@ -20,6 +20,7 @@ using mime::HeaderValue;
 constexpr std::size_t kMaxLine = 64 * 1024;          // longer lines are handled in pieces
 constexpr std::size_t kMaxHeaderBytes = 64 * 1024;   // kept per part: Content-Type/-Disposition/-Transfer-Encoding
 constexpr std::size_t kMaxFieldCopies = 4;           // repeated Content-Type fields judged
+constexpr std::size_t kSinkBatch = 8 * 1024;         // text comes a line at a time: one sink call per this much
 
 bool contains(const std::vector<std::string>& list, std::string_view item)
 {
@@ -111,6 +112,7 @@ public:
     // Nothing more can be learnt from this message's remaining bytes: an attachment leaf with no
     // boundary left to look for. An encoded embedded message in that state need not be decoded.
     bool settled() const { return mode_ == Mode::body && body_ == Body::ignore && frames_.empty(); }
+    void drop_sink();  // before the context's sink goes
 
 private:
     enum class Mode { headers, body };
@@ -160,6 +162,7 @@ private:
     bool container_is_attachment(const std::string& type, const HeaderValue& type_value, const HeaderValue& disposition);
     void end_part();
     void decode(std::string_view line, bool ends_line, std::string& out);
+    void flush_sink();  // passes on the decoded text gathered so far
     void scan_text(std::string_view text, const std::string& type);
     void report_block(const std::string& type);
     void add_finding(std::string part, std::string type, std::string filename, std::string reason);
@@ -188,6 +191,7 @@ private:
     mime::QuotedPrintableDecoder qp_;
     mime::EmbeddedEncodingDetector detector_;
     bool sinking_ = false;
+    std::string sink_text_;  // decoded text for the sink, passed on in pieces of kSinkBatch
     bool sniffing_ = false;  // top-level headers ended without a Content-Type (see end_headers)
     std::unique_ptr<MimeParser> nested_;
     std::string decoded_;  // scratch
@@ -570,11 +574,27 @@ void MimeParser::start_leaf(const HeaderValue& type_value, std::string type, con
     if (sinking_) context_.sink->begin_text(leaf_type_ == "text/html");
 }
 
+void MimeParser::drop_sink()
+{
+    if (!sinking_) return;
+    flush_sink();
+    context_.sink->end_text();
+    sinking_ = false;
+    if (body_ == Body::text && detector_.found()) body_ = Body::ignore;  // read for the sink only
+}
+
+void MimeParser::flush_sink()
+{
+    if (!sink_text_.empty()) context_.sink->text(sink_text_);
+    sink_text_.clear();
+}
+
 void MimeParser::end_part()
 {
     if (mode_ == Mode::headers) keep_field();
     if ((body_ == Body::text || body_ == Body::between) && detector_.finish()) report_block(leaf_type_);
     if (sinking_) {
+        flush_sink();
         context_.sink->end_text();
         sinking_ = false;
     }
@@ -623,14 +643,24 @@ void MimeParser::body_line(std::string_view line, bool ends_line)
     switch (body_) {
     case Body::ignore: return;
     case Body::between:
-        decoded_.assign(line);
-        if (ends_line) decoded_ += '\n';
-        scan_text(decoded_, "text/plain");
+        if (detector_.feed_line(line, ends_line)) report_block("text/plain");
         return;
     case Body::text:
+        if (encoding_ == Encoding::identity) {  // the line is its own decoding: no copy
+            if (!detector_.found() && detector_.feed_line(line, ends_line)) report_block(leaf_type_);
+            if (sinking_) {
+                sink_text_.append(line);
+                if (ends_line) sink_text_ += '\n';
+                if (sink_text_.size() >= kSinkBatch) flush_sink();
+            }
+            return;
+        }
         decode(line, ends_line, decoded_);
         if (!detector_.found()) scan_text(decoded_, leaf_type_);
-        if (sinking_ && !decoded_.empty()) context_.sink->text(decoded_);
+        if (sinking_) {
+            sink_text_.append(decoded_);
+            if (sink_text_.size() >= kSinkBatch) flush_sink();
+        }
         return;
     case Body::embedded:
         if (!nested_ || nested_->settled()) return;
@@ -680,6 +710,13 @@ void MimeScanner::body(std::string_view chunk)
     if (finished_) return;
     end_of_headers();
     parser_->feed(chunk);
+}
+
+void MimeScanner::drop_text_sink()
+{
+    if (!context_->sink) return;
+    parser_->drop_sink();
+    context_->sink = nullptr;
 }
 
 void MimeScanner::finish()

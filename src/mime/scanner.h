@@ -20,12 +20,12 @@
 // blocks, not attachments. Signature parts (MimeOptions::exempt_types) of a multipart/signed do
 // not count.
 //
-// Streaming and bounded: no part is ever buffered; lines are looked at one by one (longer lines
-// than 64 KiB in pieces), the content of attachment parts is only scanned for boundary lines
-// (those that start with "--"), and decoder state is a few bytes. Malformed structure is judged
-// on what can be seen: a missing final boundary, a header without a blank line, broken base64 or
-// an unknown encoding never hide a part that was already visible, and there are no loops that
-// do not consume input.
+// Streaming and bounded: no part is ever buffered (only up to 8 KiB of decoded text on its way
+// to the sink); lines are looked at one by one (longer lines than 64 KiB in pieces), the
+// content of attachment parts is only scanned for boundary lines (those that start with "--"),
+// and decoder state is a few bytes. Malformed structure is judged on what can be seen: a
+// missing final boundary, a header without a blank line, broken base64 or an unknown encoding
+// never hide a part that was already visible, and there are no loops that do not consume input.
 #pragma once
 #include <cstddef>
 #include <memory>
@@ -77,6 +77,9 @@ public:
     void header(std::string_view name, std::string_view value);  // top-level message headers, as the milter gets them
     void end_of_headers();
     void body(std::string_view chunk);  // any chunking, CRLF or bare LF
+    // The sink's answer can no longer matter: no more text is passed to it (a part it is reading
+    // is ended with end_text first). The attachment checks go on unchanged.
+    void drop_text_sink();
     void finish();                      // end of message
     const std::vector<MimeFinding>& findings() const;
     bool has_attachment() const;

@@ -13,6 +13,14 @@ std::vector<const Header*> MessageFacts::find_headers(std::string_view name) con
     return found;
 }
 
+std::vector<std::string_view> MessageFacts::header_values(std::string_view name) const
+{
+    std::vector<std::string_view> values;
+    for (const auto& header : headers)
+        if (iequals(header.name, name)) values.emplace_back(header.value);
+    return values;
+}
+
 const Header* MessageFacts::first_header(std::string_view name) const
 {
     for (const auto& header : headers)

@@ -43,7 +43,8 @@ struct MessageFacts {
     // Body, scanned as it streams for senders that are not internal
     bool body_scanned = false;
     std::vector<MimeFinding> attachments;   // empty: none found
-    bool unsubscribe_link = false;          // an unsubscribe/preferences link in the text
+    bool unsubscribe_link = false;          // an unsubscribe/preferences link in the text (not
+                                            // looked for behind a usable List-Unsubscribe)
     std::string unsubscribe_link_evidence;
     std::chrono::system_clock::time_point now{};
 
@@ -53,6 +54,7 @@ struct MessageFacts {
 
     // All values of a header, case-insensitive name match.
     std::vector<const Header*> find_headers(std::string_view name) const;
+    std::vector<std::string_view> header_values(std::string_view name) const;
     const Header* first_header(std::string_view name) const;
 };
 

@@ -17,6 +17,8 @@
 # (ecomm-milter and OpenDKIM must insert an Authentication-Results header with dkim=pass for a
 # signed message; every final reply must be accept).  Each measured cell is checked the same
 # way by its counts (errors, refusals, header insertions); a bad cell is marked "!".
+# The tools, keys, DNS server, messages, milter start and probe are in tests/bench/bench-lib.sh
+# (shared with memory-bench.sh).
 # Milter CPU per message: utime+stime of the milter's process (/proc/PID/stat) around the cell,
 # divided by the messages it completed; the DNS server's CPU is shown apart.
 #
@@ -38,10 +40,9 @@
 # (about 10 minutes with the defaults).
 
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-. "$top_srcdir/tests/e2e/lib.sh"
+# shellcheck source=bench-lib.sh
+. "$here/bench-lib.sh"
 
-export LC_ALL=C   # decimal points in printf and awk
 BENCH_SECONDS=${BENCH_SECONDS:-5}
 BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-10}
@@ -55,21 +56,10 @@ read -r -a TYPES <<<"$BENCH_TYPES"
 # Prerequisites (outside and inside the namespace)
 
 require_tools() {
-    [ "$(id -u)" -eq 0 ] || e2e_skip "needs root (a private network namespace, dnsmasq on port 53)"
-    export PATH="$PATH:/usr/sbin:/sbin"
-    local tool
-    for tool in python3 awk getconf; do
-        command -v "$tool" >/dev/null 2>&1 || e2e_skip "$tool is not installed"
-    done
+    bench_require_tools milter_load null-milter
     case " $BENCH_SETUPS " in
         *" opendkim-"*) command -v opendkim >/dev/null 2>&1 || e2e_skip "opendkim is not installed (Debian package opendkim)" ;;
     esac
-    if [ -z "${MILTER_LOAD:-}" ] || [ -z "${NULL_MILTER:-}" ]; then
-        for tool in gcc g++ pkg-config; do
-            command -v "$tool" >/dev/null 2>&1 || e2e_skip "$tool is not installed (to build the benchmark tools)"
-        done
-        pkg-config --exists milter || e2e_skip "libmilter is not installed (Debian package libmilter-dev)"
-    fi
 }
 
 require_tools
@@ -80,244 +70,12 @@ esac
 # Runs this script again inside the namespace (and exits with its status); returns in there.
 e2e_enter_private_netns "$here/$(basename "$0")" "$@"
 
-e2e_init protocol-bench
-e2e_setup_private_netns
-cd "$E2E_DIR" || e2e_die "cannot enter $E2E_DIR"
-trap bench_cleanup EXIT
-
-BIN=$E2E_DIR/bin
-KEYS=$E2E_DIR/keys
-MSG=$E2E_DIR/msg
+bench_init protocol-bench
 RESULTS=$E2E_DIR/results.txt
 CLK_TCK=$(getconf CLK_TCK)
-declare -A SOCKET PID   # per setup: the socket in libmilter's spelling, the milter's pid
-DNS_PID=
-
-# Stops the milters in parallel (libmilter takes up to ~5 s to notice SIGTERM), then lets
-# lib.sh's cleanup do the rest (dnsmasq, the work dir).
-# shellcheck disable=SC2317  # run by the EXIT trap
-bench_cleanup() {
-    local status=$? setup pid i
-    for setup in "${!PID[@]}"; do kill -TERM "${PID[$setup]}" 2>/dev/null; done
-    for ((i = 0; i < 150; i++)); do
-        local alive=0
-        for pid in "${PID[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        [ "$alive" = 0 ] && break
-        sleep 0.1
-    done
-    for pid in "${PID[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-    (exit "$status")
-    e2e_cleanup
-}
-
-# ---------------------------------------------------------------------------------------------
-# Tools, keys, DNS, messages
-
-build_tools() {
-    mkdir -p "$BIN"
-    if [ -z "${MILTER_LOAD:-}" ]; then
-        MILTER_LOAD=$BIN/milter_load
-        g++ -std=c++20 -O2 -Wall -Wextra -o "$MILTER_LOAD" "$here/milter_load.cpp" -lpthread ||
-            e2e_die "cannot build milter_load"
-    fi
-    if [ -z "${NULL_MILTER:-}" ]; then
-        NULL_MILTER=$BIN/null-milter
-        # shellcheck disable=SC2046  # pkg-config's output is several words
-        gcc -O2 -Wall -Wextra -o "$NULL_MILTER" "$here/null_milter.c" $(pkg-config --cflags --libs milter) -lpthread ||
-            e2e_die "cannot build null-milter"
-    fi
-}
-
-make_keys() {
-    e2e_dkim_key "$KEYS/e" e.example.edu bench 2048
-    e2e_dkim_key "$KEYS/news" news.example.edu bench 2048
-}
-
-# dnsmasq as in lib.sh's e2e_start_dnsmasq, but without --log-queries: at thousands of queries a
-# second the log would cost the DNS server (and so the machine) more than the answers.
-start_dns() {
-    local conf=$E2E_DIR/dnsmasq.conf
-    {
-        echo "# DNS of tests/bench/protocol-bench.sh: only the names listed here exist."
-        echo "local=/example.edu/"
-        echo "local=/test/"
-        echo "local=/in-addr.arpa/"
-        e2e_dnsmasq_txt e.example.edu 'v=spf1 ip4:192.0.2.0/25 -all'
-        e2e_dnsmasq_txt news.example.edu 'v=spf1 ip4:192.0.2.128/25 -all'
-        e2e_dnsmasq_txt outside.test 'v=spf1 ip4:203.0.113.0/24 -all'
-        e2e_dnsmasq_txt bench._domainkey.e.example.edu "$(e2e_dkim_record "$KEYS/e" bench)"
-        e2e_dnsmasq_txt bench._domainkey.news.example.edu "$(e2e_dkim_record "$KEYS/news" bench)"
-    } >"$conf"
-    dnsmasq --keep-in-foreground --conf-file="$conf" --no-resolv --no-hosts \
-        --listen-address=127.0.0.1 --port=53 --bind-interfaces --user=root --pid-file= \
-        --log-facility="$E2E_DIR/dnsmasq.log" >"$E2E_DIR/dnsmasq.out" 2>&1 &
-    DNS_PID=$!
-    E2E_PIDS_TO_STOP+=("$DNS_PID")
-    e2e_wait_for "dnsmasq on 127.0.0.1:53" e2e_dns_answers || {
-        e2e_show "$E2E_DIR/dnsmasq.out"
-        e2e_die "dnsmasq did not answer"
-    }
-    e2e_dns_query bench._domainkey.e.example.edu TXT | grep -q 'v=DKIM1' ||
-        e2e_die "dnsmasq does not serve the DKIM key of e.example.edu"
-}
-
-# The five message types in $MSG: TYPE.eml (signed where the type says so) and TYPE.eml.env.
-make_messages() {
-    mkdir -p "$MSG"
-    python3 - "$MSG" <<'EOF' || e2e_die "cannot write the messages"
-import sys
-
-out = sys.argv[1]
-words = ("the office of strategic relations and communications invites every student to the "
-         "spring orientation programme where the schedule for registration advising housing "
-         "and dining is explained in detail by staff from each unit on campus").split()
-
-
-def lines(n_bytes, width=72, seed=0):
-    """Plain text lines of about n_bytes in all (CRLF line ends)."""
-    text, line, i = [], [], seed
-    size = 0
-    while size < n_bytes:
-        word = words[i % len(words)]
-        i += 7
-        if len(" ".join(line + [word])) > width:
-            text.append(" ".join(line))
-            size += len(text[-1]) + 2
-            line = []
-        line.append(word)
-    return "\r\n".join(text) + "\r\n"
-
-
-def message(headers, body):
-    return "\r\n".join(headers) + "\r\n\r\n" + body
-
-
-def write(name, text, env):
-    with open(f"{out}/{name}.unsigned", "w", newline="") as f:
-        f.write(text)
-    with open(f"{out}/{name}.eml.env", "w") as f:
-        f.write("".join(f"{k}={v}\n" for k, v in env))
-
-
-date = "Date: Tue, 01 Dec 2026 10:00:00 -0700"
-mc_env = [("client_ip", "192.0.2.7"), ("client_name", "mta7.mc.example.net"),
-          ("helo", "mta7.mc.example.net"), ("from", "bounce-mc7f3a-4821@e.example.edu"),
-          ("rcpt", "student@example.edu")]
-plain = ["MIME-Version: 1.0", "Content-Type: text/plain; charset=us-ascii",
-         "Content-Transfer-Encoding: 7bit"]
-
-# 5 KB signed, registered sender marketing-cloud (transactional).
-write("5k-signed", message(
-    ['From: "Campus News" <news@e.example.edu>', "To: student@example.edu",
-     "Subject: Your spring orientation schedule", date,
-     "Message-ID: <bench-5k@e.example.edu>"] + plain, lines(4300)), mc_env)
-
-# The same to 50 university recipients.
-write("50-rcpt", message(
-    ['From: "Campus News" <news@e.example.edu>', "To: undisclosed-recipients:;",
-     "Subject: Your spring orientation schedule", date,
-     "Message-ID: <bench-50@e.example.edu>"] + plain, lines(4300)),
-    mc_env[:4] + [("rcpt", f"student{i:03d}@example.edu") for i in range(1, 51)])
-
-# 1 MB signed, marketing-cloud.
-write("1m-signed", message(
-    ['From: "Campus News" <news@e.example.edu>', "To: student@example.edu",
-     "Subject: The complete orientation handbook", date,
-     "Message-ID: <bench-1m@e.example.edu>"] + plain, lines(1024 * 1024 - 600)), mc_env)
-
-# 60 KB HTML newsletter (promotional sender "newsletter"), List-Unsubscribe with one-click.
-boundary = "=_bench_alt_42"
-text_part = lines(14000, seed=3)
-html_rows = []
-size = 0
-i = 0
-while size < 44000:
-    row = (f'<tr><td style="padding:8px;font-family:Arial,sans-serif;font-size:14px;color:#333333">'
-           f'<a href="https://news.example.edu/story/{i}?utm_source=newsletter">Story {i}</a>: '
-           f'{" ".join(words[(i * 5) % 20:(i * 5) % 20 + 12])}</td></tr>')
-    html_rows.append(row)
-    size += len(row) + 2
-    i += 1
-html = ("<!DOCTYPE html>\r\n<html><head><meta charset=\"utf-8\"><title>Alumni news</title></head>\r\n"
-        "<body><table width=\"600\" align=\"center\">\r\n" + "\r\n".join(html_rows) +
-        "\r\n<tr><td><a href=\"https://news.example.edu/unsubscribe?u=1001\">Unsubscribe</a> | "
-        "<a href=\"https://news.example.edu/preferences?u=1001\">Preferences</a></td></tr>\r\n"
-        "</table></body></html>\r\n")
-body = (f"--{boundary}\r\nContent-Type: text/plain; charset=us-ascii\r\n"
-        f"Content-Transfer-Encoding: 7bit\r\n\r\n{text_part}\r\n"
-        f"--{boundary}\r\nContent-Type: text/html; charset=us-ascii\r\n"
-        f"Content-Transfer-Encoding: 7bit\r\n\r\n{html}\r\n--{boundary}--\r\n")
-write("60k-html", message(
-    ['From: "Alumni Relations" <alumni@news.example.edu>', "To: student@example.edu",
-     "Subject: Alumni news: December", date, "Message-ID: <bench-60k@news.example.edu>",
-     "List-Id: Alumni news <alumni.news.example.edu>",
-     "List-Unsubscribe: <https://news.example.edu/u/1001>, <mailto:unsubscribe@news.example.edu?subject=1001>",
-     "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-     "MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{boundary}"'], body),
-    [("client_ip", "192.0.2.140"), ("client_name", "out.news.example.net"),
-     ("helo", "out.news.example.net"), ("from", "nl42-1001@news.example.edu"),
-     ("rcpt", "student@example.edu")])
-
-# 5 KB unsigned from outside (SPF pass for outside.test).
-write("5k-unsigned", message(
-    ['From: "A Colleague" <colleague@outside.test>', "To: student@example.edu",
-     "Subject: Notes from the meeting", date, "Message-ID: <bench-ext@outside.test>"] + plain,
-    lines(4500, seed=5)),
-    [("client_ip", "203.0.113.25"), ("client_name", "mail.outside.test"),
-     ("helo", "mail.outside.test"), ("from", "colleague@outside.test"),
-     ("rcpt", "student@example.edu")])
-EOF
-    e2e_dkim_sign "$MSG/5k-signed.unsigned" "$MSG/5k-signed.eml" e.example.edu bench "$KEYS/e/bench.private"
-    e2e_dkim_sign "$MSG/50-rcpt.unsigned" "$MSG/50-rcpt.eml" e.example.edu bench "$KEYS/e/bench.private"
-    e2e_dkim_sign "$MSG/1m-signed.unsigned" "$MSG/1m-signed.eml" e.example.edu bench "$KEYS/e/bench.private"
-    e2e_dkim_sign "$MSG/60k-html.unsigned" "$MSG/60k-html.eml" news.example.edu bench "$KEYS/news/bench.private"
-    cp "$MSG/5k-unsigned.unsigned" "$MSG/5k-unsigned.eml"
-    local type
-    for type in $BENCH_TYPES; do
-        [ -f "$MSG/$type.eml" ] || e2e_die "unknown message type $type (BENCH_TYPES)"
-        if [ "$type" != 5k-unsigned ] && ! dkimverify <"$MSG/$type.eml" >/dev/null 2>&1; then
-            e2e_die "dkimverify rejects the signature of $type.eml"
-        fi
-    done
-    e2e_note "messages: $(message_sizes)"
-}
-
-# "TYPE SIZE, ..." for the types of this run.
-message_sizes() {
-    local type list=()
-    for type in "${TYPES[@]}"; do list+=("$type $(wc -c <"$MSG/$type.eml")"); done
-    local IFS=, joined
-    joined="${list[*]}"
-    echo "${joined//,/, }"
-}
 
 # ---------------------------------------------------------------------------------------------
 # The milters
-
-socket_ready() {
-    case $1 in
-        unix:*) [ -S "${1#unix:}" ] ;;
-        inet:*) local rest=${1#inet:}; e2e_port_listening "${rest%@*}" ;;
-    esac
-}
-
-# start_milter SETUP SOCKET COMMAND...: runs COMMAND in the background (log: SETUP.log) and
-# waits for SOCKET.
-start_milter() {
-    local setup=$1 socket=$2
-    shift 2
-    SOCKET[$setup]=$socket
-    "$@" >"$E2E_DIR/$setup.log" 2>&1 &
-    PID[$setup]=$!
-    local deadline=$((SECONDS + E2E_TIMEOUT))
-    until socket_ready "$socket"; do
-        if ! kill -0 "${PID[$setup]}" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
-            e2e_show "$E2E_DIR/$setup.log"
-            e2e_die "$setup did not open $socket"
-        fi
-        sleep 0.1
-    done
-}
 
 opendkim_config() {
     local socket=$1 file=$2
@@ -338,14 +96,7 @@ start_milters() {
     mkdir -p "$E2E_DIR/sock"
     chmod 0755 "$E2E_DIR/sock"
     if [[ " $BENCH_SETUPS " == *" ecomm-"* ]]; then
-        # Every check on, DNS from the namespace's dnsmasq; no rate limit and a bulk threshold
-        # out of reach, so that the rate and bulk-hours rules count but never defer the run.
-        e2e_write_milter_config "socket=unix:$E2E_DIR/sock/ecomm.sock" dns=system dns_timeout=2 \
-            rate_limit=0 bulk_threshold=100000000
-        "$ECOMM_MILTER" -n -c "$E2E_MILTER_CONF" >"$E2E_DIR/ecomm-check.txt" 2>&1 || {
-            e2e_show "$E2E_DIR/ecomm-check.txt"
-            e2e_die "ecomm-milter refuses the benchmark config"
-        }
+        write_ecomm_config "unix:$E2E_DIR/sock/ecomm.sock"
     fi
     for setup in $BENCH_SETUPS; do
         kind=${setup##*-}
@@ -368,55 +119,6 @@ start_milters() {
 
 # ---------------------------------------------------------------------------------------------
 # Running and checking
-
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
-
-# parse LINE: the KEY=VALUE words of a milter_load result line into R (numbers default to 0).
-declare -A R
-parse() {
-    local word key
-    R=()
-    for key in messages total_messages errors accept continue rcpt_rejected insheader addheader \
-        msg_per_s p50_ms p99_ms; do
-        R[$key]=0
-    done
-    for word in $1; do
-        [[ $word == *=* ]] && R[${word%%=*}]=${word#*=}
-    done
-}
-
-# probe SETUP TYPE: one message with --verbose; dies unless the setup really decided it.
-probe() {
-    local setup=$1 type=$2 out=$E2E_DIR/probe/$1.$2 line problem=
-    mkdir -p "$E2E_DIR/probe"
-    timeout 60 "$MILTER_LOAD" --socket "${SOCKET[$setup]}" --connections 1 --messages 1 --verbose \
-        --message "$MSG/$type.eml" >"$out.out" 2>"$out.err"
-    line=$(cat "$out.out")
-    parse "$line"
-    if [ "${R[messages]}" != 1 ] || [ "${R[errors]}" != 0 ]; then
-        problem="the message did not go through"
-    elif [ $((R[accept] + R[continue])) -ne 1 ]; then
-        problem="the milter did not accept it"
-    else
-        case $setup in
-            ecomm-* | opendkim-*)
-                if ! grep -q 'eom: [hi] .*Authentication-Results:' "$out.err"; then
-                    problem="no Authentication-Results header was added"
-                elif [ "$type" != 5k-unsigned ] && ! grep -q 'eom: [hi] .*Authentication-Results:.*dkim=pass' "$out.err"; then
-                    problem="the Authentication-Results header does not say dkim=pass"
-                fi ;;
-            null-*) grep -q 'eom: [hi]' "$out.err" && problem="the do-nothing milter edited the message" ;;
-        esac
-    fi
-    if [ -n "$problem" ]; then
-        e2e_show "$out.out"
-        e2e_show "$out.err" 40
-        e2e_show "$E2E_DIR/$setup.log" 10
-        e2e_die "$setup on $type: $problem"
-    fi
-    printf '# %-14s %-12s %s\n' "$setup" "$type" "$(sed -n 's/^  eom: [hi] \(\[[0-9]*\] \)\{0,1\}//p' "$out.err" |
-        sed 's/\\n */ /g' | tr '\n' '|' | cut -c1-160)"
-}
 
 # cell SETUP TYPE ROUND: one measured run; appends a line to $RESULTS.
 cell() {
@@ -581,10 +283,10 @@ targets() {
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 e2e_note "protocol benchmark: setups [$BENCH_SETUPS], types [$BENCH_TYPES], $BENCH_ROUNDS rounds of ${BENCH_SECONDS}s cells, $BENCH_CONNECTIONS connections, $BENCH_PER_CONNECTION message(s) per connection"
 e2e_note "machine: $(nproc) cores, $(uname -sr), load average $LOAD_START; work dir $E2E_DIR"
-build_tools
+build_tools milter_load null-milter
 make_keys
 start_dns
-make_messages
+make_messages "${TYPES[@]}"
 start_milters
 
 e2e_note "probes: one message per setup and type (the header each setup added):"
@@ -613,7 +315,7 @@ compute_medians
     echo "Machine: $(nproc) cores, $(uname -sr); load average $LOAD_START at the start, $LOAD_END at the end."
     echo "Command: BENCH_SECONDS=$BENCH_SECONDS BENCH_ROUNDS=$BENCH_ROUNDS BENCH_CONNECTIONS=$BENCH_CONNECTIONS" \
         "BENCH_PER_CONNECTION=$BENCH_PER_CONNECTION tests/bench/protocol-bench.sh"
-    echo "Messages (bytes): $(message_sizes)"
+    echo "Messages (bytes): $(message_sizes "${TYPES[@]}")"
     report
 } | tee "$E2E_DIR/report.md"
 [ -z "$BENCH_REPORT" ] || cp "$E2E_DIR/report.md" "$BENCH_REPORT"

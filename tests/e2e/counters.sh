@@ -17,6 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 RATE_IP=203.0.113.66       # rate-test: the default 30 a minute
 THROTTLE_IP=203.0.113.98   # throttle-test: 12 a minute, at most 1 in any 5 s (burst 1)
 BULK_IP=203.0.113.82       # bulk-test: a promotional sender's campaigns
+LOCK_IP=203.0.113.114      # lock-test: sends while another process holds the table's lock
 
 E2E_REGISTRY_EXTRA='# Added by tests/e2e/counters.sh.
 [rate-test]
@@ -43,12 +44,21 @@ networks = 203.0.113.80/28
 domains = bulk.example.edu
 identifier = bk55
 return_path = ^bk55-[0-9]+@bulk\.example\.edu$
-category = promotional'
+category = promotional
+
+[lock-test]
+unit = Locked table test
+networks = 203.0.113.112/28
+domains = lock.example.edu
+identifier = lk55
+return_path = ^lk55-[0-9]+@lock\.example\.edu$
+category = transactional'
 
 E2E_DNS_EXTRA='# Added by tests/e2e/counters.sh.
 rate.example.edu     TXT "v=spf1 ip4:203.0.113.64/28 -all"
 throttle.example.edu TXT "v=spf1 ip4:203.0.113.96/28 -all"
-bulk.example.edu     TXT "v=spf1 ip4:203.0.113.80/28 -all"'
+bulk.example.edu     TXT "v=spf1 ip4:203.0.113.80/28 -all"
+lock.example.edu     TXT "v=spf1 ip4:203.0.113.112/28 -all"'
 
 RATE_SENT=40
 RATE_LIMIT=30
@@ -413,6 +423,66 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------------
+# locked table: while another process holds the table's lock, MAIL FROM cannot reserve and the
+# milter has an internal error there. On this unix socket MAIL FROM is negotiated without a
+# reply (src/milter/glue.h), so the error is logged at once and answered with on_error
+# (tempfail) at end of message; with the lock free again, the next message goes through.
+
+# hold_table_lock RELEASE-FILE: locks the table's process-shared mutex (TableHeader's, at offset
+# 128: src/counters/table_layout.h) from another process, prints "locked", and holds it until
+# RELEASE-FILE exists (at most 120 s), then unlocks.
+hold_table_lock() {
+    python3 - "$E2E_DIR/milter/counters" "$1" <<'EOF'
+import ctypes, mmap, os, sys, time
+with open(sys.argv[1], "r+b") as f:
+    table = mmap.mmap(f.fileno(), 0)
+    view = (ctypes.c_char * len(table)).from_buffer(table)
+    mutex = ctypes.c_void_p(ctypes.addressof(view) + 128)
+    libc = ctypes.CDLL("libc.so.6")
+    if libc.pthread_mutex_lock(mutex) not in (0, 130):  # 130: EOWNERDEAD, still ours
+        sys.exit("cannot lock")
+    print("locked", flush=True)
+    deadline = time.monotonic() + 120
+    while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    libc.pthread_mutex_unlock(mutex)
+    del view
+EOF
+}
+
+scenario_locked_table() {
+    e2e_say "# locked table: an internal error at MAIL FROM is answered at end of message"
+    command -v python3 >/dev/null 2>&1 || { e2e_note "SKIP locked table: python3 is not installed"; return 0; }
+    local mark holder
+    mark=$(e2e_log_mark)
+    hold_table_lock "$E2E_DIR/lock-release" >"$E2E_DIR/lock-holder.out" 2>&1 &
+    holder=$!
+    if ! e2e_wait_for "the table lock held" grep -q locked "$E2E_DIR/lock-holder.out"; then
+        e2e_fail "locked table: another process can hold the table's lock"
+        e2e_show "$E2E_DIR/lock-holder.out"
+        return 0
+    fi
+    e2e_send locked-1 "$LOCK_IP" lk55-1@lock.example.edu news@lock.example.edu "While locked"
+    e2e_expect_refused locked-1 "451 4.3.0" "internal error" "locked table: the message is deferred (on_error = tempfail)"
+    touch "$E2E_DIR/lock-release"
+    if e2e_wait_for "Postfix's log line" grep -qE "milter-reject: END-OF-MESSAGE .*: 4\\.3\\.0 internal error" "$E2E_MAILLOG"; then
+        e2e_pass "locked table: Postfix got the deferral at end of message (MAIL FROM sends no reply)"
+    else
+        e2e_fail "locked table: Postfix got the deferral at end of message (MAIL FROM sends no reply)"
+        e2e_show "$E2E_MAILLOG" 10
+    fi
+    if e2e_log_since "$mark" | grep -q "internal error in envfrom: counter table .* stayed locked"; then
+        e2e_pass "locked table: the milter logged the internal error at MAIL FROM"
+    else
+        e2e_fail "locked table: the milter logged the internal error at MAIL FROM"
+        e2e_log_since "$mark" | tail -n 5 | sed 's/^/    | /'
+    fi
+    wait "$holder"
+    e2e_send locked-2 "$LOCK_IP" lk55-2@lock.example.edu news@lock.example.edu "After the lock"
+    e2e_expect_delivered locked-2 "locked table: with the lock free, the next message is accepted"
+}
+
+# ---------------------------------------------------------------------------------------------
 
 e2e_require_postfix
 e2e_require_milter
@@ -425,6 +495,7 @@ scenario_throttle
 scenario_bulk
 scenario_bulk_survives_restart
 check_stats_campaign
+scenario_locked_table
 e2e_stop_postfix
 assert_true "the milter stops cleanly on SIGTERM" e2e_stop_milter
 e2e_note "counters.sh took $((SECONDS - started)) s after the stack was up"

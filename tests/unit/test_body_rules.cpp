@@ -4,6 +4,7 @@
 
 #include "core/session.h"
 #include "fixtures.h"
+#include "policy/pipeline.h"
 
 using namespace ecomm;
 using namespace ecomm::test;
@@ -23,7 +24,8 @@ struct Message {
     int recipients = 1;
 };
 
-Verdict run(const Snapshot& snapshot, const Message& m)
+// facts, when given, receives what the session gathered.
+Verdict run(const Snapshot& snapshot, const Message& m, MessageFacts* facts = nullptr)
 {
     Session session(share(snapshot));
     session.connect("c.test", ip(m.client));
@@ -35,7 +37,9 @@ Verdict run(const Snapshot& snapshot, const Message& m)
     const std::size_t half = m.body.size() / 2;
     session.body(std::string_view(m.body).substr(0, half));
     session.body(std::string_view(m.body).substr(half));
-    return session.end_of_message("Q", test_now());
+    Verdict verdict = session.end_of_message("Q", test_now());
+    if (facts) *facts = session.facts();
+    return verdict;
 }
 
 const RuleResult& result_of(const Verdict& v, const std::string& rule)
@@ -77,6 +81,8 @@ class BodyRulesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(listUnsubscribeSatisfiesTheRule);
     CPPUNIT_TEST(bodyLinkCountsOnlyWhenAllowed);
     CPPUNIT_TEST(transactionalNeedsNoUnsubscribe);
+    CPPUNIT_TEST(bodyIsNotSearchedWhenListUnsubscribeSuffices);
+    CPPUNIT_TEST(skippedSearchNeverChangesTheVerdict);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -175,6 +181,77 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("skip"), result_of(v, "unsubscribe").result);
         v = run(s, newsletter({}, "Sale!\r\n"));  // no header: promotional, the strict default
         CPPUNIT_ASSERT_EQUAL(std::string("fail"), result_of(v, "unsubscribe").result);
+    }
+
+    // A usable List-Unsubscribe settles the unsubscribe rule before any body link is looked at,
+    // so the session does not search the text for one; the attachment checks still read it.
+    void bodyIsNotSearchedWhenListUnsubscribeSuffices()
+    {
+        const std::string body = "<p>News.</p><p><a href=\"https://e.example.edu/prefs?id=9\">Unsubscribe</a></p>\r\n";
+        MessageFacts facts;
+        Verdict v = run(base_snapshot(), newsletter({}, body), &facts);
+        CPPUNIT_ASSERT(facts.unsubscribe_link);  // searched and found
+        CPPUNIT_ASSERT_EQUAL(std::string("https://e.example.edu/prefs?id=9"), facts.unsubscribe_link_evidence);
+
+        v = run(base_snapshot(), newsletter({{"List-Unsubscribe", "<mailto:leave@e.example.edu>"}}, body), &facts);
+        CPPUNIT_ASSERT(!facts.unsubscribe_link);  // the link is there, but nobody looked
+        CPPUNIT_ASSERT(facts.unsubscribe_link_evidence.empty());
+        CPPUNIT_ASSERT_EQUAL(std::string("pass"), result_of(v, "unsubscribe").result);
+        CPPUNIT_ASSERT_EQUAL(std::string("List-Unsubscribe mailto, one-click absent"), result_of(v, "unsubscribe").detail);
+
+        // A header without a usable URI settles nothing: the body is searched.
+        for (const char* unusable : {"{{unsubscribe_url}}", "<http://e.example.edu/u>", "<ftp://e.example.edu/u>"}) {
+            v = run(base_snapshot(), newsletter({{"List-Unsubscribe", unusable}}, body), &facts);
+            CPPUNIT_ASSERT_MESSAGE(unusable, facts.unsubscribe_link);
+            CPPUNIT_ASSERT_EQUAL(std::string("pass"), result_of(v, "unsubscribe").result);
+            CPPUNIT_ASSERT(result_of(v, "unsubscribe").detail.find("link in the body") != std::string::npos);
+        }
+
+        // Attachments hidden in the text are still found.
+        Message uu = newsletter({{"List-Unsubscribe", "<https://e.example.edu/u?x=1>"}},
+                                "Report:\r\nbegin 644 report.exe\r\nM'XL(\"$AB;6%I;\"YT>'0`2\\W)5RC/+\\I)45(H2<U+3E%(S\\M7R,M/5D@M\\RU5\r\n`\r\nend\r\n");
+        uu.headers[3] = {"Content-Type", "text/plain"};
+        v = run(base_snapshot(), uu, &facts);
+        CPPUNIT_ASSERT(!facts.unsubscribe_link);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, facts.attachments.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("uu"), facts.attachments[0].reason);
+        CPPUNIT_ASSERT_EQUAL(std::string("fail"), result_of(v, "attachments").result);
+    }
+
+    // Had the search run, it could only have set the facts it skips: the pipeline over the same
+    // facts with either answer gives the session's verdict, word for word.
+    void skippedSearchNeverChangesTheVerdict()
+    {
+        const std::vector<std::string> bodies = {
+            "<p>News.</p><p><a href=\"https://e.example.edu/prefs?id=9\">Unsubscribe</a></p>\r\n",
+            "<p>News without any link.</p>\r\n"};
+        const std::vector<std::vector<std::pair<std::string, std::string>>> headers = {
+            {{"List-Unsubscribe", "<https://e.example.edu/u?x=1>"}},
+            {{"List-Unsubscribe", "<https://e.example.edu/u?x=1>"}, {"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"}},
+            {{"List-Unsubscribe", "junk, <mailto:u@e.example.edu>"}},
+            {{"List-Unsubscribe", "{{unsubscribe_url}}"}, {"List-Unsubscribe", "<https://e.example.edu/u>"}}};
+        for (bool body_link_allowed : {true, false}) {
+            Snapshot snapshot = base_snapshot();
+            snapshot.config.unsubscribe_body_link = body_link_allowed;
+            for (const auto& extra : headers)
+                for (const auto& body : bodies) {
+                    MessageFacts facts;
+                    const Verdict v = run(snapshot, newsletter(extra, body), &facts);
+                    CPPUNIT_ASSERT(!facts.unsubscribe_link);  // not searched
+                    CPPUNIT_ASSERT_EQUAL(std::string("pass"), result_of(v, "unsubscribe").result);
+                    for (bool link : {false, true}) {
+                        MessageFacts searched = facts;
+                        searched.unsubscribe_link = link;
+                        searched.unsubscribe_link_evidence = link ? "https://e.example.edu/prefs?id=9" : "";
+                        const Verdict w = run_pipeline(searched, snapshot);
+                        CPPUNIT_ASSERT(w.action == v.action);
+                        CPPUNIT_ASSERT_EQUAL(v.deciding_rule, w.deciding_rule);
+                        CPPUNIT_ASSERT_EQUAL(result_of(v, "unsubscribe").result, result_of(w, "unsubscribe").result);
+                        CPPUNIT_ASSERT_EQUAL(result_of(v, "unsubscribe").detail, result_of(w, "unsubscribe").detail);
+                        CPPUNIT_ASSERT_EQUAL(v.reply.has_value(), w.reply.has_value());
+                    }
+                }
+        }
     }
 };
 

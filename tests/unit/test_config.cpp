@@ -14,6 +14,10 @@
 #include "source_tree.h"
 #include "config/config.h"
 #include "config/ini_reader.h"
+#include "config/snapshot.h"
+#include "dns/shared_dns_cache.h"
+#include "dns/static_resolver.h"
+#include "dns/system_resolver.h"
 #include "temp_files.h"
 
 namespace ecomm {
@@ -76,6 +80,7 @@ class ConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(bad_number);
     CPPUNIT_TEST(bad_header_name);
     CPPUNIT_TEST(authentication_and_body_settings);
+    CPPUNIT_TEST(dns_cache_wraps_the_system_resolver);
     CPPUNIT_TEST(counter_rate_and_bulk_settings);
     CPPUNIT_TEST(holidays_file_is_read_and_checked);
     CPPUNIT_TEST(bad_socket);
@@ -178,6 +183,7 @@ public:
         CPPUNIT_ASSERT(config.action_for("no-such-rule") == Action::accept);
         CPPUNIT_ASSERT_EQUAL(std::size_t{10}, config.actions.size());
         CPPUNIT_ASSERT_EQUAL(5, config.dns_timeout_seconds);
+        CPPUNIT_ASSERT_EQUAL(4096, config.dns_cache_entries);
         CPPUNIT_ASSERT(!config.authserv_id.empty());  // the host name
     }
 
@@ -311,6 +317,10 @@ public:
             .expect({":4: invalid dns_timeout '0' (expected a whole number from 1 to 60)"});
         Loaded(std::string(kMinimal) + "[authentication]\ndns_budget = 241\n")
             .expect({":4: invalid dns_budget '241' (expected a whole number from 1 to 240)"});
+        Loaded(std::string(kMinimal) + "[authentication]\ndns_cache = -1\n")
+            .expect({":4: invalid dns_cache '-1' (expected a whole number from 0 to 1000000)"});
+        Loaded(std::string(kMinimal) + "[authentication]\ndns_cache = 1000001\n")
+            .expect({":4: invalid dns_cache '1000001' (expected a whole number from 0 to 1000000)"});
         Loaded(std::string(kMinimal) + "[authentication]\nauthserv_id = mx example\n")
             .expect({":4: invalid authserv_id 'mx example' (expected a host name such as mx.example.edu)"});
         Loaded(std::string(kMinimal) + "[body]\nbody_types = text/plain, pdf\n")
@@ -318,6 +328,31 @@ public:
         Loaded(std::string(kMinimal) + "[actions]\nauthentication-temperror = accept\n")
             .expect({":4: 'accept' is not an action for authentication-temperror "
                      "(use log to let failing messages through and log them)"});
+    }
+
+    // dns_cache puts a SharedDnsCache of that many answers in front of the system resolver; 0
+    // and a static dns_file leave it out (the test zone's answers carry no TTL).
+    void dns_cache_wraps_the_system_resolver()
+    {
+        const Loaded sized(std::string(kMinimal) + "[authentication]\ndns_cache = 1000000\n");
+        sized.expect({});
+        CPPUNIT_ASSERT_EQUAL(1000000, sized.config.dns_cache_entries);
+        Diagnostics diagnostics;
+        const auto cached = make_resolver(sized.config, "", diagnostics);
+        const auto* shared = dynamic_cast<const SharedDnsCache*>(cached.get());
+        CPPUNIT_ASSERT(shared != nullptr);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1000000}, shared->capacity());
+
+        const Loaded off(std::string(kMinimal) + "[authentication]\ndns_cache = 0\n");
+        off.expect({});
+        CPPUNIT_ASSERT_EQUAL(0, off.config.dns_cache_entries);
+        const auto plain = make_resolver(off.config, "", diagnostics);
+        CPPUNIT_ASSERT(dynamic_cast<const SystemResolver*>(plain.get()) != nullptr);
+
+        const auto zone_file = sized.dir.write("zone.txt", "example.org TXT \"v=spf1 -all\"\n");
+        const auto zone = make_resolver(sized.config, zone_file, diagnostics);
+        CPPUNIT_ASSERT(dynamic_cast<const StaticResolver*>(zone.get()) != nullptr);
+        CPPUNIT_ASSERT(diagnostics.empty());
     }
 
     void counter_rate_and_bulk_settings()

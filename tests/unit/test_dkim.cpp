@@ -364,6 +364,7 @@ class DkimTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(unsignedMessageHasNoResultsAndSkipsBody);
     CPPUNIT_TEST(lfAndCrlfBodiesVerifyAlike);
     CPPUNIT_TEST(oneByteChunksGiveTheSameResult);
+    CPPUNIT_TEST(mixedLineEndsInAnyChunkingVerify);
     CPPUNIT_TEST(finishTwiceReturnsTheSameResults);
     CPPUNIT_TEST(concurrentVerifiersUseTheirOwnResolvers);
     CPPUNIT_TEST(ed25519CorpusMessagePasses);
@@ -666,6 +667,32 @@ public:
         bad.body += "tail\r\n";
         for (std::size_t chunk : {std::size_t{0}, std::size_t{1}})
             assert_single(verify(bad, dns, chunk), Code::fail, "body hash mismatch");
+    }
+
+    // CRLF chunks go to libopendkim as they are, chunks with a bare LF through the staging
+    // buffer: interleaved, the bytes must still reach it in order.
+    void mixedLineEndsInAnyChunkingVerify()
+    {
+        if (KeyStore::instance().skip_without_keys("mixedLineEndsInAnyChunkingVerify")) return;
+        FakeResolver dns;
+        publish(dns, "k2048", 2048);
+        SignOptions options;
+        options.body_canon = DKIM_CANON_SIMPLE;  // simple body: every byte counts
+        Message crlf_body = sample_message();
+        std::string lines;
+        for (int i = 0; i < 300; ++i) lines += "line " + std::to_string(i) + " of the body\r\n";
+        crlf_body.body = lines + crlf_body.body;
+        Message message = with_signature(crlf_body, sign(crlf_body, options));
+        // The middle third with bare LFs, the rest CRLF.
+        const std::size_t third = message.body.size() / 3;
+        std::string middle;
+        for (char c : message.body.substr(third, third))
+            if (c != '\r') middle += c;
+        message.body = message.body.substr(0, third) + middle + message.body.substr(2 * third);
+        for (std::size_t chunk : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{100}, std::size_t{8191}})
+            assert_single(verify(message, dns, chunk), Code::pass, "");
+        message.body.insert(third + 10, "x");
+        assert_single(verify(message, dns, 100), Code::fail, "body hash mismatch");
     }
 
     void finishTwiceReturnsTheSameResults()

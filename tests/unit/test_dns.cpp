@@ -1,13 +1,15 @@
 // Unit tests for the DNS layer: the static-file resolver (every record type, TXT joining and
 // escapes, TIMEOUT, CNAME chains, nxdomain/nodata, errors as FILE:LINE), the per-transaction
 // caching resolver (answers reused, progress before network queries, bounded), and the system
-// resolver's honest limits (a .invalid name is never "ok" and comes back within the timeout).
+// resolver's honest limits (a .invalid name is never "ok" and comes back within the timeout) and
+// its reading of responses built by hand (status, records and TTLs, no network needed).
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <chrono>
 #include <thread>
 
-#include <chrono>
+#include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -51,6 +53,82 @@ public:
     int queries = 0;
     std::string last_name;
 };
+
+// A DNS response built by hand for parse_dns_response: the question, then records whose owner
+// is the question's name (a compression pointer to offset 12).
+class Response {
+public:
+    Response(const std::string& name, std::uint16_t type, int rcode)
+    {
+        put16(0x1234);                                           // ID
+        put16(static_cast<std::uint16_t>(0x8180 | rcode));       // QR RD RA, RCODE
+        put16(1), put16(0), put16(0), put16(0);                  // QD AN NS AR
+        put_name(name);
+        put16(type), put16(1);
+    }
+    Response& record(int section, std::uint16_t type, std::uint32_t ttl, const std::vector<unsigned char>& data)
+    {
+        put16(0xc00c), put16(type), put16(1), put32(ttl);
+        put16(static_cast<std::uint16_t>(data.size()));
+        bytes.insert(bytes.end(), data.begin(), data.end());
+        const std::size_t count_at = 4 + 2 * section;  // 1: answer, 2: authority
+        const unsigned count = (bytes[count_at] << 8 | bytes[count_at + 1]) + 1;
+        bytes[count_at] = static_cast<unsigned char>(count >> 8);
+        bytes[count_at + 1] = static_cast<unsigned char>(count);
+        return *this;
+    }
+    Response& soa(std::uint32_t ttl, std::uint32_t minimum)
+    {
+        Response data_only;
+        data_only.put_name("ns.example.org");
+        data_only.put_name("hostmaster.example.org");
+        for (const std::uint32_t field : {2024u, 7200u, 900u, 1209600u, minimum}) data_only.put32(field);
+        return record(2, 6, ttl, data_only.bytes);
+    }
+    DnsAnswer parse(DnsType type) const { return parse_dns_response(bytes.data(), bytes.size(), type); }
+
+    static std::vector<unsigned char> txt(const std::string& text)
+    {
+        std::vector<unsigned char> data{static_cast<unsigned char>(text.size())};
+        data.insert(data.end(), text.begin(), text.end());
+        return data;
+    }
+    static std::vector<unsigned char> name_data(const std::string& name)
+    {
+        Response data_only;
+        data_only.put_name(name);
+        return data_only.bytes;
+    }
+
+    std::vector<unsigned char> bytes;
+
+private:
+    Response() = default;
+    void put16(std::uint16_t value)
+    {
+        bytes.push_back(static_cast<unsigned char>(value >> 8));
+        bytes.push_back(static_cast<unsigned char>(value));
+    }
+    void put32(std::uint32_t value)
+    {
+        put16(static_cast<std::uint16_t>(value >> 16));
+        put16(static_cast<std::uint16_t>(value));
+    }
+    void put_name(const std::string& name)
+    {
+        std::size_t start = 0;
+        while (start < name.size()) {
+            const std::size_t dot = std::min(name.find('.', start), name.size());
+            bytes.push_back(static_cast<unsigned char>(dot - start));
+            bytes.insert(bytes.end(), name.begin() + static_cast<long>(start), name.begin() + static_cast<long>(dot));
+            start = dot + 1;
+        }
+        bytes.push_back(0);
+    }
+};
+
+constexpr std::uint16_t kTypeA = 1, kTypeCname = 5, kTypeTxt = 16;
+constexpr int kNoError = 0, kServFail = 2, kNxDomain = 3, kRefused = 5;
 
 }  // namespace
 
@@ -350,6 +428,9 @@ class SystemResolverTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(invalid_tld_is_never_ok_and_bounded_in_time);
     CPPUNIT_TEST(malformed_names_are_refused_without_a_query);
     CPPUNIT_TEST(timeout_is_whole_seconds_at_least_one);
+    CPPUNIT_TEST(answer_ttl_is_the_smallest_of_the_answer_section);
+    CPPUNIT_TEST(negative_ttl_comes_from_the_soa);
+    CPPUNIT_TEST(rcodes_map_as_res_nquery_would);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -385,6 +466,78 @@ public:
         CPPUNIT_ASSERT(SystemResolver(std::chrono::milliseconds(200)).timeout() == std::chrono::seconds(1));
         CPPUNIT_ASSERT(SystemResolver(std::chrono::milliseconds(2900)).timeout() == std::chrono::seconds(2));
         CPPUNIT_ASSERT(SystemResolver(std::chrono::seconds(7)).timeout() == std::chrono::seconds(7));
+    }
+
+    // The TTL says how long SharedDnsCache may keep an answer: the smallest record TTL, the
+    // CNAMEs that led to the data included; a TTL with the top bit set counts as 0 (RFC 2181).
+    void answer_ttl_is_the_smallest_of_the_answer_section()
+    {
+        auto txt = Response("example.org", kTypeTxt, kNoError)
+                       .record(1, kTypeTxt, 300, Response::txt("v=spf1 -all"))
+                       .record(1, kTypeTxt, 120, Response::txt("other"))
+                       .parse(DnsType::TXT);
+        CPPUNIT_ASSERT(txt.status == Status::ok);
+        CPPUNIT_ASSERT(txt.records == records({"v=spf1 -all", "other"}));
+        CPPUNIT_ASSERT_EQUAL(std::uint32_t{120}, txt.ttl_seconds);
+
+        auto via_cname = Response("www.example.org", kTypeA, kNoError)
+                             .record(1, kTypeCname, 30, Response::name_data("host.example.org"))
+                             .record(1, kTypeA, 600, {192, 0, 2, 1})
+                             .parse(DnsType::A);
+        CPPUNIT_ASSERT(via_cname.records == records({"192.0.2.1"}));
+        CPPUNIT_ASSERT_EQUAL(std::uint32_t{30}, via_cname.ttl_seconds);
+
+        auto odd = Response("example.org", kTypeA, kNoError)
+                       .record(1, kTypeA, 0x80000000u, {192, 0, 2, 1})
+                       .parse(DnsType::A);
+        CPPUNIT_ASSERT(odd.status == Status::ok);
+        CPPUNIT_ASSERT_EQUAL(std::uint32_t{0}, odd.ttl_seconds);
+    }
+
+    // RFC 2308 5: a negative answer is kept for min(SOA TTL, SOA MINIMUM); without an SOA it is
+    // not kept (0).
+    void negative_ttl_comes_from_the_soa()
+    {
+        auto minimum_smaller = Response("missing.example.org", kTypeTxt, kNxDomain).soa(900, 60).parse(DnsType::TXT);
+        CPPUNIT_ASSERT(minimum_smaller.status == Status::nxdomain);
+        CPPUNIT_ASSERT_EQUAL(std::uint32_t{60}, minimum_smaller.ttl_seconds);
+
+        auto ttl_smaller = Response("missing.example.org", kTypeTxt, kNxDomain).soa(40, 3600).parse(DnsType::TXT);
+        CPPUNIT_ASSERT_EQUAL(std::uint32_t{40}, ttl_smaller.ttl_seconds);
+
+        auto nodata = Response("example.org", kTypeTxt, kNoError).soa(3600, 300).parse(DnsType::TXT);
+        CPPUNIT_ASSERT(nodata.status == Status::nodata);
+        CPPUNIT_ASSERT_EQUAL(std::uint32_t{300}, nodata.ttl_seconds);
+
+        auto no_soa = Response("missing.example.org", kTypeTxt, kNxDomain).parse(DnsType::TXT);
+        CPPUNIT_ASSERT(no_soa.status == Status::nxdomain);
+        CPPUNIT_ASSERT_EQUAL(std::uint32_t{0}, no_soa.ttl_seconds);
+
+        // Only a CNAME (to a name without the type): nodata, no longer than the CNAME lives.
+        auto cname_only = Response("www.example.org", kTypeTxt, kNoError)
+                              .record(1, kTypeCname, 20, Response::name_data("host.example.org"))
+                              .soa(3600, 300)
+                              .parse(DnsType::TXT);
+        CPPUNIT_ASSERT(cname_only.status == Status::nodata);
+        CPPUNIT_ASSERT_EQUAL(std::uint32_t{20}, cname_only.ttl_seconds);
+    }
+
+    void rcodes_map_as_res_nquery_would()
+    {
+        auto servfail = Response("example.org", kTypeTxt, kServFail).parse(DnsType::TXT);
+        CPPUNIT_ASSERT(servfail.status == Status::timeout);
+        CPPUNIT_ASSERT_EQUAL(std::uint32_t{0}, servfail.ttl_seconds);
+        auto refused = Response("example.org", kTypeTxt, kRefused).soa(3600, 300).parse(DnsType::TXT);
+        CPPUNIT_ASSERT(refused.status == Status::error);
+        CPPUNIT_ASSERT_EQUAL(std::uint32_t{0}, refused.ttl_seconds);
+
+        auto truncated = Response("example.org", kTypeTxt, kNoError).record(1, kTypeTxt, 300, Response::txt("x"));
+        truncated.bytes[2] |= 0x02;  // TC
+        CPPUNIT_ASSERT(truncated.parse(DnsType::TXT).status == Status::error);
+
+        auto cut_short = Response("example.org", kTypeTxt, kNoError).record(1, kTypeTxt, 300, Response::txt("x"));
+        cut_short.bytes.pop_back();
+        CPPUNIT_ASSERT(cut_short.parse(DnsType::TXT).status == Status::error);
     }
 };
 

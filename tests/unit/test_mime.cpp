@@ -151,6 +151,8 @@ class MimeScannerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(header_params);
     CPPUNIT_TEST(decoders);
     CPPUNIT_TEST(embedded_encoding_detector);
+    CPPUNIT_TEST(detector_lines_as_fed_text);
+    CPPUNIT_TEST(dropped_sink_gets_no_more_text);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -568,6 +570,91 @@ public:
         mime::EmbeddedEncodingDetector none;
         none.feed("begin 644 x\nthis is prose, not data\n");
         CPPUNIT_ASSERT(!none.found());
+    }
+
+    // feed_line (the scanner's path for unencoded text) answers as feed on the same text does,
+    // whatever the line lengths (pieces of long lines included) and line ends.
+    void detector_lines_as_fed_text()
+    {
+        const std::string long_name(400, 'n');
+        const std::vector<std::string> texts = {
+            kUuBlock,
+            "Hi\r\n\r\n" + kUuBlock,
+            "begin-base64 644 x.bin\r\nAAAAAAAA\r\n====\r\n",
+            "begin 644 x\nthis is prose, not data\n",
+            "=ybegin line=128 size=5 name=a.exe\r\n",
+            "=ybegin line=128 size=5\n",
+            "begin 644 " + long_name + "\nM" + std::string(60, '!') + "\n",  // begin line longer than kKeep
+            std::string(300, 'x') + "\nbegin 644 ok.exe\nM" + std::string(60, '"') + "\n",
+            "text without a line end: =ybegin name=x",
+            "begin 644 ok.exe\n\nM" + std::string(60, '!') + "\n",  // a blank line breaks the block
+        };
+        for (const std::string& text : texts) {
+            for (std::size_t piece : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{100}}) {
+                mime::EmbeddedEncodingDetector fed, lines;
+                bool fed_completed = fed.feed(text);
+                fed_completed = fed.finish() || fed_completed;
+                bool lines_completed = false;
+                for (std::size_t at = 0; at < text.size();) {
+                    const std::size_t nl = std::min(text.find('\n', at), text.size());
+                    std::string_view line = std::string_view(text).substr(at, nl - at);
+                    while (piece != 0 && line.size() > piece) {  // a long line in pieces
+                        lines_completed = lines.feed_line(line.substr(0, piece), false) || lines_completed;
+                        line.remove_prefix(piece);
+                    }
+                    lines_completed = lines.feed_line(line, nl < text.size()) || lines_completed;
+                    at = nl + 1;
+                }
+                lines_completed = lines.finish() || lines_completed;
+                const std::string label = text.substr(0, 40) + " in pieces of " + std::to_string(piece);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(label, fed.found(), lines.found());
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(label, fed_completed, lines_completed);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(label, fed.block().kind, lines.block().kind);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(label, fed.block().filename, lines.block().filename);
+            }
+        }
+        mime::EmbeddedEncodingDetector yenc;
+        CPPUNIT_ASSERT(yenc.feed_line("=ybegin line=128 size=5 name=a.exe \r", true));
+        CPPUNIT_ASSERT_EQUAL(std::string("a.exe"), yenc.block().filename);
+    }
+
+    // The session drops the sink once List-Unsubscribe has settled the unsubscribe rule: the
+    // sink hears nothing more, the attachment checks (uuencode in text included) go on.
+    void dropped_sink_gets_no_more_text()
+    {
+        const std::string message = with_mixed({kText, kHtml, "Content-Type: text/plain\n\nSee:\n" + kUuBlock});
+        const Scan without_sink = scan(message);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, without_sink.findings.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("uu"), without_sink.findings[0].reason);
+
+        RecordingSink sink;
+        {
+            MimeScanner scanner({}, &sink);
+            scanner.header("MIME-Version", "1.0");
+            scanner.header("Content-Type", "multipart/mixed; boundary=\"==b1==\"");
+            scanner.drop_text_sink();  // before any text
+            const std::size_t blank = message.find("\n\n");
+            scanner.body(std::string_view(message).substr(blank + 2));
+            scanner.finish();
+            CPPUNIT_ASSERT_EQUAL(std::string(), sink.log);
+            CPPUNIT_ASSERT_EQUAL(std::size_t{1}, scanner.findings().size());
+            CPPUNIT_ASSERT_EQUAL(std::string("uu"), scanner.findings()[0].reason);
+            CPPUNIT_ASSERT_EQUAL(std::string("3"), scanner.findings()[0].part);
+            CPPUNIT_ASSERT_EQUAL(std::string("payload.exe"), scanner.findings()[0].filename);
+        }
+        // Dropped in the middle of a text part: that part is ended for the sink, nothing follows.
+        sink.log.clear();
+        MimeScanner scanner({}, &sink);
+        scanner.header("Content-Type", "text/plain");
+        scanner.end_of_headers();
+        scanner.body("Hello\r\nwor");
+        scanner.drop_text_sink();
+        scanner.body("ld\r\n" + kUuBlock + "unsubscribe: https://x.example/u\n");
+        scanner.drop_text_sink();  // twice is harmless
+        scanner.finish();
+        CPPUNIT_ASSERT_EQUAL(std::string("[text]Hello\n[end]"), sink.log);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, scanner.findings().size());
+        CPPUNIT_ASSERT_EQUAL(std::string("uu"), scanner.findings()[0].reason);
     }
 };
 

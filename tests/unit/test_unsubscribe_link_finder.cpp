@@ -24,6 +24,44 @@ UnsubscribeLinkFinder scan(const std::string& text, bool html, std::size_t chunk
     return finder;
 }
 
+// The search paths this CPU can run (scalar always); the finder is left on its default.
+std::vector<UnsubscribeLinkFinder::SearchPath> available_paths()
+{
+    using Path = UnsubscribeLinkFinder::SearchPath;
+    std::vector<Path> paths;
+    for (Path path : {Path::scalar, Path::sse2, Path::avx2})
+        if (UnsubscribeLinkFinder::use_search_path(path)) paths.push_back(path);
+    UnsubscribeLinkFinder::use_search_path(UnsubscribeLinkFinder::best_search_path());
+    return paths;
+}
+
+// Forces a search path for its lifetime, then goes back to the default (also when a check fails).
+struct ForcedPath {
+    explicit ForcedPath(UnsubscribeLinkFinder::SearchPath path) { CPPUNIT_ASSERT(UnsubscribeLinkFinder::use_search_path(path)); }
+    ~ForcedPath() { UnsubscribeLinkFinder::use_search_path(UnsubscribeLinkFinder::best_search_path()); }
+    ForcedPath(const ForcedPath&) = delete;
+    ForcedPath& operator=(const ForcedPath&) = delete;
+};
+
+// Naive reference for UnsubscribeLinkFinder::candidates.
+std::vector<std::pair<std::size_t, unsigned>> reference_candidates(const std::string& text, bool html, std::size_t from,
+                                                                   std::size_t stop)
+{
+    const std::vector<std::string> words = {"unsub", "opt", "preference", html ? "<a" : "http", html ? "</a" : "mailto:"};
+    std::vector<std::pair<std::size_t, unsigned>> out;
+    for (std::size_t pos = from; pos < std::min(stop, text.size()); ++pos)
+        for (unsigned i = 0; i < words.size(); ++i) {
+            if (pos + words[i].size() > text.size()) continue;
+            bool same = true;
+            for (std::size_t k = 0; k < words[i].size(); ++k) {
+                const char c = text[pos + k];
+                same = same && (c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c) == words[i][k];
+            }
+            if (same) out.emplace_back(pos, i);
+        }
+    return out;
+}
+
 bool found_html(const std::string& text) { return scan(text, true).found(); }
 bool found_plain(const std::string& text) { return scan(text, false).found(); }
 
@@ -59,6 +97,8 @@ class UnsubscribeLinkFinderTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(hostileMarkupIsBounded);
     CPPUNIT_TEST(partsAreIndependentAndResetForgets);
     CPPUNIT_TEST(chunkingNeverChangesTheAnswer);
+    CPPUNIT_TEST(everySearchPathFindsEveryCandidate);
+    CPPUNIT_TEST(everySearchPathGivesTheSameAnswers);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -345,6 +385,92 @@ public:
             }
         }
         CPPUNIT_ASSERT(found > 20 && found < 380);  // the sample exercises both answers
+    }
+
+    // The scalar, SSE2 and AVX2 searches against a naive one: words in any case at every offset
+    // across the 16- and 32-byte steps, cut off by the range's end or the text's, near misses,
+    // and control bytes that the vector compare's case folding maps onto '<', '/' or ':'.
+    void everySearchPathFindsEveryCandidate()
+    {
+        const auto paths = available_paths();
+        CPPUNIT_ASSERT(paths.size() >= 2);  // x86-64 has SSE2 at least
+        const std::vector<std::string> fragments = {
+            "unsub", "UNSUB", "uNsUbScRiBe", "uns", "unsu", "opt", "OPT", "op", "Opt", "preference", "PREFERENCE",
+            "preferenc", "prefer", "http", "HTTP", "htt", "mailto:", "MAILTO:", "mailto", "mailto\x1a", "<a", "<A",
+            "\x1c" "a", "</a", "</A", "<\x0f" "a", "\x1c/a", "<", "/", "x", " ", "\n", "e", "b", "t", ":", "\xff"};
+        std::uint32_t state = 777;
+        const auto next = [&state](std::uint32_t bound) {
+            state = state * 1103515245u + 12345u;
+            return (state >> 8) % bound;
+        };
+        int total = 0;
+        for (int round = 0; round < 300; ++round) {
+            std::string text;
+            const std::uint32_t pieces = 1 + next(60);
+            for (std::uint32_t i = 0; i < pieces; ++i) text += fragments[next(static_cast<std::uint32_t>(fragments.size()))];
+            const bool html = round % 2 == 1;
+            // Ranges starting and ending at every offset near the vector widths, and the whole text.
+            std::vector<std::pair<std::size_t, std::size_t>> ranges = {{0, text.size()}, {0, text.size() + 5}};
+            for (std::size_t cut : {1, 15, 16, 17, 31, 32, 33, 41, 47, 64, 65})
+                if (cut <= text.size()) ranges.push_back({next(static_cast<std::uint32_t>(cut)), text.size() - cut + next(3)});
+            for (const auto& [from, stop] : ranges) {
+                const auto expected = reference_candidates(text, html, from, stop);
+                total += static_cast<int>(expected.size());
+                for (const auto path : paths) {
+                    const ForcedPath forced(path);
+                    const auto got = UnsubscribeLinkFinder::candidates(text, html, from, stop);
+                    CPPUNIT_ASSERT_MESSAGE("path " + std::to_string(static_cast<int>(path)) + " from " + std::to_string(from)
+                                               + " stop " + std::to_string(stop) + ": " + text,
+                                           got == expected);
+                }
+            }
+        }
+        CPPUNIT_ASSERT(total > 5000);  // the texts are full of candidates
+        // A word at each offset of a long run: the first and last positions of each vector step.
+        for (std::size_t offset = 0; offset < 80; ++offset) {
+            const std::string text = std::string(offset, '.') + "Unsubscribe" + std::string(80 - offset, '.') + "MAILTO:";
+            const auto expected = reference_candidates(text, false, 0, text.size());
+            CPPUNIT_ASSERT_EQUAL(std::size_t{2}, expected.size());
+            for (const auto path : paths) {
+                const ForcedPath forced(path);
+                CPPUNIT_ASSERT(UnsubscribeLinkFinder::candidates(text, false, 0, text.size()) == expected);
+                CPPUNIT_ASSERT(UnsubscribeLinkFinder::candidates(text, false, offset, offset + 1) ==
+                               reference_candidates(text, false, offset, offset + 1));
+            }
+        }
+        CPPUNIT_ASSERT(UnsubscribeLinkFinder::search_path() == UnsubscribeLinkFinder::best_search_path());
+    }
+
+    // The finder's answers do not depend on the search path, wherever the text falls against the
+    // vector widths and the block and look-ahead edges.
+    void everySearchPathGivesTheSameAnswers()
+    {
+        const std::vector<std::pair<std::string, bool>> samples = {
+            {html_sample, true},
+            {plain_sample, false},
+            {"<p>To unsubscribe, <a href=\"https://e.example.edu/x\">click</a></p>", true},
+            {"Manage email preferences:\r\nhttps://e.example.edu/p", false},
+            {"To OPT-OUT write to MAILTO:leave@e.example.edu", false},
+            {"Tell us your dinner preferences at https://e.example.edu/rsvp\n", false},  // not found
+        };
+        for (const auto& [sample, html] : samples) {
+            const auto expected = scan(sample, html);  // on the default path
+            for (const auto path : available_paths()) {
+                const ForcedPath forced(path);
+                for (std::size_t pad : {std::size_t{0}, std::size_t{1}, std::size_t{15}, std::size_t{31}, std::size_t{33},
+                                        UnsubscribeLinkFinder::block_bytes - 20,
+                                        UnsubscribeLinkFinder::block_bytes + UnsubscribeLinkFinder::lookahead_bytes - 7}) {
+                    const std::string text = std::string(pad, ' ') + sample;
+                    for (std::size_t chunk : {std::size_t{0}, std::size_t{13}, std::size_t{4096}}) {
+                        const auto finder = scan(text, html, chunk);
+                        const std::string label = "path " + std::to_string(static_cast<int>(path)) + " pad "
+                                                  + std::to_string(pad) + ": " + sample;
+                        CPPUNIT_ASSERT_EQUAL_MESSAGE(label, expected.found(), finder.found());
+                        CPPUNIT_ASSERT_EQUAL_MESSAGE(label, expected.evidence(), finder.evidence());
+                    }
+                }
+            }
+        }
     }
 };
 

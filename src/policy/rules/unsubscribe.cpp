@@ -8,17 +8,6 @@
 
 namespace ecomm {
 
-namespace {
-
-std::vector<std::string_view> values_of(const MessageFacts& facts, std::string_view name)
-{
-    std::vector<std::string_view> values;
-    for (const Header* header : facts.find_headers(name)) values.emplace_back(header->value);
-    return values;
-}
-
-}  // namespace
-
 RuleResult check_unsubscribe(const RuleInput& input)
 {
     const MessageFacts& facts = input.facts;
@@ -30,9 +19,9 @@ RuleResult check_unsubscribe(const RuleInput& input)
     if (category.category == MessageCategory::transactional)
         return untriggered("unsubscribe", "skip", "transactional (" + category.reason + ")");
 
-    const ListUnsubscribe list = parse_list_unsubscribe(values_of(facts, "List-Unsubscribe"));
+    const ListUnsubscribe list = parse_list_unsubscribe(facts.header_values("List-Unsubscribe"));
     if (list.has_mechanism()) {
-        const OneClick one_click = check_one_click(list, values_of(facts, "List-Unsubscribe-Post"));
+        const OneClick one_click = check_one_click(list, facts.header_values("List-Unsubscribe-Post"));
         std::string detail = std::string("List-Unsubscribe ") + (list.https ? "https" : "mailto")
                              + ", one-click " + std::string(to_string(one_click));
         return untriggered("unsubscribe", "pass", detail);
