@@ -155,6 +155,15 @@ void set_mode(MainConfig& config, const KeySpec& spec, const KeyValue& value, Pr
     config.monitor = mode == "monitor";
 }
 
+void set_no_reply(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    const auto choice = lower(value.text);
+    if (choice == "unix") config.no_reply = MainConfig::NoReply::unix_only;
+    else if (choice == "always") config.no_reply = MainConfig::NoReply::always;
+    else if (choice == "never") config.no_reply = MainConfig::NoReply::never;
+    else report_invalid(spec, value, "unix, always or never", problems);
+}
+
 void set_on_error(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
 {
     const auto choice = lower(value.text);
@@ -371,6 +380,9 @@ const std::array kKeys{
             false, [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
                 set_boolean(c.log_accepts, k, v, p);
             }},
+    KeySpec{"milter", "no_reply", "unix",
+            "stages after connect without replies: on a unix socket (unix), on any socket (always) or never",
+            false, false, set_no_reply},
 
     KeySpec{"policy", "university_domains", "",
             "the university's mail domains (list, required); subdomains match too", true, true,

@@ -28,6 +28,9 @@ struct MainConfig {
     bool monitor = false;           // mode = monitor: log what would be done, change nothing
     Action on_error = Action::tempfail;  // internal errors: tempfail (fail closed) or accept (open)
     bool log_accepts = true;        // one line for accepted messages too
+    // Which sockets negotiate the stages after connect without replies (src/milter/glue.h).
+    enum class NoReply { unix_only, always, never };
+    NoReply no_reply = NoReply::unix_only;
 
     // [policy]
     std::vector<std::string> university_domains;  // lower case, no leading dot; subdomains match

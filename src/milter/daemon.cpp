@@ -313,6 +313,7 @@ void warn_restart_only_changes(const MainConfig& before, const MainConfig& after
     note(before.socket_group != after.socket_group, "socket_group");
     note(before.user != after.user, "user");
     note(before.pid_file != after.pid_file, "pid_file");
+    note(before.no_reply != after.no_reply, "no_reply");
     if (!changed.empty()) log::warning("changes to " + changed + " take effect at the next restart");
 }
 
@@ -400,6 +401,19 @@ struct Identities {
     }
 };
 
+// [milter] no_reply: the stages after connect go without replies on a unix socket by default;
+// over TCP only when asked (Postfix 3.7 was measured not to stall; other MTAs may write each
+// command apart and meet Nagle and delayed ACKs).
+bool wants_no_reply(const MainConfig& config, const SocketSpec& spec)
+{
+    switch (config.no_reply) {
+    case MainConfig::NoReply::unix_only: return spec.is_unix();
+    case MainConfig::NoReply::always: return true;
+    case MainConfig::NoReply::never: return false;
+    }
+    return false;
+}
+
 // Registers the callbacks and opens the listening socket while still root: a unix socket gets
 // its owner and mode (and a remover for exit), an inet one TCP_NODELAY.
 std::string open_listener(SnapshotHolder& holder, const SocketSpec& spec, const MainConfig& config,
@@ -410,7 +424,7 @@ std::string open_listener(SnapshotHolder& holder, const SocketSpec& spec, const 
         if (!check.ok) return check.error;
         if (check.removed) log::notice("removed stale socket " + spec.path);
     }
-    if (!register_milter(holder, spec.is_unix())) return "smfi_register failed";
+    if (!register_milter(holder, wants_no_reply(config, spec))) return "smfi_register failed";
     std::string connection = spec.to_libmilter();
     if (smfi_setconn(connection.data()) != MI_SUCCESS) return "smfi_setconn(" + connection + ") failed";
     smfi_settimeout(kMilterTimeoutSeconds);

@@ -6,24 +6,26 @@
 // "internal error in <callback>: <what>". Header edits and the reply happen only at end of
 // message, through apply_verdict().
 //
-// Every stage before end of message only continues. On a unix socket those after connect are
-// negotiated without replies (SMFIP_NR_HELO ... SMFIP_NR_BODY, through xxfi_negotiate): the MTA
-// streams a message's commands and waits once, at end of message, which saves a round trip per
-// header and stage. Connect still replies, so that a connection's snapshot is the one current
-// when the client connected. An internal error in a stage without a reply is logged where it
-// happens and answered with the on_error action at end of message (an error at HELO fails every
-// message of the connection). On an inet socket no xxfi_negotiate is registered and every stage replies: an MTA
-// writing several small commands without reading a reply meets the milter host's delayed ACK
-// under Nagle and stalls ~40 ms (docs/BENCHMARKS.md). xxfi_data is registered for the same
-// reason; xxfi_unknown stays null, so libmilter asks the MTA to skip unknown commands.
+// Every stage before end of message only continues. Those after connect can be negotiated
+// without replies (SMFIP_NR_HELO ... SMFIP_NR_BODY, through xxfi_negotiate): the MTA streams a
+// message's commands and waits once, at end of message, which saves a round trip per header and
+// stage. [milter] no_reply chooses: on a unix socket only (the default), always, or never.
+// Connect still replies, so that a connection's snapshot is the one current when the client
+// connected. An internal error in a stage without a reply is logged where it happens and
+// answered with the on_error action at end of message (an error at HELO fails every message of
+// the connection). Without no-reply stages no xxfi_negotiate is registered and every stage
+// replies: over TCP, an MTA writing several small commands without reading a reply can meet the
+// milter host's delayed ACK under Nagle and stall ~40 ms (Postfix 3.7 was measured not to,
+// docs/BENCHMARKS.md). xxfi_data is registered for the same reason; xxfi_unknown stays null, so
+// libmilter asks the MTA to skip unknown commands.
 #pragma once
 #include "config/snapshot.h"
 
 namespace ecomm {
 
 // Registers the callbacks with libmilter (smfi_register). Connections take their snapshot from
-// holder, which must outlive smfi_main(). no_reply_stages: negotiate the stages before end of
-// message without replies (for unix sockets). Returns false when libmilter refuses.
+// holder, which must outlive smfi_main(). no_reply_stages: negotiate the stages after connect
+// without replies. Returns false when libmilter refuses.
 bool register_milter(SnapshotHolder& holder, bool no_reply_stages);
 
 }  // namespace ecomm

@@ -532,6 +532,7 @@ registry = registry.conf
 mode = $mode
 on_error = tempfail
 log_accepts = yes
+${E2E_NO_REPLY:+no_reply = $E2E_NO_REPLY}
 
 [policy]
 university_domains = example.edu

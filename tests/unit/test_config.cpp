@@ -220,6 +220,7 @@ public:
             "mode = Monitor\n"
             "on_error = accept\n"
             "log_accepts = off\n"
+            "no_reply = Always\n"
             "pid_file = /run/ecomm-milter/ecomm-milter.pid\n"
             "[policy]\n"
             "university_domains = example.edu\n"
@@ -238,6 +239,7 @@ public:
         CPPUNIT_ASSERT(config.monitor);
         CPPUNIT_ASSERT(config.on_error == Action::accept);
         CPPUNIT_ASSERT(!config.log_accepts);
+        CPPUNIT_ASSERT(config.no_reply == MainConfig::NoReply::always);
         CPPUNIT_ASSERT_EQUAL(std::string("/run/ecomm-milter/ecomm-milter.pid"), config.pid_file);
         CPPUNIT_ASSERT_EQUAL(0, config.expiry_warning_days);
         CPPUNIT_ASSERT_EQUAL(std::string("Europe/Berlin"), config.time_zone);
@@ -301,6 +303,8 @@ public:
     {
         Loaded(std::string("[milter]\nlog_accepts = maybe\n") + kMinimal)
             .expect({":2: invalid log_accepts 'maybe' (expected yes or no)"});
+        Loaded(std::string("[milter]\nno_reply = tcp\n") + kMinimal)
+            .expect({":2: invalid no_reply 'tcp' (expected unix, always or never)"});
     }
 
     void bad_number()
