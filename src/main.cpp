@@ -170,10 +170,12 @@ int check_config(const CommandLine& line)
     ecomm::LoadResult result = ecomm::load_snapshot(line.config_path);
     print_diagnostics(result.diagnostics);
     if (!result.snapshot) return 1;
-    // The daemon creates the counter table at start: its folder must be there.
+    // The daemon creates the counter table at start (Redis's stand-in too): its folder must be there.
     const ecomm::MainConfig& config = result.snapshot->config;
+    const bool uses_table =
+        config.counter_backend == ecomm::MainConfig::CounterBackend::table || config.redis_fallback_to_table;
     const auto folder = std::filesystem::path(config.counter_file).parent_path();
-    if (std::error_code error; !std::filesystem::is_directory(folder, error)) {
+    if (std::error_code error; uses_table && !std::filesystem::is_directory(folder, error)) {
         const ecomm::Diagnostic diagnostic{ecomm::Diagnostic::Severity::error, config.path, config.counter_file_line,
                                            "the counter table's folder " + folder.string() + " does not exist"};
         std::cerr << diagnostic.to_string() << '\n';

@@ -4,20 +4,25 @@
 // from that table, so they cannot drift apart.
 #include "config/config.h"
 
+#include <arpa/inet.h>
 #include <cctz/time_zone.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "config/ini_reader.h"
+#include "counters/redis_connection.h"
 #include "util/decimal.h"
 
 namespace ecomm {
@@ -317,6 +322,72 @@ void set_counter_file(MainConfig& config, const KeySpec& spec, const KeyValue& v
     config.counter_file_line = value.line;
 }
 
+void set_counter_backend(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    const auto choice = lower(value.text);
+    if (choice == "table") config.counter_backend = MainConfig::CounterBackend::table;
+    else if (choice == "redis") config.counter_backend = MainConfig::CounterBackend::redis;
+    else report_invalid(spec, value, "table or redis", problems);
+}
+
+void set_redis_server(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    const ParsedRedisAddress parsed = parse_redis_address(value.text);
+    if (!parsed.error.empty())
+        return report_invalid(spec, value, "HOST:PORT, [IPv6]:PORT or a unix socket's absolute path: " + parsed.error,
+                              problems);
+    const std::string& host = parsed.address.host;
+    in6_addr ignored{};
+    if (!host.empty() && inet_pton(AF_INET, host.c_str(), &ignored) != 1 && inet_pton(AF_INET6, host.c_str(), &ignored) != 1)
+        problems.warning(value.line, "redis_server '" + value.text +
+                                         "' names a host: it is looked up at each connect, outside redis_timeout; "
+                                         "an IP address keeps every wait bounded");
+    config.redis_server = value.text;
+}
+
+void set_redis_prefix(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    // Printable and without spaces, so that keys read back the same in redis-cli and logs.
+    const bool printable = std::all_of(value.text.begin(), value.text.end(), [](char c) { return c > ' ' && c <= '~'; });
+    if (value.text.empty() || value.text.size() > 64 || !printable)
+        return report_invalid(spec, value, "1-64 printable characters without spaces, such as ecomm-milter:", problems);
+    config.redis_prefix = value.text;
+}
+
+// The password is read once, at load, so that it never appears in the config file itself and a
+// daemon that drops privileges after start-up still has it (a reload must be able to read it too).
+void set_redis_password_file(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    config.redis_password_file.clear();
+    config.redis_password.clear();
+    if (value.text.empty()) return;
+    const std::filesystem::path file(value.text);
+    const std::string path =
+        file.is_absolute() ? file.string() : (std::filesystem::path(config.path).parent_path() / file).string();
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        problems.error(value.line, std::string("cannot read ") + spec.key + " " + path + ": " + std::strerror(errno));
+        return;
+    }
+    std::string password;
+    std::getline(in, password);
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    if (password.empty()) {
+        problems.error(value.line, std::string(spec.key) + " " + path + ": the first line (the password) is empty");
+        return;
+    }
+    config.redis_password_file = path;
+    config.redis_password = std::move(password);
+}
+
+void set_redis_unavailable(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    const auto choice = lower(value.text);
+    if (choice == "table") config.redis_fallback_to_table = true;
+    else if (choice == "on_error") config.redis_fallback_to_table = false;
+    else report_invalid(spec, value, "table or on_error", problems);
+}
+
 void set_header_names(std::vector<std::string>& field, const KeySpec& spec, const KeyValue& value, Problems& problems)
 {
     field.clear();
@@ -494,6 +565,39 @@ const std::array kKeys{
             [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
                 set_bounded_int(c.counter_campaign_slots, 8, 65536, k, v, p);
             }},
+
+    KeySpec{"counters", "backend", "table",
+            "where the counters live: this host's table (table) or a Redis server several hosts share (redis)",
+            false, false, set_counter_backend},
+    KeySpec{"counters", "redis_server", "127.0.0.1:6379",
+            "backend = redis: the server, as HOST:PORT, [IPv6]:PORT or a unix socket's absolute path", false, false,
+            set_redis_server},
+    KeySpec{"counters", "redis_database", "0", "the Redis database number (0-1000000)", false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_bounded_int(c.redis_database, 0, 1000000, k, v, p);
+            }},
+    KeySpec{"counters", "redis_prefix", "ecomm-milter:",
+            "the prefix of every Redis key; MTAs that share counters use the same one", false, false,
+            set_redis_prefix},
+    KeySpec{"counters", "redis_password_file", "",
+            "a file whose first line is the Redis password, read at start and reload; empty: no AUTH", false, false,
+            set_redis_password_file},
+    KeySpec{"counters", "redis_user", "", "the Redis ACL user; empty: AUTH with the password alone", false, false,
+            [](MainConfig& c, const KeySpec&, const KeyValue& v, Problems&) { set_text(c.redis_user, v); }},
+    KeySpec{"counters", "redis_timeout", "100",
+            "milliseconds one Redis call may take, connecting included (1-10000); mail never waits longer",
+            false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_bounded_int(c.redis_timeout_ms, 1, 10000, k, v, p);
+            }},
+    KeySpec{"counters", "redis_connections", "8", "Redis connections one milter process keeps at most (1-256)",
+            false, false,
+            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
+                set_bounded_int(c.redis_connections, 1, 256, k, v, p);
+            }},
+    KeySpec{"counters", "redis_unavailable", "table",
+            "while Redis is away: count in this host's table (table) or answer with on_error (on_error)", false,
+            false, set_redis_unavailable},
 
     KeySpec{"rate", "limit", "30",
             "messages a minute per registered sender (0-60000, 0: no limit); the registry's rate overrides",

@@ -70,6 +70,19 @@ struct MainConfig {
     int counter_file_line = 0;         // where it was set, for diagnostics about the file
     int counter_rate_slots = 4096;
     int counter_campaign_slots = 128;
+    // Where the counters live: this host's table, or a Redis server several MTA hosts share
+    // (issue 8), with the table standing in while Redis is away when redis_unavailable = table.
+    enum class CounterBackend { table, redis };
+    CounterBackend counter_backend = CounterBackend::table;
+    std::string redis_server = "127.0.0.1:6379";  // host:port, [v6]:port, or a unix socket's path
+    int redis_database = 0;
+    std::string redis_prefix = "ecomm-milter:";
+    std::string redis_password_file;    // empty: no AUTH
+    std::string redis_password;         // read from redis_password_file when the config loads
+    std::string redis_user;             // empty: AUTH with the password alone
+    int redis_timeout_ms = 100;         // each Redis call, connecting included
+    int redis_connections = 8;          // pool size of one milter process
+    bool redis_fallback_to_table = true;  // false (on_error): Redis away is an internal error
 
     // [rate] (IV.B.3.c.vi-vii)
     int rate_limit = 30;               // messages a minute per registered sender; registry `rate` overrides

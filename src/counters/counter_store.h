@@ -36,6 +36,7 @@ struct RateLimit {
 struct RateReservation {
     std::string key;
     std::int64_t second = 0;  // the Unix second it was counted in
+    bool local = false;       // counted by FallbackStore's local table while the shared store was away
 };
 
 struct RateDecision {

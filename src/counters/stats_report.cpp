@@ -94,6 +94,11 @@ std::string render_table(const std::vector<std::vector<std::string>>& rows, cons
 std::string fill_line(const CounterView& view)
 {
     std::ostringstream out;
+    // A store without fixed slots (Redis) has only entries to count.
+    if (view.rate_slots == 0 && view.campaign_slots == 0) {
+        out << "rate entries: " << view.rates.size() << ", campaigns: " << view.campaigns.size();
+        return out.str();
+    }
     out << "rate slots: " << view.rates.size() << '/' << view.rate_slots
         << " used, campaign slots: " << view.campaigns.size() << '/' << view.campaign_slots
         << " used, evictions: " << view.evictions;
@@ -123,7 +128,8 @@ std::string format_utc_iso8601(SystemTime time)
 std::string format_stats_text(const CounterView& view, SystemTime now, const StatsSettings& settings)
 {
     std::ostringstream out;
-    out << "counter table " << printable(view.location) << '\n' << fill_line(view) << '\n';
+    const bool table = view.rate_slots != 0 || view.campaign_slots != 0;
+    out << (table ? "counter table " : "counters in ") << printable(view.location) << '\n' << fill_line(view) << '\n';
 
     const BusinessHoursState hours = business_hours_at(settings.business_hours, settings.time_zone, now);
     out << "at " << format_utc_iso8601(now) << ", business hours (" << settings.time_zone << ") are ";

@@ -445,7 +445,7 @@ std::string starting_line(const Snapshot& snapshot, const SocketSpec& spec)
     const MainConfig& config = snapshot.config;
     return std::string("ecomm-milter ") + PACKAGE_VERSION + " starting: config=" + config.path + " socket=" + spec.to_libmilter() +
            " mode=" + (config.monitor ? "monitor" : "enforce") + " registry=" + registry_path(config) + " (" +
-           std::to_string(snapshot.registry.entries.size()) + " entries) counters=" + config.counter_file +
+           std::to_string(snapshot.registry.entries.size()) + " entries) counters=" + counters_description(config) +
            " on_error=" + std::string(to_string(config.on_error)) + " generation=" + std::to_string(snapshot.generation);
 }
 

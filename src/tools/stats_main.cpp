@@ -1,5 +1,5 @@
-// ecomm-milter-stats: the postmaster's live view of the counter table the milters share
-// (DESIGN.md "Counters"): per sender the messages of the last minute and the reservations not yet
+// ecomm-milter-stats: the postmaster's live view of the counters the milters share
+// (DESIGN.md "Counters"; the host's table, or Redis with [counters] backend = redis): per sender the messages of the last minute and the reservations not yet
 // committed, per campaign its audience and whether the bulk-hours rule holds it now, and how full
 // the table is; as text, or as JSON with --json. --reset KEY forgets one sender's rate or one
 // campaign (say, after a registry change).
@@ -10,6 +10,7 @@
 // header is read: a table of this format is opened with the slot counts it has (a [counters]
 // change the milter has not picked up yet must not cost the live counters), and a file that is not
 // a counter table at all (--file with the wrong path) is left alone rather than renamed aside.
+// With backend = redis, --file reads the host's own table, the stand-in while Redis was away.
 //
 // Exit status: 0 success; 1 no table, a table that cannot be read, or no entry to reset;
 // 2 a bad configuration; 64 (EX_USAGE) a bad command line.
@@ -19,6 +20,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <algorithm>
+#include <memory>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -31,7 +34,9 @@
 #include "config.h"  // PACKAGE_VERSION (autoconf)
 #include "config/config.h"
 #include "core/logger.h"
+#include "counters/counter_provider.h"
 #include "counters/counter_table.h"
+#include "counters/redis_store.h"
 #include "counters/stats_report.h"
 #include "counters/table_probe.h"
 #include "util/option_name.h"
@@ -74,8 +79,9 @@ void print_help(std::ostream& out)
            "  -c, --config FILE   configuration file (default "
         << kDefaultConfig
         << "); gives the counter\n"
-           "                      table ([counters]), the bulk threshold and business hours\n"
-           "      --file PATH     read this counter table instead of the configured one\n"
+           "                      table or Redis server ([counters]), the bulk threshold and\n"
+           "                      business hours\n"
+           "      --file PATH     read this counter table instead of the configured counters\n"
            "      --json          print one JSON document instead of the report\n"
            "      --reset KEY     forget the sender rate entry or campaign KEY (as listed)\n"
            "  -V, --version       print the version\n"
@@ -177,13 +183,9 @@ std::optional<int> refuse_to_open(ecomm::CounterTableOptions& options)
     return std::nullopt;
 }
 
-int run(const CommandLine& line)
+// The host's table (--file, or [counters] file); null after saying why it is not opened.
+std::shared_ptr<ecomm::CounterStore> open_table(const CommandLine& line, const ecomm::MainConfig& config)
 {
-    ecomm::Diagnostics diagnostics;
-    const ecomm::MainConfig config = ecomm::load_main_config(line.config_path, diagnostics);
-    print_diagnostics(diagnostics);
-    if (ecomm::has_errors(diagnostics)) return kExitBadConfig;
-
     ecomm::CounterTableOptions options;
     options.path = line.table_path.value_or(config.counter_file);
     options.rate_slots = static_cast<std::size_t>(config.counter_rate_slots);
@@ -193,13 +195,34 @@ int run(const CommandLine& line)
         std::cerr << kProgram << ": warning: " << text << '\n';
         ecomm::log::warning(text);
     };
-
-    if (const auto refused = refuse_to_open(options)) return *refused;
-
+    if (refuse_to_open(options)) return nullptr;
     ecomm::log::open(false);
-    const auto table = ecomm::CounterTable::open(options);
+    return ecomm::CounterTable::open(options);
+}
+
+// The Redis store of [counters]; an unreachable server throws CounterError on the first call.
+std::shared_ptr<ecomm::CounterStore> open_redis(const ecomm::MainConfig& config)
+{
+    ecomm::log::open(false);
+    ecomm::RedisStoreOptions options = ecomm::redis_store_options(config);
+    // A person is waiting, not mail: allow a slow server more than the milter's timeout.
+    options.pool.connect.timeout = std::max(options.pool.connect.timeout, std::chrono::milliseconds(2000));
+    options.pool.max_connections = 1;
+    return std::make_shared<ecomm::RedisStore>(std::move(options));
+}
+
+int run(const CommandLine& line)
+{
+    ecomm::Diagnostics diagnostics;
+    const ecomm::MainConfig config = ecomm::load_main_config(line.config_path, diagnostics);
+    print_diagnostics(diagnostics);
+    if (ecomm::has_errors(diagnostics)) return kExitBadConfig;
+
+    const bool redis = !line.table_path && config.counter_backend == ecomm::MainConfig::CounterBackend::redis;
+    const std::shared_ptr<ecomm::CounterStore> store = redis ? open_redis(config) : open_table(line, config);
+    if (!store) return 1;
     if (line.reset_key) {
-        if (!table->reset(*line.reset_key)) {
+        if (!store->reset(*line.reset_key)) {
             std::cerr << kProgram << ": no entry " << *line.reset_key << '\n';
             return 1;
         }
@@ -209,8 +232,7 @@ int run(const CommandLine& line)
     }
 
     const auto now = std::chrono::system_clock::now();
-    ecomm::CounterView view = table->view(now);
-    if (view.location.empty()) view.location = options.path;
+    const ecomm::CounterView view = store->view(now);
     const ecomm::StatsSettings settings = stats_settings(config);
     std::cout << (line.json ? ecomm::format_stats_json(view, now, settings)
                             : ecomm::format_stats_text(view, now, settings));

@@ -6,6 +6,10 @@
 #   null-unix   the do-nothing milter (tests/bench/null_milter.c), unix socket
 #   null-inet   the same on an inet socket (TCP_NODELAY, as ecomm-milter)
 #   ecomm-unix  ecomm-milter, unix socket      ecomm-inet  ecomm-milter, inet socket
+#   ecomm-redis ecomm-milter with Redis counters (issue 8), unix socket: [counters] backend =
+#               redis on a redis-server of the benchmark's own in the namespace (127.0.0.1, a
+#               free port, --save "" --appendonly no), shipped redis_timeout (100 ms), stopped
+#               at the end
 #   odkim-unix  OpenDKIM in verify mode, unix  odkim-inet  OpenDKIM, inet socket
 # on four messages (tests/bench/e2e/make-messages.py): 5 KB signed, 60 KB HTML newsletter
 # signed, 1 MB signed, 5 KB unsigned from outside.  Everything runs inside a private network
@@ -32,9 +36,14 @@
 # smtp_header_checks log an INFO line for each delivered Authentication-Results of ecomm-milter
 # (authserv-id mx.bench.test) and of OpenDKIM (odkim.bench.test), with its dkim= result; the
 # do-nothing milter adds no header, so its proof is the CPU it used (and
-# milter_default_action = tempfail: without it no message would pass).  The milters' CPU time
-# per message (from /proc/PID/stat, all threads) and the DNS queries per message that reached
-# the DNS server are reported too: both vary far less with the machine's load than msg/s.
+# milter_default_action = tempfail: without it no message would pass).  ecomm-redis has
+# ecomm-milter's proof and one more: in each signed cell the registered sender's rate entry in
+# Redis (PREFIX rate:sender:bench-news, field total) grew by exactly the cell's count, i.e.
+# Redis, not the local stand-in table, counted every message; after the run the Redis keys
+# under the prefix are listed (none: a problem) and the milter must have logged no outage.
+# The milters' CPU time per message (from /proc/PID/stat, all threads; for ecomm-redis also
+# redis-server's) and the DNS queries per message that reached the DNS server are reported too:
+# both vary far less with the machine's load than msg/s.
 #
 # Postfix is tuned so that it is not an unfair bottleneck: in_flow_delay = 0 (no arrival
 # throttling, which would cap the fastest setup most), initial_destination_concurrency = 20 (no
@@ -48,13 +57,16 @@
 #   SETUPS="none null-unix ..." (a subset, in this order)  TYPES="5k 60k 1m 5k-unsigned"
 #   NULL_MILTER (a built null-milter; default: built here with gcc and libmilter)
 #   NULL_MILTER_ARGS (e.g. -b: the do-nothing milter asks for the body too)
+#   REDIS_SERVER=redis-server  REDIS_TIMEOUT_MS=100  REDIS_CONNECTIONS=8 (ecomm-redis; without
+#   redis-server or redis-cli that setup is left out, with a note)
 #   BENCH_OUT=FILE   also write the report (Markdown) there
 #   E2E_KEEP=1       keep the work dir (maillog, milter logs, raw results)
 # Needs: Postfix (postfix, smtp-source, smtp-sink), dnsmasq (dnsmasq-base), opendkim-genkey
 # (opendkim-tools), dkimsign (python3-dkim), opendkim, gcc and libmilter-dev (for the
-# do-nothing milter), unshare.  Exit 77 (skip) without them; 1 when a cell failed or lacked
-# its proof; the targets are reported, not enforced.  A default run sends about 35,000 messages: a
-# few minutes on a quiet 2-core machine (17 minutes at a load average of 11 to 24).
+# do-nothing milter), unshare; redis-server and redis-cli for ecomm-redis.  Exit 77 (skip)
+# without them; 1 when a cell failed or lacked its proof; the targets are reported, not enforced.
+# A default run sends about 40,000 messages: a few minutes on a quiet 2-core machine (17 minutes
+# at a load average of 11 to 24 before ecomm-redis was added).
 
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(cd "$here/../.." && pwd)
@@ -66,10 +78,14 @@ MESSAGES=${MESSAGES:-500}
 MESSAGES_1M=${MESSAGES_1M:-100}
 SESSIONS=${SESSIONS:-10}
 WARMUP=${WARMUP:-20}
-SETUPS=${SETUPS:-none null-unix null-inet ecomm-unix ecomm-inet odkim-unix odkim-inet}
+SETUPS=${SETUPS:-none null-unix null-inet ecomm-unix ecomm-inet ecomm-redis odkim-unix odkim-inet}
 TYPES=${TYPES:-5k 60k 1m 5k-unsigned}
 CELL_TIMEOUT=${CELL_TIMEOUT:-300}   # seconds for one cell to be sent and delivered
 NULL_MILTER_ARGS=${NULL_MILTER_ARGS:-}
+REDIS_SERVER=${REDIS_SERVER:-redis-server}
+REDIS_TIMEOUT_MS=${REDIS_TIMEOUT_MS:-100}
+REDIS_CONNECTIONS=${REDIS_CONNECTIONS:-8}
+REDIS_PREFIX=ecomm-milter:          # the shipped redis_prefix
 
 # The registered sender mails from VENDOR_IP (in its registered network), the external sender
 # from EXTERNAL_IP (in no registered network): addresses added to the namespace's loopback, on
@@ -103,6 +119,18 @@ bench_requirements() {
     if [[ " $SETUPS " == *" null-"* ]] && [ -z "${NULL_MILTER:-}" ]; then
         command -v gcc >/dev/null 2>&1 || e2e_skip "gcc is needed to build the do-nothing milter"
         pkg-config --exists milter 2>/dev/null || e2e_skip "libmilter-dev is needed to build the do-nothing milter"
+    fi
+    if [[ " $SETUPS " == *" ecomm-redis "* ]]; then
+        local missing=
+        command -v "$REDIS_SERVER" >/dev/null 2>&1 || missing="$REDIS_SERVER (Debian package redis-server)"
+        command -v redis-cli >/dev/null 2>&1 || missing="${missing:+$missing and }redis-cli (Debian package redis-tools)"
+        if [ -n "$missing" ]; then
+            [ "${E2E_IN_NETNS:-}" = 1 ] || printf '# ecomm-redis left out: %s is not installed\n' "$missing"
+            local setup all kept=()
+            read -r -a all <<<"$SETUPS"
+            for setup in "${all[@]}"; do [ "$setup" = ecomm-redis ] || kept+=("$setup"); done
+            SETUPS=${kept[*]}
+        fi
     fi
     if [[ " $SETUPS " == *" ecomm-"* ]]; then
         if [ -z "${ECOMM_MILTER:-}" ] && [ -z "${top_builddir:-}" ]; then
@@ -260,12 +288,32 @@ category = promotional
 authentication = spf-and-dkim
 # The highest rate there is: the rule counts every message but never defers one.
 rate = 60000"
+    if [[ " $SETUPS " == *" ecomm-redis "* ]]; then
+        # The same config with the counters in Redis (the table as the stand-in), written first
+        # and copied, so that E2E_MILTER_CONF ends as the table's.
+        # shellcheck disable=SC2034  # read by lib.sh
+        E2E_COUNTERS_EXTRA="# ecomm-redis (tests/bench/e2e-bench.sh): the counters in the benchmark's redis-server.
+backend = redis
+redis_server = 127.0.0.1:$REDIS_PORT
+redis_prefix = $REDIS_PREFIX
+redis_timeout = $REDIS_TIMEOUT_MS
+redis_connections = $REDIS_CONNECTIONS
+redis_unavailable = table"
+        e2e_write_milter_config dns=system dns_timeout=5 rate_limit=60000 bulk_threshold=100000000 \
+            "socket=unix:$E2E_DIR/milter/ecomm-redis.sock"
+        REDIS_MILTER_CONF=$E2E_DIR/milter/ecomm-redis.conf
+        cp "$E2E_MILTER_CONF" "$REDIS_MILTER_CONF"
+        E2E_COUNTERS_EXTRA=
+    fi
     e2e_write_milter_config dns=system dns_timeout=5 rate_limit=60000 bulk_threshold=100000000 \
         "socket=unix:$E2E_DIR/milter/ecomm.sock"
-    "$ECOMM_MILTER" -n -c "$E2E_MILTER_CONF" >"$E2E_DIR/ecomm-check.log" 2>&1 || {
-        e2e_show "$E2E_DIR/ecomm-check.log"
-        e2e_die "ecomm-milter rejects the benchmark configuration"
-    }
+    local conf
+    for conf in "$E2E_MILTER_CONF" ${REDIS_MILTER_CONF:+"$REDIS_MILTER_CONF"}; do
+        "$ECOMM_MILTER" -n -c "$conf" >"$E2E_DIR/ecomm-check.log" 2>&1 || {
+            e2e_show "$E2E_DIR/ecomm-check.log"
+            e2e_die "ecomm-milter rejects the benchmark configuration $conf"
+        }
+    done
     if [[ " $SETUPS " == *" ecomm-unix "* ]]; then
         start_milter ecomm-unix "unix:$E2E_DIR/milter/ecomm.sock" "$E2E_DIR/ecomm-unix.log" \
             "$ECOMM_MILTER" -f -c "$E2E_MILTER_CONF" -p "unix:$E2E_DIR/milter/ecomm.sock"
@@ -276,6 +324,70 @@ rate = 60000"
         start_milter ecomm-inet "inet:$port@127.0.0.1" "$E2E_DIR/ecomm-inet.log" \
             "$ECOMM_MILTER" -f -c "$E2E_MILTER_CONF" -p "inet:$port@127.0.0.1"
     fi
+    if [[ " $SETUPS " == *" ecomm-redis "* ]]; then
+        start_milter ecomm-redis "unix:$E2E_DIR/milter/ecomm-redis.sock" "$E2E_DIR/ecomm-redis.log" \
+            "$ECOMM_MILTER" -f -c "$REDIS_MILTER_CONF" -p "unix:$E2E_DIR/milter/ecomm-redis.sock"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Redis (ecomm-redis): a server of the benchmark's own, inside the namespace
+
+REDIS_PORT=
+REDIS_PID=
+REDIS_MILTER_CONF=
+REDIS_RATE_KEY=${REDIS_PREFIX}rate:sender:bench-news   # the registered sender's rate entry
+REDIS_MESSAGES=0        # messages sent through ecomm-redis (warm-up included)
+
+redis_cli() { timeout 10 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+# shellcheck disable=SC2317  # called through e2e_wait_for
+redis_answers() { [ "$(redis_cli ping 2>/dev/null)" = PONG ]; }
+
+start_redis() {
+    REDIS_PORT=$(port_for)
+    mkdir -p "$E2E_DIR/redis"
+    "$REDIS_SERVER" --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no --daemonize no \
+        --dir "$E2E_DIR/redis" --logfile "$E2E_DIR/redis/redis.log" >"$E2E_DIR/redis/redis.out" 2>&1 &
+    REDIS_PID=$!
+    E2E_PIDS_TO_STOP+=("$REDIS_PID")
+    e2e_wait_for "redis-server on 127.0.0.1:$REDIS_PORT" redis_answers || {
+        e2e_show "$E2E_DIR/redis/redis.log"
+        e2e_die "redis-server did not answer"
+    }
+}
+
+# The committed total of the registered sender's rate entry in Redis (0 when there is none).
+redis_rate_total() {
+    local total
+    total=$(redis_cli hget "$REDIS_RATE_KEY" total 2>/dev/null)
+    [[ $total =~ ^[0-9]+$ ]] || total=0
+    echo "$total"
+}
+
+# After the run: Redis holds ecomm-milter's counters (its keys under the prefix), and the milter
+# never fell back to its table (no outage logged); then stops the server.
+check_and_stop_redis() {
+    local keys outages
+    keys=$(redis_cli --scan --pattern "${REDIS_PREFIX}*" 2>/dev/null | sort)
+    if [ -z "$keys" ]; then
+        bench_problem "ecomm-redis: Redis holds no key under $REDIS_PREFIX after the run"
+    else
+        bench_say "ecomm-redis: Redis holds $(grep -c . <<<"$keys") keys under $REDIS_PREFIX: $(head -n 4 <<<"$keys" | tr '\n' ' ')"
+    fi
+    # What the server did for them: connections made (the pool keeps its connections: a handful)
+    # and commands run (the scripts' own included: EVALSHA counts the round trips).
+    local info
+    info=$(redis_cli info all 2>/dev/null | tr -d '\r')
+    bench_say "ecomm-redis: $REDIS_MESSAGES messages; redis-server: $(awk -F: -v n="$REDIS_MESSAGES" '
+        /^total_connections_received:/ { c = $2 }
+        /^total_commands_processed:/ { t = $2 }
+        /^cmdstat_/ { split($2, f, /[=,]/); calls = calls sprintf(" %s %d,", substr($1, 9), f[2]) }
+        END { printf "%d connections, %d commands (%.2f a message):%s", c, t, (n ? t / n : 0), calls }
+    ' <<<"$info")"
+    outages=$(grep -c 'counters: .* unreachable' "$E2E_DIR/ecomm-redis.log")
+    [ "$outages" -eq 0 ] ||
+        bench_problem "ecomm-redis: the milter logged $outages Redis outages (it counted in its table meanwhile)"
+    e2e_stop_pid "$REDIS_PID" redis-server
 }
 
 # write_opendkim_conf FILE SOCKET: verify only, results under $ODKIM_AUTHSERV also for unsigned
@@ -424,6 +536,7 @@ select_setup() {
         count=$WARMUP
         [ "$type" != 1m ] || count=$(((WARMUP + 3) / 4))
         offset=$(maillog_size)
+        [ "$setup" != ecomm-redis ] || REDIS_MESSAGES=$((REDIS_MESSAGES + count))
         send "$type" "$count" "$E2E_DIR/warmup.log" ||
             bench_problem "$setup: warm-up send failed ($(tail -n 2 "$E2E_DIR/warmup.log" | tr '\n' ' '))"
         wait_delivered "$offset" "$count" || bench_problem "$setup: warm-up messages ($type) not delivered"
@@ -433,11 +546,17 @@ select_setup() {
 # run_cell ROUND SETUP TYPE: one timed cell; appends a line to $RESULTS.
 run_cell() {
     local round=$1 setup=$2 type=$3 count offset start end cpu0=0 cpu1=0 pid="" status=ok
+    local redis_cpu0=0 redis_cpu1=0 redis_mark=0
     local mlog=$E2E_DIR/$setup.log mlog_mark=0 dns_mark
     count=$(type_count "$type")
     e2e_wait_for "an empty queue" queue_empty || bench_problem "queue not empty before $setup $type"
     pid=${PID_OF[$setup]:-}
     [ -z "$pid" ] || cpu0=$(cpu_ticks "$pid")
+    if [ "$setup" = ecomm-redis ]; then
+        REDIS_MESSAGES=$((REDIS_MESSAGES + count))
+        redis_cpu0=$(cpu_ticks "$REDIS_PID")
+        redis_mark=$(redis_rate_total)
+    fi
     offset=$(maillog_size)
     [ ! -f "$mlog" ] || mlog_mark=$(stat -c %s "$mlog")
     dns_mark=$(stat -c %s "$E2E_DNSMASQ_LOG")
@@ -452,6 +571,7 @@ run_cell() {
     fi
     end=$EPOCHREALTIME
     [ -z "$pid" ] || cpu1=$(cpu_ticks "$pid")
+    [ "$setup" != ecomm-redis ] || redis_cpu1=$(cpu_ticks "$REDIS_PID")
     local delivered pass other proof_kind want
     delivered=$(count_since "$offset" ' status=sent ')
     proof_kind=${setup%%-*}
@@ -474,6 +594,16 @@ run_cell() {
         if [ "$decisions" -ne "$count" ]; then
             status=no-proof
             bench_problem "round $round $setup $type: ecomm-milter logged $decisions accept/tag decisions for $count messages"
+        fi
+    fi
+    # ecomm-redis: Redis itself counted each message of the registered sender (the signed types;
+    # the unsigned mail is external and counted nowhere): its rate entry's total grew by count.
+    local redis_counted=-
+    if [ "$setup" = ecomm-redis ] && [ "$type" != 5k-unsigned ]; then
+        redis_counted=$(($(redis_rate_total) - redis_mark))
+        if [ "$redis_counted" -ne "$count" ]; then
+            status=no-proof
+            bench_problem "round $round $setup $type: Redis counted $redis_counted of $count messages ($REDIS_RATE_KEY total)"
         fi
     fi
     local bounced
@@ -502,10 +632,18 @@ run_cell() {
     cpu_ms=$(awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v n="$count" \
         'BEGIN { printf "%.3f", t * 1000 / hz / n }')
     [ -n "$pid" ] || cpu_ms=-
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$setup" "$type" "$count" "$delivered" \
-        "$seconds" "$rate" "$cpu_ms" "$pass" "$decisions" "$dns_q" "$status" >>"$RESULTS"
-    printf '  round %s %-10s %-11s %4s/%-4s in %7ss = %7s msg/s  milter CPU %s ms/msg  DNS %s/msg  proof %s  %s\n' \
-        "$round" "$setup" "$type" "$delivered" "$count" "$seconds" "$rate" "$cpu_ms" "$dns_q" "$pass" "$status"
+    local redis_cpu_ms=-
+    if [ "$setup" = ecomm-redis ]; then
+        redis_cpu_ms=$(awk -v t=$((redis_cpu1 - redis_cpu0)) -v hz="$(getconf CLK_TCK)" -v n="$count" \
+            'BEGIN { printf "%.3f", t * 1000 / hz / n }')
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$setup" "$type" "$count" \
+        "$delivered" "$seconds" "$rate" "$cpu_ms" "$pass" "$decisions" "$dns_q" "$status" "$redis_counted" \
+        "$redis_cpu_ms" >>"$RESULTS"
+    printf '  round %s %-11s %-11s %4s/%-4s in %7ss = %7s msg/s  milter CPU %s ms/msg  DNS %s/msg  proof %s%s  %s\n' \
+        "$round" "$setup" "$type" "$delivered" "$count" "$seconds" "$rate" "$cpu_ms" "$dns_q" "$pass" \
+        "$([ "$setup" != ecomm-redis ] || printf ', in Redis %s, redis-server CPU %s ms/msg' "$redis_counted" "$redis_cpu_ms")" \
+        "$status"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -520,13 +658,14 @@ read -r -a type_list <<<"$TYPES"
 start_dns
 make_messages
 [[ " $SETUPS " != *" null-"* ]] || start_null_milters
+[[ " $SETUPS " != *" ecomm-redis "* ]] || start_redis
 [[ " $SETUPS " != *" ecomm-"* ]] || start_ecomm_milters
 [[ " $SETUPS " != *" odkim-"* ]] || start_opendkims
 start_sink
 start_postfix
 bench_say "smtpd 127.0.0.1:$E2E_SMTP_PORT, sink 127.0.0.1:$E2E_SINK_PORT; milters:$(for s in "${!SOCKET[@]}"; do printf ' %s=%s' "$s" "${SOCKET[$s]}"; done)"
 bench_say "rounds $ROUNDS, $MESSAGES messages a cell ($MESSAGES_1M of 1 MB), $SESSIONS sessions, warm-up $WARMUP"
-printf 'round\tsetup\ttype\tcount\tdelivered\tseconds\tmsg_per_s\tmilter_cpu_ms\tproof\tdecisions\tdns_queries\tstatus\n' >"$RESULTS"
+printf 'round\tsetup\ttype\tcount\tdelivered\tseconds\tmsg_per_s\tmilter_cpu_ms\tproof\tdecisions\tdns_queries\tstatus\tredis_counted\tredis_cpu_ms\n' >"$RESULTS"
 
 for ((round = 1; round <= ROUNDS; round++)); do
     bench_say "round $round (load average $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -540,6 +679,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+[[ " $SETUPS " != *" ecomm-redis "* ]] || check_and_stop_redis
 
 report=$E2E_DIR/report.md
 python3 "$here/e2e/report.py" "$RESULTS" \

@@ -119,6 +119,8 @@ awk '
         split(msg, w, /[ :]/)
         n["ecomm_milter_internal_errors_total{callback=\"" w[4] "\"}"]++
     }
+    msg ~ /^counters: redis .* unreachable \(/ { n["ecomm_milter_counter_outages_total"]++ }
+    msg ~ /^counters: redis .* is back after [0-9]+ ms / { n["ecomm_milter_counter_recoveries_total"]++ }
     msg ~ /^ecomm-milter [^ ]+ starting: / {
         n["ecomm_milter_starts_total"]++
         gen = field("generation"); match(msg, /\([0-9]+ entries\)/); entries = substr(msg, RSTART + 1, RLENGTH - 10)
@@ -140,7 +142,8 @@ awk '
 for name in ecomm_milter_decisions_total ecomm_milter_decision_recipients_total \
     ecomm_milter_would_total ecomm_milter_throttled_total ecomm_milter_throttled_milliseconds_total \
     ecomm_milter_bulk_crossings_total ecomm_milter_expired_registrations_total \
-    ecomm_milter_expiry_warnings_total ecomm_milter_internal_errors_total ecomm_milter_starts_total \
+    ecomm_milter_expiry_warnings_total ecomm_milter_internal_errors_total \
+    ecomm_milter_counter_outages_total ecomm_milter_counter_recoveries_total ecomm_milter_starts_total \
     ecomm_milter_stops_total ecomm_milter_start_failures_total ecomm_milter_reloads_total \
     ecomm_milter_reload_failures_total ecomm_milter_config_generation ecomm_milter_registry_entries; do
     metric "$work/expected.prom" "$name" >"$work/want"
@@ -174,7 +177,9 @@ check_value "$out" 'ecomm_milter_expiry_warnings_total{sender="expiring"}' 1
 check_value "$out" 'ecomm_milter_internal_errors_total{callback="envfrom"}' 1
 check_value "$out" 'ecomm_milter_reloads_total' 5
 check_value "$out" 'ecomm_milter_reload_failures_total' 1
-check_value "$out" 'ecomm_milter_starts_total' 4
+check_value "$out" 'ecomm_milter_starts_total' 5
+check_value "$out" 'ecomm_milter_counter_outages_total' 3
+check_value "$out" 'ecomm_milter_counter_recoveries_total' 3
 check_value "$out" 'ecomm_milter_start_failures_total' 1
 
 # 5. Hand-made hostile lines: a from= and a file name that contain field-like text, an IPv6

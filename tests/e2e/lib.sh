@@ -47,6 +47,9 @@ E2E_DNSMASQ_PID=
 E2E_DNSMASQ_LOG=
 # Appended to the test registry by e2e_write_milter_config (extra entries of one test script).
 E2E_REGISTRY_EXTRA=
+# Appended to the [counters] section by e2e_write_milter_config (e.g. backend = redis and its
+# keys, tests/e2e/redis.sh).
+E2E_COUNTERS_EXTRA=
 
 # The authserv-id of the milter's Authentication-Results header in the test config.
 E2E_AUTHSERV_ID=mx.e2e.test
@@ -480,7 +483,7 @@ EOF
 # every day), never (business_days = none) or weekdays (default: the shipped Mon-Fri
 # 08:00-17:00; with the default threshold no test message comes near it).
 # E2E_DNS_EXTRA: lines appended to the static zone (SPF records for E2E_REGISTRY_EXTRA's
-# entries).
+# entries). E2E_COUNTERS_EXTRA: lines appended to the [counters] section.
 e2e_write_milter_config() {
     # The socket and DNS default to those of the previous call, so that rewriting the config
     # for a reload keeps them.
@@ -564,6 +567,7 @@ authentication-permerror = reject
 file = $E2E_DIR/milter/counters
 rate_slots = 4096
 campaign_slots = 128
+${E2E_COUNTERS_EXTRA:-}
 
 [rate]
 limit = $rate_limit

@@ -1,6 +1,7 @@
 // CppUnit runner: runs every registered suite; exits non-zero when any test fails.
 // Prints a closing line "N passed, N failed[, N skipped]" for CI; a test that called
-// ecomm::test::skip() counts as skipped, not passed.
+// ecomm::test::skip() counts as skipped, not passed. An argument runs only the tests whose full
+// name contains it ("CounterTableTest", "CounterTableTest::someTest"), for working on one concern.
 #include <cppunit/BriefTestProgressListener.h>
 #include <cppunit/CompilerOutputter.h>
 #include <cppunit/TestResult.h>
@@ -9,10 +10,25 @@
 #include <cppunit/extensions/TestFactoryRegistry.h>
 
 #include <iostream>
+#include <string>
 
 #include "skip.h"
 
-int main()
+namespace {
+
+// Runs the leaf tests under test whose names contain filter.
+void run_matching(CppUnit::Test* test, const std::string& filter, CppUnit::TestResult& controller)
+{
+    if (test->getChildTestCount() == 0) {
+        if (test->getName().find(filter) != std::string::npos) test->run(&controller);
+        return;
+    }
+    for (int i = 0; i < test->getChildTestCount(); ++i) run_matching(test->getChildTestAt(i), filter, controller);
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
 {
     CppUnit::TestResult controller;
     CppUnit::TestResultCollector collected;
@@ -20,9 +36,13 @@ int main()
     CppUnit::BriefTestProgressListener progress;
     controller.addListener(&progress);
 
+    CppUnit::Test* all = CppUnit::TestFactoryRegistry::getRegistry().makeTest();
     CppUnit::TestRunner runner;
-    runner.addTest(CppUnit::TestFactoryRegistry::getRegistry().makeTest());
-    runner.run(controller);
+    runner.addTest(all);  // the runner owns it
+    if (argc > 1)
+        run_matching(all, argv[1], controller);
+    else
+        runner.run(controller);
 
     CppUnit::CompilerOutputter outputter(&collected, std::cerr);
     outputter.write();

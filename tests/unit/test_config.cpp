@@ -82,6 +82,8 @@ class ConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(authentication_and_body_settings);
     CPPUNIT_TEST(dns_cache_wraps_the_system_resolver);
     CPPUNIT_TEST(counter_rate_and_bulk_settings);
+    CPPUNIT_TEST(redis_counter_settings);
+    CPPUNIT_TEST(redis_password_file_is_read_and_checked);
     CPPUNIT_TEST(holidays_file_is_read_and_checked);
     CPPUNIT_TEST(bad_socket);
     CPPUNIT_TEST(bad_cidr_on_a_continuation_line);
@@ -397,6 +399,78 @@ public:
             .expect({":4: invalid campaign_headers entry 'Bad:Header' (expected a header field name)"});
         Loaded(std::string(kMinimal) + "[bulk]\nthreshold = 0\n")
             .expect({":4: invalid threshold '0' (expected a whole number from 1 to 100000000)"});
+    }
+
+    void redis_counter_settings()
+    {
+        const Loaded defaults(kMinimal);
+        CPPUNIT_ASSERT(defaults.config.counter_backend == MainConfig::CounterBackend::table);
+        CPPUNIT_ASSERT_EQUAL(std::string("127.0.0.1:6379"), defaults.config.redis_server);
+        CPPUNIT_ASSERT_EQUAL(100, defaults.config.redis_timeout_ms);
+        CPPUNIT_ASSERT(defaults.config.redis_fallback_to_table);
+        CPPUNIT_ASSERT(defaults.config.redis_password.empty());
+
+        const Loaded good(std::string(kMinimal) +
+                          "[counters]\nbackend = redis\nredis_server = [::1]:6380\nredis_database = 3\n"
+                          "redis_prefix = campus:\nredis_user = milter\nredis_timeout = 20\n"
+                          "redis_connections = 4\nredis_unavailable = on_error\n");
+        good.expect({});
+        CPPUNIT_ASSERT(good.config.counter_backend == MainConfig::CounterBackend::redis);
+        CPPUNIT_ASSERT_EQUAL(std::string("[::1]:6380"), good.config.redis_server);
+        CPPUNIT_ASSERT_EQUAL(3, good.config.redis_database);
+        CPPUNIT_ASSERT_EQUAL(std::string("campus:"), good.config.redis_prefix);
+        CPPUNIT_ASSERT_EQUAL(std::string("milter"), good.config.redis_user);
+        CPPUNIT_ASSERT_EQUAL(20, good.config.redis_timeout_ms);
+        CPPUNIT_ASSERT_EQUAL(4, good.config.redis_connections);
+        CPPUNIT_ASSERT(!good.config.redis_fallback_to_table);
+        CPPUNIT_ASSERT_EQUAL(std::string(), joined(texts(Loaded(std::string(kMinimal) +
+                                                                "[counters]\nredis_server = /run/redis/redis.sock\n")
+                                                             .diagnostics)));
+
+        Loaded(std::string(kMinimal) + "[counters]\nredis_server = redis.example.edu:6379\n")
+            .expect({":4: warning: redis_server 'redis.example.edu:6379' names a host: it is looked up at each "
+                     "connect, outside redis_timeout; an IP address keeps every wait bounded"});
+        Loaded(std::string(kMinimal) + "[counters]\nbackend = memcached\n")
+            .expect({":4: invalid backend 'memcached' (expected table or redis)"});
+        Loaded(std::string(kMinimal) + "[counters]\nredis_timeout = 0\n")
+            .expect({":4: invalid redis_timeout '0' (expected a whole number from 1 to 10000)"});
+        Loaded(std::string(kMinimal) + "[counters]\nredis_unavailable = accept\n")
+            .expect({":4: invalid redis_unavailable 'accept' (expected table or on_error)"});
+        Loaded(std::string(kMinimal) + "[counters]\nredis_prefix = a b\n")
+            .expect({":4: invalid redis_prefix 'a b' (expected 1-64 printable characters without spaces, such as "
+                     "ecomm-milter:)"});
+        for (const char* bad : {"127.0.0.1:0", "127.0.0.1:65536", "[::1:6379", "host:port", "relative/socket"}) {
+            const Loaded loaded(std::string(kMinimal) + "[counters]\nredis_server = " + bad + "\n");
+            const std::string text = joined(texts(loaded.diagnostics));
+            CPPUNIT_ASSERT_MESSAGE(bad, text.find(loaded.path + ":4: invalid redis_server '" + bad +
+                                                  "' (expected HOST:PORT, [IPv6]:PORT or a unix socket's absolute "
+                                                  "path: ") == 0);
+        }
+    }
+
+    // Relative to the config's folder; the first line is the password; a missing file names itself.
+    void redis_password_file_is_read_and_checked()
+    {
+        ecomm::test::TempDir dir;
+        const std::string secret = dir.write("redis.pass", "s3cret pass\r\nignored second line\n");
+        Diagnostics diagnostics;
+        const MainConfig loaded = load_main_config(
+            dir.write("ecomm-milter.conf", std::string(kMinimal) + "[counters]\nredis_password_file = redis.pass\n"),
+            diagnostics);
+        CPPUNIT_ASSERT_EQUAL(std::string(), joined(texts(diagnostics)));
+        CPPUNIT_ASSERT_EQUAL(std::string("s3cret pass"), loaded.redis_password);
+        CPPUNIT_ASSERT_EQUAL(secret, loaded.redis_password_file);
+
+        Loaded(std::string(kMinimal) + "[counters]\nredis_password_file = /nonexistent/redis.pass\n")
+            .expect({":4: cannot read redis_password_file /nonexistent/redis.pass: No such file or directory"});
+        dir.write("empty.pass", "\n");
+        diagnostics.clear();
+        const std::string config =
+            dir.write("ecomm-milter.conf", std::string(kMinimal) + "[counters]\nredis_password_file = empty.pass\n");
+        load_main_config(config, diagnostics);
+        CPPUNIT_ASSERT_EQUAL(config + ":4: redis_password_file " + dir.path("empty.pass") +
+                                 ": the first line (the password) is empty\n",
+                             joined(texts(diagnostics)));
     }
 
     // The holidays file is relative to the config's folder; its own mistakes name it and its line.

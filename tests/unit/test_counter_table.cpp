@@ -140,6 +140,21 @@ private:
     int fds_[2] = {-1, -1};
 };
 
+// A child that takes the table's lock and keeps it until it is killed; returns once it holds it.
+std::unique_ptr<Child> lock_holder(const CounterTableOptions& options)
+{
+    ReadySignal ready;
+    auto child = std::make_unique<Child>([&] {
+        auto own = CounterTable::open(options);
+        own->lock_forever_for_test();
+        ready.tell();
+        pause();
+        return 0;
+    });
+    CPPUNIT_ASSERT(ready.wait());
+    return child;
+}
+
 std::vector<std::string> aside_files(const TempDir& dir, const std::string& name)
 {
     std::vector<std::string> found;
@@ -364,17 +379,9 @@ public:
         const auto options = options_for(dir.path("counters"), warnings);
         auto table = CounterTable::open(options);
         commit_one(*table, "sender:before", kT0);
-        ReadySignal ready;
-        Child child([&] {
-            auto own = CounterTable::open(options);
-            own->lock_forever_for_test();
-            ready.tell();
-            pause();
-            return 0;
-        });
-        CPPUNIT_ASSERT(ready.wait());
-        child.kill();
-        CPPUNIT_ASSERT_EQUAL(1000 + SIGKILL, child.wait());
+        const auto child = lock_holder(options);
+        child->kill();
+        CPPUNIT_ASSERT_EQUAL(1000 + SIGKILL, child->wait());
 
         const auto started = std::chrono::steady_clock::now();
         CPPUNIT_ASSERT(table->reserve("sender:after", kUnlimited, kT0).reservation);
@@ -555,19 +562,11 @@ public:
         auto options = options_for(dir.path("counters"), warnings);
         options.lock_timeout = std::chrono::milliseconds(50);
         auto table = CounterTable::open(options);
-        ReadySignal ready;
-        Child child([&] {
-            auto own = CounterTable::open(options);
-            own->lock_forever_for_test();
-            ready.tell();
-            pause();
-            return 0;
-        });
-        CPPUNIT_ASSERT(ready.wait());
+        const auto child = lock_holder(options);
         CPPUNIT_ASSERT_THROW(table->reserve("sender:a", kUnlimited, kT0), CounterError);
         CPPUNIT_ASSERT_THROW(table->view(kT0), CounterError);
-        child.kill();
-        CPPUNIT_ASSERT_EQUAL(1000 + SIGKILL, child.wait());
+        child->kill();
+        CPPUNIT_ASSERT_EQUAL(1000 + SIGKILL, child->wait());
         CPPUNIT_ASSERT(table->reserve("sender:a", kUnlimited, kT0).reservation);
     }
 
@@ -578,15 +577,7 @@ public:
         auto options = options_for(dir.path("counters"), warnings);
         options.lock_timeout = std::chrono::milliseconds(50);
         commit_one(*CounterTable::open(options), "sender:kept", kT0);
-        ReadySignal ready;
-        Child child([&] {
-            auto own = CounterTable::open(options);
-            own->lock_forever_for_test();
-            ready.tell();
-            pause();
-            return 0;
-        });
-        CPPUNIT_ASSERT(ready.wait());
+        const auto child = lock_holder(options);
         CPPUNIT_ASSERT_THROW(CounterTable::open(options), CounterError);
 
         // As if the lock had been taken before the machine last went down: opening starts it afresh.

@@ -6,7 +6,8 @@ and words the table in the shape of issue 7 (absolute msg/s for no milter, share
 then the absolute figures, the milters' CPU per message, the targets and the proof lines.
 
 Input: RESULTS.tsv with a header line and the columns round, setup, type, count, delivered,
-seconds, msg_per_s, milter_cpu_ms, proof, decisions, dns_queries, status (one line a cell).  Only cells with
+seconds, msg_per_s, milter_cpu_ms, proof, decisions, dns_queries, status, redis_counted,
+redis_cpu_ms (one line a cell; the last two only for ecomm-redis).  Only cells with
 status "ok" count towards the medians; the others are listed.  Shares are ratios of medians.
 
 Usage:  report.py RESULTS.tsv "MACHINE AND RUN DESCRIPTION"
@@ -21,6 +22,7 @@ TYPE_NAMES = {"5k": "5 KB signed", "60k": "60 KB HTML signed", "1m": "1 MB signe
 SETUP_NAMES = {"none": "no milter", "null-unix": "do-nothing milter, unix",
                "null-inet": "do-nothing milter, inet (TCP_NODELAY)",
                "ecomm-unix": "ecomm-milter, unix", "ecomm-inet": "ecomm-milter, inet",
+               "ecomm-redis": "ecomm-milter with Redis counters, unix",
                "odkim-unix": "OpenDKIM verify, unix", "odkim-inet": "OpenDKIM verify, inet"}
 PROOF = {"ecomm": "Authentication-Results: mx.bench.test; ... dkim=%s, and one accept/tag "
                   "decision line each",
@@ -69,6 +71,8 @@ def main():
               "null-inet": "do-nothing milter, inet socket with TCP_NODELAY",
               "ecomm-unix": "ecomm-milter, unix socket (share of no milter; of the do-nothing milter)",
               "ecomm-inet": "ecomm-milter, inet socket (share of no milter; of the do-nothing milter)",
+              "ecomm-redis": "ecomm-milter with Redis counters, unix socket (share of no milter; "
+                             "of the do-nothing milter; of ecomm-milter with the table)",
               "odkim-unix": "OpenDKIM verify, unix",
               "odkim-inet": "OpenDKIM verify, inet"}
     for setup in setups:
@@ -77,9 +81,11 @@ def main():
         figures = []
         for t in types:
             text = fmt(share(setup, "none", t))
-            null = "null-" + setup.split("-")[1]
+            null = "null-unix" if setup == "ecomm-redis" else "null-" + setup.split("-")[1]
             if setup.startswith("ecomm") and null in setups:
                 text += "; " + fmt(share(setup, null, t))
+            if setup == "ecomm-redis" and "ecomm-unix" in setups:
+                text += "; " + fmt(share(setup, "ecomm-unix", t))
             figures.append(text)
         say("| %s | %s |" % (labels[setup], " | ".join(figures)))
     say("")
@@ -106,6 +112,9 @@ def main():
         for setup in milters:
             say("| %s | %s |" % (SETUP_NAMES[setup], " | ".join(
                 fmt(median(setup, t, "milter_cpu_ms")) for t in types)))
+        if "ecomm-redis" in setups:
+            say("| redis-server, for ecomm-milter with Redis counters | %s |" % " | ".join(
+                fmt(median("ecomm-redis", t, "redis_cpu_ms")) for t in types))
         say("")
         say("DNS queries that reached the DNS server, per message (median):")
         say("")
@@ -116,7 +125,7 @@ def main():
                 fmt(median(setup, t, "dns_queries")) for t in types)))
         say("")
 
-    say("Targets (issue 7):")
+    say("Targets (issue 7; issue 8 for the Redis counters):")
     for sock in ("unix", "inet"):
         ecomm, null, odkim = "ecomm-" + sock, "null-" + sock, "odkim-" + sock
         if ecomm not in setups:
@@ -133,6 +142,12 @@ def main():
             say("- ecomm-milter / OpenDKIM, %s socket (above 1.00): %s -- %s" % (
                 sock, ", ".join("%s %s" % (TYPE_NAMES[t], fmt(x)) for t, x in zip(types, shares)),
                 "met" if met else "NOT MET"))
+    if "ecomm-redis" in setups and "none" in setups:
+        shares = [share("ecomm-redis", "none", t) for t in types]
+        met = all(x is not None and x >= 0.90 for x in shares)
+        say("- ecomm-milter with Redis counters / no milter, unix socket (at least 0.90, issue 8): "
+            "%s -- %s" % (", ".join("%s %s" % (TYPE_NAMES[t], fmt(x)) for t, x in zip(types, shares)),
+                          "met" if met else "NOT MET"))
     say("")
 
     say("Proof that each milter was in the path (all cells):")
@@ -149,6 +164,12 @@ def main():
                     line += "; %d/%d with %s" % (sum(int(r["proof"]) for r in which),
                                                  sum(int(r["count"]) for r in which),
                                                  PROOF[kind] % dkim)
+            if setup == "ecomm-redis":
+                signed = [r for r in mine if r["type"] != "5k-unsigned"]
+                line += ("; %d/%d signed messages counted in Redis (the sender's rate entry's total)"
+                         % (sum(int(r["redis_counted"]) for r in signed
+                                if r.get("redis_counted", "-").lstrip("-").isdigit()),
+                            sum(int(r["count"]) for r in signed)))
         elif kind == "null":
             used = [float(r["milter_cpu_ms"]) for r in mine if r["milter_cpu_ms"] not in ("", "-")]
             line += ("; it adds no header: it used CPU in every cell (%.3f-%.3f ms a message) and "
