@@ -6,6 +6,8 @@
 #include <getopt.h>
 #include <sysexits.h>
 
+#include <algorithm>
+#include <chrono>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -16,6 +18,7 @@
 #include "config.h"  // PACKAGE_VERSION (autoconf)
 #include "config/snapshot.h"
 #include "counters/counter_provider.h"
+#include "counters/redis_connection.h"
 #include "core/logger.h"
 #include "milter/daemon.h"
 #include "milter/socket_spec.h"
@@ -164,6 +167,26 @@ void print_diagnostics(const ecomm::Diagnostics& diagnostics)
     for (const auto& diagnostic : diagnostics) std::cerr << diagnostic.to_string() << '\n';
 }
 
+// -n with backend = redis: whether the server answers now, with the configured address, password
+// and database. Not an error when it does not: the milter starts anyway and falls back.
+void report_redis(const ecomm::MainConfig& config)
+{
+    if (config.counter_backend != ecomm::MainConfig::CounterBackend::redis) return;
+    ecomm::RedisConnectOptions options = ecomm::redis_store_options(config).pool.connect;
+    const std::string name = "redis " + options.address.to_string() + " db " + std::to_string(options.database);
+    // A person is waiting, not mail: a slow server gets more than the milter's timeout.
+    options.timeout = std::max(options.timeout, std::chrono::milliseconds(2000));
+    try {
+        const auto connection = ecomm::RedisConnection::connect(options);
+        connection->command({"PING"});
+        std::cerr << config.path << ": " << name << " answers\n";
+    } catch (const std::exception& e) {
+        std::cerr << config.path << ": warning: " << e.what() << " (the milter would start and "
+                  << (config.redis_fallback_to_table ? "count in its table" : "answer with on_error")
+                  << " until Redis answers)\n";
+    }
+}
+
 // -n: the configuration, the registry and the socket the daemon would listen on.
 int check_config(const CommandLine& line)
 {
@@ -181,6 +204,7 @@ int check_config(const CommandLine& line)
         std::cerr << diagnostic.to_string() << '\n';
         return 1;
     }
+    report_redis(config);
     const auto socket = ecomm::parse_socket_spec(line.socket.value_or(result.snapshot->config.socket));
     if (!socket.spec) {
         const ecomm::Diagnostic diagnostic{ecomm::Diagnostic::Severity::error, line.config_path, 0,

@@ -30,7 +30,10 @@ local function text(number) return string.format('%d', number) end
 constexpr std::string_view kWindowFunctions = R"lua(
 local WINDOW = 60
 local BUCKET_MAX = 65535
-local RATE_EXPIRY_MS = 60000
+-- A rate entry is live for 60 s after its last use (view hides it then, as the table does) but
+-- kept for 10 minutes, so that the commit of a message that took longer than the window (Postfix
+-- gives a milter 5 minutes at most) still finds it and counts it again, as the table's does.
+local RATE_KEPT_MS = 600000
 
 local function unix_second(ms) return (ms - ms % 1000) / 1000 end
 -- Lua's % is a floored modulo: non-negative for negative seconds too.
@@ -172,7 +175,7 @@ end
 local in_window = count_in_window(w, second)
 w.last_used = now
 save_window(KEYS[1], w)
-redis.call('PEXPIRE', KEYS[1], RATE_EXPIRY_MS)
+redis.call('PEXPIRE', KEYS[1], RATE_KEPT_MS)
 return {reserved, second, wait, in_window}
 )lua";
 
@@ -193,7 +196,7 @@ end
 w.total = w.total + 1
 w.last_used = now
 save_window(KEYS[1], w)
-redis.call('PEXPIRE', KEYS[1], RATE_EXPIRY_MS)
+redis.call('PEXPIRE', KEYS[1], RATE_KEPT_MS)
 return 1
 )lua";
 

@@ -4,8 +4,9 @@
 // Keys (prefix from [counters] redis_prefix, default "ecomm-milter:"):
 //   PREFIX rate:KEY          hash: the sliding window of counter_table's WindowCounts, field for
 //                            field (newest second, the non-zero counted and pending buckets), the
-//                            committed total and the last use; expires 60 s after its last
-//                            reserve or commit, as a table slot does
+//                            committed total and the last use; live for 60 s after its last
+//                            reserve or commit, as a table slot is, and kept 10 minutes (TTL),
+//                            so that a slow message's commit still finds it
 //   PREFIX campaign:ID       hash: sender, first/last seen, window, declared audience, crossed
 //   PREFIX audience:ID       Redis's own HyperLogLog of the campaign's recipients (PFADD/PFCOUNT
 //                            of their stable hashes in hex); both campaign keys expire when the

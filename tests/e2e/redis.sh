@@ -690,6 +690,9 @@ scenario_redis_away() {
     local -A marks=()
     for m in 1 2; do use_mta "$m"; marks[$m]=$(e2e_log_mark); done
     kill_redis
+    use_mta 1
+    check_command "-n while Redis is away: a warning, not an error" \
+        "warning: redis 127.0.0.1:$REDIS_PORT: connection refused (the milter would start and count in its table"
     MAX_SEND_MS=0
     for i in 1 2 3; do
         for m in 1 2; do
@@ -789,6 +792,37 @@ scenario_on_error() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The postmaster's commands: ecomm-milter -n says whether Redis answers (a warning, exit 0, when
+# it does not), and ecomm-milter-stats' text report names the server.
+
+# check_command WHAT WANT: ecomm-milter -n on the current MTA's config exits 0 and says WANT.
+check_command() {
+    local what=$1 want=$2 out=$ROOT/check-$MTA_CURRENT.err rc
+    timeout "$E2E_TIMEOUT" "$ECOMM_MILTER" -n -c "$E2E_MILTER_CONF" 2>"$out"
+    rc=$?
+    if [ "$rc" -eq 0 ] && grep -qF -- "$want" "$out"; then
+        e2e_pass "$what: $(grep -F -- "$want" "$out" | head -n 1 | cut -c1-200)"
+    else
+        e2e_fail "$what (exit status $rc, expected 0 and \"$want\")"
+        sed 's/^/    | /' "$out" | head -n 5
+    fi
+}
+
+scenario_commands() {
+    use_mta 1
+    check_command "-n: Redis answers" "redis 127.0.0.1:$REDIS_PORT db $REDIS_DB answers"
+    local out=$ROOT/stats-text.out
+    timeout "$E2E_TIMEOUT" "$STATS" -c "$E2E_MILTER_CONF" >"$out" 2>&1
+    if grep -qxF "counters in redis 127.0.0.1:$REDIS_PORT db $REDIS_DB prefix $REDIS_PREFIX" "$out" &&
+        grep -qE '^rate entries: [0-9]+, campaigns: [0-9]+$' "$out"; then
+        e2e_pass "stats: the text report names the Redis server and counts its entries"
+    else
+        e2e_fail "stats: the text report names the Redis server and counts its entries"
+        sed 's/^/    | /' "$out" | head -n 5
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
 
 e2e_require_postfix
 e2e_require_milter
@@ -818,6 +852,7 @@ timed() {
 
 timed scenario_shared_rate
 timed scenario_shared_audience
+timed scenario_commands
 for m in 1 2; do
     use_mta "$m"
     assert_not_contains "$E2E_MILTER_LOG" unreachable "MTA $m: no Redis outage while Redis was up"
