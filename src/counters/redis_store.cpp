@@ -233,6 +233,18 @@ struct RedisStore::State {
         }
     }
 
+    // Commits or releases a reservation: script is commit or release.
+    void settle(const RateReservation& reservation, SystemTime now, RedisScriptId script)
+    {
+        const std::string key = rate_key(reservation.key);
+        const std::string now_text = clock(now);
+        const std::string second = std::to_string(reservation.second);
+        const std::array<std::string_view, 3> arguments{key, now_text, second};
+        leased([&](RedisConnection& connection, Deadline deadline) {
+            run_script(connection, deadline, script, 1, arguments);
+        });
+    }
+
     std::int64_t integer_element(const redisReply& reply, std::size_t index, std::string_view script) const
     {
         if (reply.type != REDIS_REPLY_ARRAY || index >= reply.elements || reply.element[index]->type != REDIS_REPLY_INTEGER)
@@ -272,26 +284,12 @@ RateDecision RedisStore::reserve(std::string_view key, const RateLimit& limit, S
 // A reservation whose entry has gone (expired or reset) has nothing left to change, as in the table.
 void RedisStore::commit(const RateReservation& reservation, SystemTime now)
 {
-    State& s = *state_;
-    const std::string rate_key = s.rate_key(reservation.key);
-    const std::string clock = s.clock(now);
-    const std::string second = std::to_string(reservation.second);
-    const std::array<std::string_view, 3> arguments{rate_key, clock, second};
-    s.leased([&](RedisConnection& connection, Deadline deadline) {
-        s.run_script(connection, deadline, RedisScriptId::commit, 1, arguments);
-    });
+    state_->settle(reservation, now, RedisScriptId::commit);
 }
 
 void RedisStore::release(const RateReservation& reservation, SystemTime now)
 {
-    State& s = *state_;
-    const std::string rate_key = s.rate_key(reservation.key);
-    const std::string clock = s.clock(now);
-    const std::string second = std::to_string(reservation.second);
-    const std::array<std::string_view, 3> arguments{rate_key, clock, second};
-    s.leased([&](RedisConnection& connection, Deadline deadline) {
-        s.run_script(connection, deadline, RedisScriptId::release, 1, arguments);
-    });
+    state_->settle(reservation, now, RedisScriptId::release);
 }
 
 CampaignUpdate RedisStore::add_to_campaign(std::string_view campaign, std::string_view sender,
