@@ -614,6 +614,39 @@ shorten_timeout() {
     done
 }
 
+# send_during_outage TAG IP LOCAL DOMAIN KEY WHILE_IS WHILE_WAS: during an outage, each MTA
+# sends 3 messages from IP (TAG-i-m, LOCAL-im@DOMAIN): all answered promptly, all accepted,
+# the outage logged once per milter (since the caller's marks[m]), and each MTA's local table
+# counting its 3 under KEY.
+send_during_outage() {
+    local tag=$1 ip=$2 local_part=$3 domain=$4 key=$5 while_is=$6 while_was=$7 m i n
+    MAX_SEND_MS=0
+    for i in 1 2 3; do
+        for m in 1 2; do
+            use_mta "$m"
+            send_timed "$tag-$i-$m" "$ip" "$local_part-$i$m@$domain" "news@$domain"
+        done
+    done
+    assert_answered_promptly "$tag: 6 messages while $while_is"
+    for m in 1 2; do
+        use_mta "$m"
+        n=0
+        for i in 1 2 3; do
+            E2E_TX=$E2E_DIR/tx/$tag-$i-$m.txt
+            [ -n "$(e2e_queue_id "$E2E_TX")" ] && n=$((n + 1))
+        done
+        if [ "$n" -eq 3 ]; then
+            e2e_pass "$tag: MTA $m accepted its 3 messages while $while_was"
+        else
+            e2e_fail "$tag: MTA $m accepted its 3 messages while $while_was (accepted $n)"
+            e2e_show "$E2E_TX" 10
+        fi
+        assert_one_outage "$tag" "${marks[$m]}" "counting in the local table"
+        assert_sender_counts "$tag: MTA $m's local table counted them" \
+            "$ROOT/stats-$tag-local-$m.json" "$key" 3 0 3 -c "$E2E_MILTER_CONF" --file "$E2E_DIR/milter/counters"
+    done
+}
+
 scenario_redis_slow() {
     e2e_say "# Redis slow: redis-server stopped with SIGSTOP, then continued"
     local m i n
@@ -625,33 +658,8 @@ scenario_redis_slow() {
         e2e_expect_delivered "slow-0-$m" "slow: MTA $m, before the outage"
         marks[$m]=$(e2e_log_mark)
     done
-    MAX_SEND_MS=0
     kill -STOP "$REDIS_PID"
-    for i in 1 2 3; do
-        for m in 1 2; do
-            use_mta "$m"
-            send_timed "slow-$i-$m" "$SLOW_IP" "sl55-$i$m@slow.example.edu" news@slow.example.edu
-        done
-    done
-    assert_answered_promptly "slow: 6 messages while Redis is stopped"
-    for m in 1 2; do
-        use_mta "$m"
-        n=0
-        for i in 1 2 3; do
-            E2E_TX=$E2E_DIR/tx/slow-$i-$m.txt
-            [ -n "$(e2e_queue_id "$E2E_TX")" ] && n=$((n + 1))
-        done
-        if [ "$n" -eq 3 ]; then
-            e2e_pass "slow: MTA $m accepted its 3 messages while Redis was stopped"
-        else
-            e2e_fail "slow: MTA $m accepted its 3 messages while Redis was stopped (accepted $n)"
-            e2e_show "$E2E_TX" 10
-        fi
-        assert_one_outage "slow" "${marks[$m]}" "counting in the local table"
-        assert_sender_counts "slow: MTA $m's local table counted them" \
-            "$ROOT/stats-slow-local-$m.json" sender:slow-test 3 0 3 -c "$E2E_MILTER_CONF" --file "$E2E_DIR/milter/counters"
-    done
-
+    send_during_outage slow "$SLOW_IP" sl55 slow.example.edu sender:slow-test "Redis is stopped" "Redis was stopped"
     kill -CONT "$REDIS_PID"
     for m in 1 2; do
         use_mta "$m"
@@ -693,31 +701,7 @@ scenario_redis_away() {
     use_mta 1
     check_command "-n while Redis is away: a warning, not an error" \
         "warning: redis 127.0.0.1:$REDIS_PORT: connection refused (the milter would start and count in its table"
-    MAX_SEND_MS=0
-    for i in 1 2 3; do
-        for m in 1 2; do
-            use_mta "$m"
-            send_timed "away-$i-$m" "$AWAY_IP" "aw55-$i$m@away.example.edu" news@away.example.edu
-        done
-    done
-    assert_answered_promptly "away: 6 messages while Redis is away"
-    for m in 1 2; do
-        use_mta "$m"
-        n=0
-        for i in 1 2 3; do
-            E2E_TX=$E2E_DIR/tx/away-$i-$m.txt
-            [ -n "$(e2e_queue_id "$E2E_TX")" ] && n=$((n + 1))
-        done
-        if [ "$n" -eq 3 ]; then
-            e2e_pass "away: MTA $m accepted its 3 messages while Redis was away"
-        else
-            e2e_fail "away: MTA $m accepted its 3 messages while Redis was away (accepted $n)"
-            e2e_show "$E2E_TX" 10
-        fi
-        assert_one_outage "away" "${marks[$m]}" "counting in the local table"
-        assert_sender_counts "away: MTA $m's local table counted them" \
-            "$ROOT/stats-away-local-$m.json" sender:away-test 3 0 3 -c "$E2E_MILTER_CONF" --file "$E2E_DIR/milter/counters"
-    done
+    send_during_outage away "$AWAY_IP" aw55 away.example.edu sender:away-test "Redis is away" "Redis was away"
     e2e_wait_for "the sink to get the 6 away messages" sink_count_at_least away- 6 ||
         e2e_fail "away: the 6 messages reached the sink"
 
