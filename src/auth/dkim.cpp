@@ -22,6 +22,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "auth/dkim_body_hash.h"
 #include "auth/libopendkim.h"
 
 namespace ecomm {
@@ -254,12 +255,29 @@ struct DkimMessage {
     std::string header_error;  // why the header block is refused (strict_headers)
     std::vector<DkimSignatureResult> results;
 
+    // Body hashes computed here rather than by libopendkim (see plan_body_hashes).
+    struct BodyCheck {
+        const DKIM_SIGINFO* sig;
+        std::size_t hash;  // index into body_hashes
+        bool small_rsa_key;  // libopendkim checks min_key_bits only once the body hash matched
+        int outcome = DKIM_SIGBH_UNTESTED;
+    };
+    bool library_hashes_body = false;
+    std::vector<DkimBodyHash> body_hashes;  // one per canonicalisation and digest in use
+    std::vector<BodyCheck> body_checks;     // one per signature whose header hash verified
+
     DkimMessage(std::shared_ptr<const DkimLibrary> lib, DnsResolver& dns);
 
     void header(std::string_view name, std::string_view value);
     void end_of_headers();
     void body(std::string_view chunk);
+    void consume(std::string_view crlf_text);
     void flush_body();
+    bool needs_body() const;
+    void plan_body_hashes();
+    void check_body_hashes();
+    int body_hash_outcome(DKIM_SIGINFO* sig) const;
+    bool small_rsa_key(DKIM_SIGINFO* sig) const;
     std::vector<DkimSignatureResult> finish();
 
     void remember_signature(std::string_view name, std::string_view value);
@@ -509,18 +527,100 @@ void detail::DkimMessage::end_of_headers()
     default:
         // OK, or a resource failure that the per-signature states will show.
         stage = Stage::body;
+        plan_body_hashes();
         break;
     }
+}
+
+// dkim_eoh has fetched the keys and checked every signature's header hash, so only signatures
+// that passed (DKIM_SIGFLAG_PASSED) without an error still depend on the body. Their body hashes are computed
+// here, one DkimBodyHash per canonicalisation and digest in use, and libopendkim is given no
+// body at all. A signature with l= (a body length limit) or anything unexpected leaves the
+// whole body to libopendkim, as before.
+void detail::DkimMessage::plan_body_hashes()
+{
+    DKIM_SIGINFO** sigs = nullptr;
+    int count = 0;
+    if (dkim_getsiglist(handle.get(), &sigs, &count) != DKIM_STAT_OK || !sigs) {
+        library_hashes_body = true;
+        return;
+    }
+    const int limit = std::min(count, std::max(library->options().max_signatures, 0));
+    for (int i = 0; i < limit; ++i) {
+        DKIM_SIGINFO* sig = sigs[i];
+        const unsigned flags = dkim_sig_getflags(sig);
+        const int error = dkim_sig_geterror(sig);
+        if (!(flags & DKIM_SIGFLAG_PASSED) || (flags & DKIM_SIGFLAG_IGNORE)) continue;
+        if (error != DKIM_SIGERROR_UNKNOWN && error != DKIM_SIGERROR_OK) continue;  // e.g. key too small
+        dkim_canon_t header_canon = DKIM_CANON_UNKNOWN, body_canon = DKIM_CANON_UNKNOWN;
+        dkim_alg_t algorithm = DKIM_SIGN_UNKNOWN;
+        const bool known = dkim_sig_getcanons(sig, &header_canon, &body_canon) == DKIM_STAT_OK &&
+                           dkim_sig_getsignalg(sig, &algorithm) == DKIM_STAT_OK &&
+                           (body_canon == DKIM_CANON_SIMPLE || body_canon == DKIM_CANON_RELAXED) &&
+                           (algorithm == DKIM_SIGN_RSASHA1 || algorithm == DKIM_SIGN_RSASHA256 ||
+                            algorithm == DKIM_SIGN_ED25519SHA256);
+        if (!known || !signature_tag(sig, "l").empty()) {
+            library_hashes_body = true;
+            body_hashes.clear();
+            body_checks.clear();
+            return;
+        }
+        const DkimBodyCanon canon = body_canon == DKIM_CANON_RELAXED ? DkimBodyCanon::relaxed : DkimBodyCanon::simple;
+        const DkimBodyDigest digest = algorithm == DKIM_SIGN_RSASHA1 ? DkimBodyDigest::sha1 : DkimBodyDigest::sha256;
+        const auto same = std::find_if(body_hashes.begin(), body_hashes.end(), [&](const DkimBodyHash& hash) {
+            return hash.canon() == canon && hash.digest() == digest;
+        });
+        const std::size_t index = static_cast<std::size_t>(same - body_hashes.begin());
+        if (same == body_hashes.end()) body_hashes.emplace_back(canon, digest);
+        unsigned bits = 0;
+        const bool small_rsa_key = algorithm != DKIM_SIGN_ED25519SHA256 &&
+                                   dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK &&
+                                   bits < library->options().min_key_bits;
+        body_checks.push_back({sig, index, small_rsa_key});
+    }
+}
+
+bool detail::DkimMessage::needs_body() const
+{
+    return stage == Stage::headers || (stage == Stage::body && (library_hashes_body || !body_hashes.empty()));
+}
+
+void detail::DkimMessage::check_body_hashes()
+{
+    if (body_checks.empty()) return;
+    std::vector<std::string> digests;
+    digests.reserve(body_hashes.size());
+    for (DkimBodyHash& hash : body_hashes) digests.push_back(hash.finish());
+    for (BodyCheck& check : body_checks) {
+        auto* sig = const_cast<DKIM_SIGINFO*>(check.sig);
+        check.outcome = dkim_body_hash_matches(signature_tag(sig, "bh"), digests[check.hash]) ? DKIM_SIGBH_MATCH
+                                                                                             : DKIM_SIGBH_MISMATCH;
+    }
+}
+
+// Ours for the signatures hashed here, libopendkim's for the rest.
+int detail::DkimMessage::body_hash_outcome(DKIM_SIGINFO* sig) const
+{
+    for (const BodyCheck& check : body_checks)
+        if (check.sig == sig) return check.outcome;
+    return dkim_sig_getbh(sig);
+}
+
+bool detail::DkimMessage::small_rsa_key(DKIM_SIGINFO* sig) const
+{
+    for (const BodyCheck& check : body_checks)
+        if (check.sig == sig) return check.small_rsa_key;
+    return false;
 }
 
 void detail::DkimMessage::body(std::string_view chunk)
 {
     if (stage == Stage::headers) end_of_headers();
-    if (stage != Stage::body) return;
+    if (!needs_body()) return;
     if (!chunk.empty() && is_all_crlf(chunk, last_was_cr)) {
-        // The common case, without a copy. libopendkim only reads the buffer it is given.
+        // The common case, without a copy.
         flush_body();
-        dkim_body(handle.get(), reinterpret_cast<unsigned char*>(const_cast<char*>(chunk.data())), chunk.size());
+        consume(chunk);
         last_was_cr = chunk.back() == '\r';
         return;
     }
@@ -537,8 +637,18 @@ void detail::DkimMessage::body(std::string_view chunk)
 void detail::DkimMessage::flush_body()
 {
     if (stage_buffer.empty()) return;
-    dkim_body(handle.get(), reinterpret_cast<unsigned char*>(stage_buffer.data()), stage_buffer.size());
+    consume(stage_buffer);
     stage_buffer.clear();
+}
+
+void detail::DkimMessage::consume(std::string_view crlf_text)
+{
+    if (library_hashes_body) {
+        // libopendkim only reads the buffer it is given.
+        dkim_body(handle.get(), reinterpret_cast<unsigned char*>(const_cast<char*>(crlf_text.data())), crlf_text.size());
+        return;
+    }
+    for (DkimBodyHash& hash : body_hashes) hash.update(crlf_text);
 }
 
 std::vector<DkimSignatureResult> detail::DkimMessage::finish()
@@ -551,6 +661,7 @@ std::vector<DkimSignatureResult> detail::DkimMessage::finish()
             ActiveVerifier active(this);  // with delayed processing, keys could be fetched here
             dkim_eom(handle.get(), nullptr);
         }
+        check_body_hashes();
         results = collect_results();
         break;
     }
@@ -619,12 +730,15 @@ void detail::DkimMessage::classify(DKIM_SIGINFO* sig, DkimSignatureResult& resul
 {
     const unsigned flags = dkim_sig_getflags(sig);
     const int error = dkim_sig_geterror(sig);
-    const int body_hash = dkim_sig_getbh(sig);
+    const int body_hash = body_hash_outcome(sig);
     const bool header_ok = (flags & DKIM_SIGFLAG_PASSED) != 0;
     const DkimOptions& options = library->options();
 
     if (header_ok && body_hash == DKIM_SIGBH_MATCH) {
-        if (!options.accept_rsa_sha1 && iequals(result.algorithm, "rsa-sha1")) {
+        if (small_rsa_key(sig)) {  // what libopendkim reports when it hashed the body itself
+            result.code = code_for(DKIM_SIGERROR_KEYTOOSMALL);
+            result.reason = reason_text(DKIM_SIGERROR_KEYTOOSMALL);
+        } else if (!options.accept_rsa_sha1 && iequals(result.algorithm, "rsa-sha1")) {
             result.code = Code::policy;
             result.reason = "rsa-sha1 not accepted, RFC 8301";
         } else {
@@ -775,11 +889,7 @@ void DkimVerifier::header(std::string_view name, std::string_view value) { impl_
 void DkimVerifier::end_of_headers() { impl_->end_of_headers(); }
 void DkimVerifier::body(std::string_view chunk) { impl_->body(chunk); }
 
-bool DkimVerifier::wants_body() const
-{
-    using Stage = detail::DkimMessage::Stage;
-    return impl_->stage == Stage::headers || impl_->stage == Stage::body;
-}
+bool DkimVerifier::wants_body() const { return impl_->needs_body(); }
 
 std::vector<DkimSignatureResult> DkimVerifier::finish()
 {

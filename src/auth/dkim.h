@@ -3,6 +3,10 @@
 // message is evaluated (up to a cap) and reported with an RFC 8601 result, so the authentication
 // rule can look for a passing signature from one of a registered sender's signing domains.
 //
+// libopendkim parses the signatures, fetches the keys and checks the header hashes; the body
+// hashes of the signatures whose header hash verified are computed by DkimBodyHash (faster), and
+// the body is not needed at all when none did. Signatures with l= keep libopendkim's body hash.
+//
 // Key look-ups go through the project's DnsResolver (the per-transaction cache, the static test
 // file, the configured timeout) rather than libopendkim's own resolver.
 //
