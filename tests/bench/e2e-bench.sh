@@ -6,6 +6,9 @@
 #   null-unix   the do-nothing milter (tests/bench/null_milter.c), unix socket
 #   null-inet   the same on an inet socket (TCP_NODELAY, as ecomm-milter)
 #   ecomm-unix  ecomm-milter, unix socket      ecomm-inet  ecomm-milter, inet socket
+#   ecomm-inet-nr  ecomm-milter, inet socket with [milter] no_reply = always: the milter protocol's
+#               no-reply stages negotiated over TCP too (the shipped no_reply = unix does it only
+#               on a unix socket); its own config file, otherwise that of ecomm-inet
 #   ecomm-redis ecomm-milter with Redis counters (issue 8), unix socket: [counters] backend =
 #               redis on a redis-server of the benchmark's own in the namespace (127.0.0.1, a
 #               free port, --save "" --appendonly no), shipped redis_timeout (100 ms), stopped
@@ -65,8 +68,8 @@
 # (opendkim-tools), dkimsign (python3-dkim), opendkim, gcc and libmilter-dev (for the
 # do-nothing milter), unshare; redis-server and redis-cli for ecomm-redis.  Exit 77 (skip)
 # without them; 1 when a cell failed or lacked its proof; the targets are reported, not enforced.
-# A default run sends about 40,000 messages: a few minutes on a quiet 2-core machine (17 minutes
-# at a load average of 11 to 24 before ecomm-redis was added).
+# A default run sends about 45,000 messages: a few minutes on a quiet 2-core machine (17 minutes
+# at a load average of 11 to 24 before ecomm-redis and ecomm-inet-nr were added).
 
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(cd "$here/../.." && pwd)
@@ -78,7 +81,7 @@ MESSAGES=${MESSAGES:-500}
 MESSAGES_1M=${MESSAGES_1M:-100}
 SESSIONS=${SESSIONS:-10}
 WARMUP=${WARMUP:-20}
-SETUPS=${SETUPS:-none null-unix null-inet ecomm-unix ecomm-inet ecomm-redis odkim-unix odkim-inet}
+SETUPS=${SETUPS:-none null-unix null-inet ecomm-unix ecomm-inet ecomm-inet-nr ecomm-redis odkim-unix odkim-inet}
 TYPES=${TYPES:-5k 60k 1m 5k-unsigned}
 CELL_TIMEOUT=${CELL_TIMEOUT:-300}   # seconds for one cell to be sent and delivered
 NULL_MILTER_ARGS=${NULL_MILTER_ARGS:-}
@@ -273,6 +276,8 @@ start_null_milters() {
     fi
 }
 
+NO_REPLY_MILTER_CONF=    # ecomm-inet-nr's config: that of ecomm-inet with no_reply = always
+
 start_ecomm_milters() {
     # shellcheck disable=SC2034  # read by lib.sh
     E2E_AUTHSERV_ID=$ECOMM_AUTHSERV
@@ -305,10 +310,24 @@ redis_unavailable = table"
         cp "$E2E_MILTER_CONF" "$REDIS_MILTER_CONF"
         E2E_COUNTERS_EXTRA=
     fi
+    local nr_port=
+    if [[ " $SETUPS " == *" ecomm-inet-nr "* ]]; then
+        # The same config with no_reply = always, so that the no-reply stages are negotiated over
+        # TCP as well (written and copied the same way).
+        nr_port=$(port_for)
+        # shellcheck disable=SC2034  # read by lib.sh
+        E2E_NO_REPLY=always
+        e2e_write_milter_config dns=system dns_timeout=5 rate_limit=60000 bulk_threshold=100000000 \
+            "socket=inet:$nr_port@127.0.0.1"
+        NO_REPLY_MILTER_CONF=$E2E_DIR/milter/ecomm-inet-nr.conf
+        cp "$E2E_MILTER_CONF" "$NO_REPLY_MILTER_CONF"
+        unset E2E_NO_REPLY
+    fi
     e2e_write_milter_config dns=system dns_timeout=5 rate_limit=60000 bulk_threshold=100000000 \
         "socket=unix:$E2E_DIR/milter/ecomm.sock"
     local conf
-    for conf in "$E2E_MILTER_CONF" ${REDIS_MILTER_CONF:+"$REDIS_MILTER_CONF"}; do
+    for conf in "$E2E_MILTER_CONF" ${REDIS_MILTER_CONF:+"$REDIS_MILTER_CONF"} \
+        ${NO_REPLY_MILTER_CONF:+"$NO_REPLY_MILTER_CONF"}; do
         "$ECOMM_MILTER" -n -c "$conf" >"$E2E_DIR/ecomm-check.log" 2>&1 || {
             e2e_show "$E2E_DIR/ecomm-check.log"
             e2e_die "ecomm-milter rejects the benchmark configuration $conf"
@@ -323,6 +342,10 @@ redis_unavailable = table"
         port=$(port_for)
         start_milter ecomm-inet "inet:$port@127.0.0.1" "$E2E_DIR/ecomm-inet.log" \
             "$ECOMM_MILTER" -f -c "$E2E_MILTER_CONF" -p "inet:$port@127.0.0.1"
+    fi
+    if [ -n "$nr_port" ]; then
+        start_milter ecomm-inet-nr "inet:$nr_port@127.0.0.1" "$E2E_DIR/ecomm-inet-nr.log" \
+            "$ECOMM_MILTER" -f -c "$NO_REPLY_MILTER_CONF" -p "inet:$nr_port@127.0.0.1"
     fi
     if [[ " $SETUPS " == *" ecomm-redis "* ]]; then
         start_milter ecomm-redis "unix:$E2E_DIR/milter/ecomm-redis.sock" "$E2E_DIR/ecomm-redis.log" \
@@ -640,7 +663,7 @@ run_cell() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$setup" "$type" "$count" \
         "$delivered" "$seconds" "$rate" "$cpu_ms" "$pass" "$decisions" "$dns_q" "$status" "$redis_counted" \
         "$redis_cpu_ms" >>"$RESULTS"
-    printf '  round %s %-11s %-11s %4s/%-4s in %7ss = %7s msg/s  milter CPU %s ms/msg  DNS %s/msg  proof %s%s  %s\n' \
+    printf '  round %s %-13s %-11s %4s/%-4s in %7ss = %7s msg/s  milter CPU %s ms/msg  DNS %s/msg  proof %s%s  %s\n' \
         "$round" "$setup" "$type" "$delivered" "$count" "$seconds" "$rate" "$cpu_ms" "$dns_q" "$pass" \
         "$([ "$setup" != ecomm-redis ] || printf ', in Redis %s, redis-server CPU %s ms/msg' "$redis_counted" "$redis_cpu_ms")" \
         "$status"
