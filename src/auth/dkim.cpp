@@ -276,6 +276,7 @@ struct DkimMessage {
     bool needs_body() const;
     void plan_body_hashes();
     void check_body_hashes();
+    const BodyCheck* body_check_of(const DKIM_SIGINFO* sig) const;
     int body_hash_outcome(DKIM_SIGINFO* sig) const;
     bool small_rsa_key(DKIM_SIGINFO* sig) const;
     std::vector<DkimSignatureResult> finish();
@@ -533,10 +534,10 @@ void detail::DkimMessage::end_of_headers()
 }
 
 // dkim_eoh has fetched the keys and checked every signature's header hash, so only signatures
-// that passed (DKIM_SIGFLAG_PASSED) without an error still depend on the body. Their body hashes are computed
-// here, one DkimBodyHash per canonicalisation and digest in use, and libopendkim is given no
-// body at all. A signature with l= (a body length limit) or anything unexpected leaves the
-// whole body to libopendkim, as before.
+// that passed (DKIM_SIGFLAG_PASSED) without an error still depend on the body. Their body
+// hashes are computed here, one DkimBodyHash per canonicalisation and digest in use, and
+// libopendkim is given no body at all. A signature with l= (a body length limit) or anything
+// unexpected leaves the whole body to libopendkim, as before.
 void detail::DkimMessage::plan_body_hashes()
 {
     DKIM_SIGINFO** sigs = nullptr;
@@ -598,19 +599,24 @@ void detail::DkimMessage::check_body_hashes()
     }
 }
 
+const detail::DkimMessage::BodyCheck* detail::DkimMessage::body_check_of(const DKIM_SIGINFO* sig) const
+{
+    for (const BodyCheck& check : body_checks)
+        if (check.sig == sig) return &check;
+    return nullptr;
+}
+
 // Ours for the signatures hashed here, libopendkim's for the rest.
 int detail::DkimMessage::body_hash_outcome(DKIM_SIGINFO* sig) const
 {
-    for (const BodyCheck& check : body_checks)
-        if (check.sig == sig) return check.outcome;
-    return dkim_sig_getbh(sig);
+    const BodyCheck* check = body_check_of(sig);
+    return check ? check->outcome : dkim_sig_getbh(sig);
 }
 
 bool detail::DkimMessage::small_rsa_key(DKIM_SIGINFO* sig) const
 {
-    for (const BodyCheck& check : body_checks)
-        if (check.sig == sig) return check.small_rsa_key;
-    return false;
+    const BodyCheck* check = body_check_of(sig);
+    return check && check->small_rsa_key;
 }
 
 void detail::DkimMessage::body(std::string_view chunk)
