@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "auth/dkim_body_hash.h"
+#include "auth/dkim_signature_check.h"
 #include "auth/libopendkim.h"
 
 namespace ecomm {
@@ -266,6 +267,25 @@ struct DkimMessage {
     std::vector<DkimBodyHash> body_hashes;  // one per canonicalisation and digest in use
     std::vector<BodyCheck> body_checks;     // one per signature whose header hash verified
 
+    // Signatures whose key and header hash are checked here rather than by libopendkim (see
+    // claim); libopendkim is told to ignore them.
+    struct OwnCheck {
+        const DKIM_SIGINFO* sig;
+        DkimSignatureFacts facts;
+        DkimHeaderCheck result;
+    };
+    std::vector<std::string> fields;             // every header field, as given to libopendkim
+    std::vector<std::size_t> signature_fields;   // positions of the DKIM-Signature fields
+    std::vector<OwnCheck> own_checks;
+
+    // libopendkim's view of a signature, or ours for the signatures checked here.
+    struct SignatureState {
+        unsigned flags = 0;
+        int error = DKIM_SIGERROR_UNKNOWN;
+        unsigned key_bits = 0;
+        bool has_key = false;
+    };
+
     DkimMessage(std::shared_ptr<const DkimLibrary> lib, DnsResolver& dns);
 
     void header(std::string_view name, std::string_view value);
@@ -279,7 +299,14 @@ struct DkimMessage {
     const BodyCheck* body_check_of(const DKIM_SIGINFO* sig) const;
     int body_hash_outcome(DKIM_SIGINFO* sig) const;
     bool small_rsa_key(DKIM_SIGINFO* sig) const;
+    void add_body_check(const DKIM_SIGINFO* sig, dkim_canon_t body_canon, dkim_alg_t algorithm, bool has_key_size,
+                        unsigned bits);
     std::vector<DkimSignatureResult> finish();
+
+    bool claim(DKIM_SIGINFO* sig, std::size_t position);
+    void run_own_checks();
+    const OwnCheck* own_check_of(const DKIM_SIGINFO* sig) const;
+    SignatureState state_of(DKIM_SIGINFO* sig) const;
 
     void remember_signature(std::string_view name, std::string_view value);
     void count_singleton(std::string_view name);
@@ -287,7 +314,7 @@ struct DkimMessage {
     std::vector<DkimSignatureResult> collect_results();
     std::vector<DkimSignatureResult> malformed_results() const;
     DkimSignatureResult describe(DKIM_SIGINFO* sig) const;
-    void classify(DKIM_SIGINFO* sig, DkimSignatureResult& result) const;
+    void classify(DKIM_SIGINFO* sig, const SignatureState& state, DkimSignatureResult& result) const;
     std::string lookup_failure(const DkimSignatureResult& result) const;
 
     // Called from the DNS hook: ask the resolver, remember the outcome, write the reply.
@@ -358,8 +385,9 @@ bool valid_dns_name(std::string_view name)
 }
 
 // Prescreen hook, after libopendkim parsed the signatures and before any key look-up: signatures
-// past the cap are ignored, so they cost neither DNS nor crypto, and signatures naming no valid
-// DNS domain or selector are failed without a query.
+// past the cap are ignored, so they cost neither DNS nor crypto, signatures naming no valid
+// DNS domain or selector are failed without a query, and the ones the verifier checks itself
+// (DkimMessage::claim) are ignored by libopendkim.
 DKIM_CBSTAT prescreen(DKIM* dkim, DKIM_SIGINFO** sigs, int nsigs) noexcept
 {
     auto* impl = static_cast<detail::DkimMessage*>(dkim_get_user_context(dkim));
@@ -368,8 +396,10 @@ DKIM_CBSTAT prescreen(DKIM* dkim, DKIM_SIGINFO** sigs, int nsigs) noexcept
     for (int i = 0; i < cap; ++i) {
         DKIM_SIGINFO* sig = sigs[i];
         if (dkim_sig_geterror(sig) != DKIM_SIGERROR_UNKNOWN) continue;
-        if (valid_dns_name(text(dkim_sig_getdomain(sig))) && valid_dns_name(text(dkim_sig_getselector(sig))))
+        if (valid_dns_name(text(dkim_sig_getdomain(sig))) && valid_dns_name(text(dkim_sig_getselector(sig)))) {
+            if (impl && impl->claim(sig, static_cast<std::size_t>(i))) dkim_sig_ignore(sig);
             continue;
+        }
         dkim_sig_seterror(sig, DKIM_SIGERROR_DOMAIN);
         if (!impl) continue;
         try {
@@ -466,7 +496,15 @@ void detail::DkimMessage::header(std::string_view name, std::string_view value)
     append_crlf(field, value, last_was_cr_in_header);
     // A header libopendkim refuses (no colon, too long) is left out of the hashes, as OpenDKIM
     // does; signatures covering it will fail on their own.
-    dkim_header(handle.get(), reinterpret_cast<unsigned char*>(field.data()), field.size());
+    const DKIM_STAT status = dkim_header(handle.get(), reinterpret_cast<unsigned char*>(field.data()), field.size());
+    // The fields libopendkim keeps, for the signatures checked here: it keeps a DKIM-Signature
+    // whose tags do not parse too (it reports that signature as malformed, and other
+    // signatures may cover the field).
+    const bool signature = iequals(name, DKIM_SIGNHEADER);
+    if (status == DKIM_STAT_OK || (signature && status == DKIM_STAT_SYNTAX)) {
+        if (signature) signature_fields.push_back(fields.size());
+        fields.push_back(field);
+    }
     remember_signature(name, value);
     count_singleton(name);
 }
@@ -521,25 +559,103 @@ void detail::DkimMessage::end_of_headers()
         ActiveVerifier active(this);  // keys are looked up here
         status = dkim_eoh(handle.get());
     }
-    switch (status) {
-    case DKIM_STAT_NOSIG:
+    run_own_checks();
+    if (status == DKIM_STAT_NOSIG && own_checks.empty()) {
         stage = Stage::unsigned_message;
-        break;
-    default:
-        // OK, or a resource failure that the per-signature states will show.
-        stage = Stage::body;
-        plan_body_hashes();
-        break;
+        return;
+    }
+    // OK, or a resource failure that the per-signature states will show.
+    stage = Stage::body;
+    plan_body_hashes();
+}
+
+// Signatures libopendkim parsed without error, that name a usable domain and selector and that
+// this verifier knows how to check completely: rsa-sha256, rsa-sha1 or ed25519-sha256, simple or
+// relaxed canonicalisation, no l=, keys in DNS. Their key look-up and header hash are done by
+// run_own_checks, and libopendkim ignores them. position: the signature's place among the
+// message's signatures, which libopendkim lists in header order; its b= must match the field's.
+bool detail::DkimMessage::claim(DKIM_SIGINFO* sig, std::size_t position)
+{
+    if (!library->options().own_key_checks || position >= signature_fields.size()) return false;
+    dkim_canon_t header_canon = DKIM_CANON_UNKNOWN, body_canon = DKIM_CANON_UNKNOWN;
+    dkim_alg_t algorithm = DKIM_SIGN_UNKNOWN;
+    if (dkim_sig_getcanons(sig, &header_canon, &body_canon) != DKIM_STAT_OK ||
+        dkim_sig_getsignalg(sig, &algorithm) != DKIM_STAT_OK)
+        return false;
+    const auto known_canon = [](dkim_canon_t canon) { return canon == DKIM_CANON_SIMPLE || canon == DKIM_CANON_RELAXED; };
+    if (!known_canon(header_canon) || !known_canon(body_canon)) return false;
+    DkimSignatureFacts facts;
+    switch (algorithm) {
+    case DKIM_SIGN_RSASHA1: facts.algorithm = DkimAlgorithm::rsa_sha1; break;
+    case DKIM_SIGN_RSASHA256: facts.algorithm = DkimAlgorithm::rsa_sha256; break;
+    case DKIM_SIGN_ED25519SHA256: facts.algorithm = DkimAlgorithm::ed25519_sha256; break;
+    default: return false;
+    }
+    const std::string query = signature_tag(sig, "q");
+    if (!signature_tag(sig, "l").empty() || (!query.empty() && query != "dns/txt")) return false;
+    const std::string& field = fields[signature_fields[position]];
+    facts.b_tag = signature_tag(sig, "b");
+    if (facts.b_tag.empty() || tag_value(field, "b") != facts.b_tag) return false;
+    facts.header_canon = header_canon == DKIM_CANON_RELAXED ? DkimHeaderCanon::relaxed : DkimHeaderCanon::simple;
+    facts.domain = text(dkim_sig_getdomain(sig));
+    facts.selector = text(dkim_sig_getselector(sig));
+    facts.identity = signature_tag(sig, "i");
+    facts.h_tag = signature_tag(sig, "h");
+    facts.signature_field = field;
+    own_checks.push_back({sig, std::move(facts), {}});
+    return true;
+}
+
+void detail::DkimMessage::run_own_checks()
+{
+    for (OwnCheck& own : own_checks) {
+        own.result = check_dkim_signature_header(own.facts, fields, *resolver, library->keys());
+        if (own.result.error == DKIM_SIGERROR_KEYFAIL)  // for lookup_failure's wording
+            lookups.push_back({lower(own.facts.selector + "._domainkey." + own.facts.domain), own.result.lookup});
     }
 }
 
-// dkim_eoh has fetched the keys and checked every signature's header hash, so only signatures
-// that passed (DKIM_SIGFLAG_PASSED) without an error still depend on the body. Their body
-// hashes are computed here, one DkimBodyHash per canonicalisation and digest in use, and
-// libopendkim is given no body at all. A signature with l= (a body length limit) or anything
-// unexpected leaves the whole body to libopendkim, as before.
+const detail::DkimMessage::OwnCheck* detail::DkimMessage::own_check_of(const DKIM_SIGINFO* sig) const
+{
+    for (const OwnCheck& own : own_checks)
+        if (own.sig == sig) return &own;
+    return nullptr;
+}
+
+detail::DkimMessage::SignatureState detail::DkimMessage::state_of(DKIM_SIGINFO* sig) const
+{
+    SignatureState state;
+    if (const OwnCheck* own = own_check_of(sig)) {
+        // As libopendkim would have left it.
+        state.flags = (own->result.processed ? DKIM_SIGFLAG_PROCESSED : 0u) |
+                      (own->result.passed ? DKIM_SIGFLAG_PASSED : 0u);
+        state.error = own->result.error;
+        state.has_key = own->result.has_key_size;
+        state.key_bits = own->result.key_bits;
+        return state;
+    }
+    state.flags = dkim_sig_getflags(sig);
+    state.error = dkim_sig_geterror(sig);
+    state.has_key = dkim_sig_getkeysize(sig, &state.key_bits) == DKIM_STAT_OK;
+    return state;
+}
+
+// Once the header hashes are checked, only the signatures that passed without an error still
+// depend on the body. Their body hashes are computed here, one DkimBodyHash per canonicalisation
+// and digest in use. Among the signatures libopendkim checks, one with l= (a body length limit)
+// or anything unexpected leaves the body of all of them to libopendkim.
 void detail::DkimMessage::plan_body_hashes()
 {
+    for (const OwnCheck& own : own_checks) {
+        if (own.result.error != DKIM_SIGERROR_OK) continue;
+        auto* sig = const_cast<DKIM_SIGINFO*>(own.sig);
+        dkim_canon_t header_canon = DKIM_CANON_UNKNOWN, body_canon = DKIM_CANON_UNKNOWN;
+        dkim_alg_t algorithm = DKIM_SIGN_UNKNOWN;
+        dkim_sig_getcanons(sig, &header_canon, &body_canon);  // known to work: see claim
+        dkim_sig_getsignalg(sig, &algorithm);
+        add_body_check(sig, body_canon, algorithm, own.result.has_key_size, own.result.key_bits);
+    }
+    const std::size_t own_count = body_checks.size();
     DKIM_SIGINFO** sigs = nullptr;
     int count = 0;
     if (dkim_getsiglist(handle.get(), &sigs, &count) != DKIM_STAT_OK || !sigs) {
@@ -551,6 +667,14 @@ void detail::DkimMessage::plan_body_hashes()
         DKIM_SIGINFO* sig = sigs[i];
         const unsigned flags = dkim_sig_getflags(sig);
         const int error = dkim_sig_geterror(sig);
+        if (!(flags & DKIM_SIGFLAG_IGNORE) && !signature_tag(sig, "l").empty()) {
+            // libopendkim fails any l= signature that did not get its l= bytes of body, so an
+            // l= signature it checks - passed or not - needs the body fed to it.
+            library_hashes_body = true;
+            body_checks.resize(own_count);
+            if (own_count == 0) body_hashes.clear();
+            return;
+        }
         if (!(flags & DKIM_SIGFLAG_PASSED) || (flags & DKIM_SIGFLAG_IGNORE)) continue;
         if (error != DKIM_SIGERROR_UNKNOWN && error != DKIM_SIGERROR_OK) continue;  // e.g. key too small
         dkim_canon_t header_canon = DKIM_CANON_UNKNOWN, body_canon = DKIM_CANON_UNKNOWN;
@@ -560,25 +684,31 @@ void detail::DkimMessage::plan_body_hashes()
                            (body_canon == DKIM_CANON_SIMPLE || body_canon == DKIM_CANON_RELAXED) &&
                            (algorithm == DKIM_SIGN_RSASHA1 || algorithm == DKIM_SIGN_RSASHA256 ||
                             algorithm == DKIM_SIGN_ED25519SHA256);
-        if (!known || !signature_tag(sig, "l").empty()) {
+        if (!known) {
             library_hashes_body = true;
-            body_hashes.clear();
-            body_checks.clear();
+            body_checks.resize(own_count);
+            if (own_count == 0) body_hashes.clear();
             return;
         }
-        const DkimBodyCanon canon = body_canon == DKIM_CANON_RELAXED ? DkimBodyCanon::relaxed : DkimBodyCanon::simple;
-        const DkimBodyDigest digest = algorithm == DKIM_SIGN_RSASHA1 ? DkimBodyDigest::sha1 : DkimBodyDigest::sha256;
-        const auto same = std::find_if(body_hashes.begin(), body_hashes.end(), [&](const DkimBodyHash& hash) {
-            return hash.canon() == canon && hash.digest() == digest;
-        });
-        const std::size_t index = static_cast<std::size_t>(same - body_hashes.begin());
-        if (same == body_hashes.end()) body_hashes.emplace_back(canon, digest);
         unsigned bits = 0;
-        const bool small_rsa_key = algorithm != DKIM_SIGN_ED25519SHA256 &&
-                                   dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK &&
-                                   bits < library->options().min_key_bits;
-        body_checks.push_back({sig, index, small_rsa_key});
+        const bool has_key_size = dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK;
+        add_body_check(sig, body_canon, algorithm, has_key_size, bits);
     }
+}
+
+void detail::DkimMessage::add_body_check(const DKIM_SIGINFO* sig, dkim_canon_t body_canon, dkim_alg_t algorithm,
+                                         bool has_key_size, unsigned bits)
+{
+    const DkimBodyCanon canon = body_canon == DKIM_CANON_RELAXED ? DkimBodyCanon::relaxed : DkimBodyCanon::simple;
+    const DkimBodyDigest digest = algorithm == DKIM_SIGN_RSASHA1 ? DkimBodyDigest::sha1 : DkimBodyDigest::sha256;
+    const auto same = std::find_if(body_hashes.begin(), body_hashes.end(), [&](const DkimBodyHash& hash) {
+        return hash.canon() == canon && hash.digest() == digest;
+    });
+    const std::size_t index = static_cast<std::size_t>(same - body_hashes.begin());
+    if (same == body_hashes.end()) body_hashes.emplace_back(canon, digest);
+    const bool small_rsa_key =
+        algorithm != DKIM_SIGN_ED25519SHA256 && has_key_size && bits < library->options().min_key_bits;
+    body_checks.push_back({sig, index, small_rsa_key});
 }
 
 bool detail::DkimMessage::needs_body() const
@@ -652,7 +782,6 @@ void detail::DkimMessage::consume(std::string_view crlf_text)
     if (library_hashes_body) {
         // libopendkim only reads the buffer it is given.
         dkim_body(handle.get(), reinterpret_cast<unsigned char*>(const_cast<char*>(crlf_text.data())), crlf_text.size());
-        return;
     }
     for (DkimBodyHash& hash : body_hashes) hash.update(crlf_text);
 }
@@ -714,8 +843,8 @@ DkimSignatureResult detail::DkimMessage::describe(DKIM_SIGINFO* sig) const
     result.selector = text(dkim_sig_getselector(sig));
     result.identity = signature_tag(sig, "i");
     result.algorithm = signature_tag(sig, "a");
-    unsigned bits = 0;
-    if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK) result.key_bits = bits;
+    const SignatureState state = state_of(sig);
+    if (state.has_key) result.key_bits = state.key_bits;
     if (std::find(bad_names.begin(), bad_names.end(), sig) != bad_names.end()) {
         // Keep the unusable names out of the result: they would end up in headers and logs.
         result.domain.clear();
@@ -728,14 +857,14 @@ DkimSignatureResult detail::DkimMessage::describe(DKIM_SIGINFO* sig) const
     std::size_t prefix_length = sizeof prefix;
     if (dkim_get_sigsubstring(handle.get(), sig, prefix, &prefix_length) == DKIM_STAT_OK)
         result.signature_prefix.assign(prefix, std::min(prefix_length, sizeof prefix));
-    classify(sig, result);
+    classify(sig, state, result);
     return result;
 }
 
-void detail::DkimMessage::classify(DKIM_SIGINFO* sig, DkimSignatureResult& result) const
+void detail::DkimMessage::classify(DKIM_SIGINFO* sig, const SignatureState& state, DkimSignatureResult& result) const
 {
-    const unsigned flags = dkim_sig_getflags(sig);
-    const int error = dkim_sig_geterror(sig);
+    const unsigned flags = state.flags;
+    const int error = state.error;
     const int body_hash = body_hash_outcome(sig);
     const bool header_ok = (flags & DKIM_SIGFLAG_PASSED) != 0;
     const DkimOptions& options = library->options();

@@ -4,10 +4,13 @@
 // text and is hashed in place (simple) or in the runs between relaxed's rewrites.
 #include "auth/dkim_body_hash.h"
 
+#include "auth/dkim_key.h"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 #if defined(__SSE2__)
@@ -56,20 +59,7 @@ std::size_t next_rewrite(std::string_view text, std::size_t from)
     return text.size();
 }
 
-struct DigestFree {
-    void operator()(EVP_MD* md) const noexcept { EVP_MD_free(md); }
-};
-using FetchedDigest = std::unique_ptr<EVP_MD, DigestFree>;
-
-// Fetched once: EVP_sha256() would make OpenSSL 3 look the implementation up again, under its
-// provider lock, for every message.
-const EVP_MD* digest_of(DkimBodyDigest digest)
-{
-    static const FetchedDigest sha1(EVP_MD_fetch(nullptr, "SHA1", nullptr));
-    static const FetchedDigest sha256(EVP_MD_fetch(nullptr, "SHA256", nullptr));
-    if (digest == DkimBodyDigest::sha1) return sha1 ? sha1.get() : EVP_sha1();
-    return sha256 ? sha256.get() : EVP_sha256();
-}
+const EVP_MD* digest_of(DkimBodyDigest digest) { return dkim_digest(digest == DkimBodyDigest::sha1); }
 
 }  // namespace
 
@@ -196,21 +186,8 @@ std::string DkimBodyHash::finish()
 
 bool dkim_body_hash_matches(std::string_view bh_tag, std::string_view digest)
 {
-    std::string base64;
-    base64.reserve(bh_tag.size());
-    for (char c : bh_tag)
-        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') base64 += c;
-    if (base64.empty() || base64.size() % 4 != 0) return false;
-
-    std::string decoded(base64.size() / 4 * 3, '\0');
-    const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
-                                       reinterpret_cast<const unsigned char*>(base64.data()),
-                                       static_cast<int>(base64.size()));
-    if (length < 0) return false;
-    // EVP_DecodeBlock counts the padding's zero bytes too.
-    const std::size_t padding = static_cast<std::size_t>(std::count(base64.end() - 2, base64.end(), '='));
-    decoded.resize(static_cast<std::size_t>(length) - padding);
-    return decoded == digest;
+    const std::optional<std::string> decoded = dkim_base64_decode(bh_tag);
+    return decoded && !decoded->empty() && *decoded == digest;
 }
 
 }  // namespace ecomm

@@ -294,6 +294,46 @@ void assert_single(const std::vector<DkimSignatureResult>& results, Code code, c
     CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(results), reason, results[0].reason);
 }
 
+// Everything a result says, for comparing two verifications.
+std::string describe_fully(const std::vector<DkimSignatureResult>& results)
+{
+    std::string out;
+    for (const auto& r : results)
+        out += std::string(to_string(r.code)) + " (" + r.reason + ") d=" + r.domain + " s=" + r.selector +
+               " i=" + r.identity + " a=" + r.algorithm + " bits=" + std::to_string(r.key_bits) +
+               " b=" + r.signature_prefix + "; ";
+    return out;
+}
+
+// Verifies message twice, with the key checks done by the verifier (check_dkim_signature_header
+// and its cached keys) and left to libopendkim, and asserts the results are the same. Returns
+// them, for the caller's own expectations.
+std::vector<DkimSignatureResult> verify_both_ways(const Message& message, FakeResolver& dns, const std::string& what,
+                                                  DkimOptions options = {}, std::string* differences = nullptr)
+{
+    options.own_key_checks = false;
+    const auto library = verify(message, dns, 0, options);
+    options.own_key_checks = true;
+    const auto own = verify(message, dns, 0, options);
+    if (differences) {
+        if (describe_fully(library) != describe_fully(own))
+            *differences += what + "\n  libopendkim: " + describe_fully(library) + "\n  here:        " + describe_fully(own) + "\n";
+    } else {
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(what, describe_fully(library), describe_fully(own));
+    }
+    return own;
+}
+
+// p= of a generated key's record.
+std::string public_key_of(int bits)
+{
+    const std::string& record = KeyStore::instance().key(bits).public_record;
+    const std::size_t p = record.find("p=");
+    std::string key = record.substr(p + 2);
+    key.erase(std::remove_if(key.begin(), key.end(), [](char c) { return c == ' ' || c == ';'; }), key.end());
+    return key;
+}
+
 // ---- the shared corpus (third-party pre-signed messages) ----
 
 // $ECOMM_CORPORA when set; else $top_srcdir/../shared/corpora (set by "make check"); else the
@@ -374,6 +414,9 @@ class DkimTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(bodyHashAgreesWithLibopendkimSigner);
     CPPUNIT_TEST(failedHeaderSignatureNeedsNoBody);
     CPPUNIT_TEST(lengthLimitedSignatureStillVerifies);
+    CPPUNIT_TEST(keyRecordsJudgedAsLibopendkimDoes);
+    CPPUNIT_TEST(signaturesJudgedAsLibopendkimDoes);
+    CPPUNIT_TEST(keyIsDecodedOncePerRecord);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -719,6 +762,11 @@ public:
         Message changed = with_signature(sample_message(), signature);
         changed.body[3] = changed.body[3] == 'x' ? 'y' : 'x';
         assert_single(verify(changed, dns), Code::fail, "body hash mismatch");
+        // libopendkim fails an l= signature that did not get its body ("l= exceeds body
+        // size"), so it must get the body even when the key is missing: then the result is
+        // the missing key, as with any other signature.
+        FakeResolver no_key;
+        assert_single(verify(appended, no_key), Code::permerror, "key not found");
     }
 
     void unsignedMessageHasNoResultsAndSkipsBody()
@@ -869,6 +917,165 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t{2}, results.size());
         CPPUNIT_ASSERT_EQUAL(std::string("body hash mismatch"), results[0].reason);
         CPPUNIT_ASSERT_EQUAL(std::string("body hash mismatch"), results[1].reason);
+    }
+
+    // The key checks done here (dkim_signature_check.cpp) against libopendkim's, record by record:
+    // the same result, reason and key size for every kind of key record a signer may publish.
+    void keyRecordsJudgedAsLibopendkimDoes()
+    {
+        if (KeyStore::instance().skip_without_keys("keyRecordsJudgedAsLibopendkimDoes")) return;
+        const std::string p = public_key_of(2048);
+        const std::string folded_p = p.substr(0, 100) + " \t" + p.substr(100);
+        const std::vector<std::vector<std::string>> records = {
+            {"v=DKIM1; k=rsa; p=" + p},
+            {"p=" + p},
+            {" v = DKIM1 ; k = rsa ; p = " + folded_p + " ; "},
+            {"v=DKIM1; h=sha256; p=" + p},
+            {"v=DKIM1; h=sha1; p=" + p},
+            {"v=DKIM1; h=sha1:sha256; p=" + p},
+            {"v=DKIM1; h=sha512; p=" + p},
+            {"v=DKIM1; s=email; p=" + p},
+            {"v=DKIM1; s=*; p=" + p},
+            {"v=DKIM1; s=other; p=" + p},
+            {"v=DKIM1; s=other:email; p=" + p},
+            {"v=DKIM1; t=y; p=" + p},
+            {"v=DKIM1; t=s; p=" + p},
+            {"v=DKIM1; t=y:s; n=some notes; p=" + p},
+            {"v=DKIM2; p=" + p},
+            {"k=rsa; v=DKIM1; p=" + p},
+            {"v=DKIM1; k=ed25519; p=" + p},
+            {"v=DKIM1; k=dsa; p=" + p},
+            {"v=DKIM1; p="},
+            {"v=DKIM1; k=rsa"},
+            {"v=DKIM1; p=!!not*base64"},
+            {"v=DKIM1; p=AAAA"},
+            {"v=DKIM1; p=" + p.substr(0, p.size() - 8)},
+            {"hello world"},
+            {"v=DKIM1; p=" + p + "; x"},
+            {"v=DKIM1; p=" + p, "v=DKIM1; p=" + p},
+            {"v=DKIM1; p=" + public_key_of(1024)},
+            {"v=DKIM1; n=" + std::string(700, 'x') + "; p=" + p},  // past 1,024 bytes: cut
+            {"v=DKIM1; p=" + p + "; p="},                             // the last p= counts
+            {"v=DKIM1; p=" + p + "=Zm9v"},                            // base64 ends at '='
+            {"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},  // RFC 8032 key
+            {"v=DKIM1; _x=1; p=" + p},
+            {"v=DKIM1; h=; p=" + p},
+            {"v=DKIM1; s=; p=" + p},
+            {"v=DKIM1; k=; p=" + p},
+            {""},
+        };
+        const Message message = with_signature(sample_message(), sign(sample_message()));
+        std::vector<std::string> outcomes;
+        std::string differences;
+        for (const auto& record : records) {
+            FakeResolver dns;
+            dns.txt("k2048._domainkey.example.edu", record);
+            const auto results = verify_both_ways(message, dns, "key record: " + record.front().substr(0, 60), {},
+                                                  &differences);
+            outcomes.push_back(std::string(to_string(results[0].code)) + " " + results[0].reason);
+        }
+        CPPUNIT_ASSERT_MESSAGE(differences, differences.empty());
+        // Not a comparison of two things that never differ: the records reach different verdicts.
+        std::sort(outcomes.begin(), outcomes.end());
+        outcomes.erase(std::unique(outcomes.begin(), outcomes.end()), outcomes.end());
+        CPPUNIT_ASSERT_MESSAGE(std::to_string(outcomes.size()) + " outcomes", outcomes.size() >= 6);
+    }
+
+    // And signature by signature: canonicalisations, algorithms, edits after signing.
+    void signaturesJudgedAsLibopendkimDoes()
+    {
+        if (KeyStore::instance().skip_without_keys("signaturesJudgedAsLibopendkimDoes")) return;
+        FakeResolver dns;
+        std::string any_hash = KeyStore::instance().key(2048).public_record;
+        const std::size_t h = any_hash.find("h=sha256;");
+        if (h != std::string::npos) any_hash.erase(h, std::string("h=sha256;").size());
+        dns.txt("k2048._domainkey.example.edu", {any_hash});
+        publish(dns, "k1024", 1024);
+
+        int passes = 0;
+        for (dkim_canon_t header_canon : {DKIM_CANON_SIMPLE, DKIM_CANON_RELAXED}) {
+            for (dkim_canon_t body_canon : {DKIM_CANON_SIMPLE, DKIM_CANON_RELAXED}) {
+                for (dkim_alg_t algorithm : {DKIM_SIGN_RSASHA256, DKIM_SIGN_RSASHA1}) {
+                    SignOptions options;
+                    options.header_canon = header_canon;
+                    options.body_canon = body_canon;
+                    options.algorithm = algorithm;
+                    const std::string what = "c=" + std::to_string(header_canon) + "/" + std::to_string(body_canon) +
+                                             " a=" + std::to_string(algorithm);
+                    const Message signed_message = with_signature(sample_message(), sign(sample_message(), options));
+                    DkimOptions lenient;
+                    lenient.accept_rsa_sha1 = true;
+                    passes += verify_both_ways(signed_message, dns, what, lenient)[0].code == Code::pass;
+
+                    Message edited = signed_message;
+                    *edited.value_of("Subject") = "Spring  \n\t campus   news ";  // blanks only: relaxed passes
+                    verify_both_ways(edited, dns, what + " blanks changed");
+                    edited = signed_message;
+                    edited.headers.insert(edited.headers.begin() + 1, Field{"Subject", "Prize"});  // above: not hashed
+                    verify_both_ways(edited, dns, what + " second Subject above", lenient);
+                    edited = signed_message;
+                    edited.headers.push_back(Field{"Subject", "Prize"});  // below: hashed instead
+                    verify_both_ways(edited, dns, what + " second Subject below", lenient);
+                    edited = signed_message;
+                    edited.headers.erase(edited.headers.begin() + 2);  // To: gone
+                    verify_both_ways(edited, dns, what + " To removed");
+                    edited = signed_message;
+                    edited.headers.push_back(Field{"To", "other@example.edu"});  // a field h= names twice?
+                    verify_both_ways(edited, dns, what + " To added");
+                    edited = signed_message;
+                    std::string& signature = edited.headers.front().value;
+                    const std::size_t b = signature.find(" b=");
+                    signature[b + 10] = signature[b + 10] == 'A' ? 'B' : 'A';
+                    verify_both_ways(edited, dns, what + " b= changed");
+                    edited = signed_message;
+                    edited.headers.front().value.insert(b + 3, " \r\n\t");  // folding inside b=
+                    verify_both_ways(edited, dns, what + " b= folded");
+                }
+            }
+        }
+        CPPUNIT_ASSERT_EQUAL(8, passes);
+
+        // A DKIM-Signature whose tag list does not parse still counts as a signature and a field:
+        // the one after it must be paired with its own field.
+        Message after_broken = with_signature(sample_message(), sign(sample_message()));
+        after_broken.headers.insert(after_broken.headers.begin(),
+                                    Field{"DKIM-Signature", "v=1; a=rsa-sha256; d=example.edu; s=k2048; h=from; x"});
+        const auto two = verify_both_ways(after_broken, dns, "a broken signature first");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(two), std::size_t{2}, two.size());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(two), Code::permerror, two[0].code);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(two), Code::pass, two[1].code);
+        const auto library = DkimLibrary::create();
+        DkimVerifier verifier(library, dns);
+        for (const auto& field : after_broken.headers) verifier.header(field.name, field.value);
+        verifier.body(after_broken.body);
+        CPPUNIT_ASSERT(verifier.finish()[1].code == Code::pass);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, library->keys().size());  // checked here, not by libopendkim
+
+        SignOptions small;
+        small.selector = "k1024";
+        small.bits = 1024;
+        DkimOptions strict;
+        strict.min_key_bits = 2048;
+        const Message small_key = with_signature(sample_message(), sign(sample_message(), small));
+        CPPUNIT_ASSERT(verify_both_ways(small_key, dns, "1024-bit key, 2048 required", strict)[0].code == Code::policy);
+        const Message both = with_signature(small_key, sign(sample_message()));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, verify_both_ways(both, dns, "two signatures").size());
+    }
+
+    void keyIsDecodedOncePerRecord()
+    {
+        if (KeyStore::instance().skip_without_keys("keyIsDecodedOncePerRecord")) return;
+        DkimKeyCache cache(2);
+        const std::string record = "v=DKIM1; p=" + public_key_of(2048);
+        const auto first = cache.get(record);
+        CPPUNIT_ASSERT(first->syntax_ok && first->rsa_key && !first->ed25519_key);
+        CPPUNIT_ASSERT_EQUAL(2048u, first->rsa_bits);
+        CPPUNIT_ASSERT(first == cache.get(record));  // the same decoded key, not a second decode
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.size());
+        cache.get("v=DKIM1; p=" + public_key_of(1024));
+        cache.get("v=DKIM1; p=");
+        CPPUNIT_ASSERT(first != cache.get(record));  // least recently used, so it went at capacity 2
+        CPPUNIT_ASSERT(DkimKeyCache(0).get(record) != DkimKeyCache(0).get(record));
     }
 };
 

@@ -1,0 +1,111 @@
+// Header selection and canonicalisation for DKIM header hashes, as libopendkim 2.11 does them
+// (dkim_canon_selecthdrs, dkim_canon_header_string), which departs from RFC 6376 in two small
+// ways kept here on purpose: relaxed takes vertical tab, form feed and a lone CR or LF in a value
+// for whitespace, and the b= removal also empties any tag whose name ends in "b".
+#include "auth/dkim_header_hash.h"
+
+#include <algorithm>
+#include <cctype>
+#include <strings.h>
+
+namespace ecomm {
+
+namespace {
+
+// libopendkim copies h= into a buffer of this size before splitting it.
+constexpr std::size_t kMaxSignedHeaderList = 4096 - 1;
+
+bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+bool is_folding(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// The field name: what precedes the colon, trailing whitespace excluded.
+std::string_view field_name(std::string_view field)
+{
+    std::string_view name = field.substr(0, std::min(field.find(':'), field.size()));
+    while (!name.empty() && is_space(name.back())) name.remove_suffix(1);
+    return name;
+}
+
+bool same_name(std::string_view a, std::string_view b)
+{
+    return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+void append_relaxed(std::string_view field, std::string& out)
+{
+    const std::size_t colon = std::min(field.find(':'), field.size());
+    for (char c : field.substr(0, colon))
+        if (!is_folding(c)) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (colon == field.size()) return;
+    out += ':';
+    std::string_view value = field.substr(colon + 1);
+    while (!value.empty() && is_folding(value.front())) value.remove_prefix(1);
+    bool space_pending = false;
+    for (char c : value) {
+        if (c == '\0') break;
+        if (is_space(c)) {
+            space_pending = true;
+            continue;
+        }
+        if (space_pending) out += ' ';
+        space_pending = false;
+        out += c;
+    }
+}
+
+}  // namespace
+
+void append_canonical_header(DkimHeaderCanon canon, std::string_view field, std::string& out)
+{
+    if (canon == DkimHeaderCanon::simple)
+        out.append(field);
+    else
+        append_relaxed(field, out);
+    out += "\r\n";
+}
+
+std::string without_signature_value(std::string_view signature_field)
+{
+    std::string out;
+    out.reserve(signature_field.size());
+    char tag_end = '\0';  // the last character of the current tag's name, once its '=' is seen
+    char last = '\0';
+    for (char c : signature_field) {
+        if (c == ';') tag_end = '\0';
+        if (tag_end == 'b') {
+            last = c;
+            continue;
+        }
+        if (tag_end == '\0' && c == '=') tag_end = last;
+        out += c;
+        last = c;
+    }
+    return out;
+}
+
+std::string dkim_signed_header_text(DkimHeaderCanon canon, const std::vector<std::string>& fields,
+                                    std::string_view h_tag, std::string_view signature_field)
+{
+    std::string text;
+    std::vector<bool> taken(fields.size(), false);
+    h_tag = h_tag.substr(0, std::min(h_tag.size(), kMaxSignedHeaderList));
+    std::size_t start = 0;
+    while (start <= h_tag.size()) {
+        const std::size_t end = std::min(h_tag.find(':', start), h_tag.size());
+        std::string_view name = h_tag.substr(start, end - start);
+        start = end + 1;
+        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+        if (name.empty()) continue;
+        for (std::size_t i = fields.size(); i-- > 0;) {
+            if (taken[i] || !same_name(field_name(fields[i]), name)) continue;
+            taken[i] = true;
+            append_canonical_header(canon, fields[i], text);
+            break;
+        }
+    }
+    append_canonical_header(canon, without_signature_value(signature_field), text);
+    text.resize(text.size() - 2);  // the signature field goes in without its CRLF
+    return text;
+}
+
+}  // namespace ecomm
