@@ -5,6 +5,9 @@
 #   none        no milter
 #   null-unix   the do-nothing milter (tests/bench/null_milter.c), unix socket
 #   null-inet   the same on an inet socket (TCP_NODELAY, as ecomm-milter)
+#   null-body-unix  the do-nothing milter that takes the body and negotiates no reply for the
+#               stages before end of message, as ecomm-milter does (null-milter -b -r), unix
+#               socket: the floor of a milter that must read the body (as any DKIM verifier must)
 #   ecomm-unix  ecomm-milter, unix socket      ecomm-inet  ecomm-milter, inet socket
 #   ecomm-inet-nr  ecomm-milter, inet socket with [milter] no_reply = always: the milter protocol's
 #               no-reply stages negotiated over TCP too (the shipped no_reply = unix does it only
@@ -59,7 +62,7 @@
 #   ROUNDS=3  MESSAGES=500 (5 KB and 60 KB cells)  MESSAGES_1M=100  SESSIONS=10  WARMUP=20
 #   SETUPS="none null-unix ..." (a subset, in this order)  TYPES="5k 60k 1m 5k-unsigned"
 #   NULL_MILTER (a built null-milter; default: built here with gcc and libmilter)
-#   NULL_MILTER_ARGS (e.g. -b: the do-nothing milter asks for the body too)
+#   NULL_MILTER_ARGS (e.g. -N: arguments for every do-nothing setup; null-body-unix adds -b -r)
 #   REDIS_SERVER=redis-server  REDIS_TIMEOUT_MS=100  REDIS_CONNECTIONS=8 (ecomm-redis; without
 #   redis-server or redis-cli that setup is left out, with a note)
 #   BENCH_OUT=FILE   also write the report (Markdown) there
@@ -68,7 +71,7 @@
 # (opendkim-tools), dkimsign (python3-dkim), opendkim, gcc and libmilter-dev (for the
 # do-nothing milter), unshare; redis-server and redis-cli for ecomm-redis.  Exit 77 (skip)
 # without them; 1 when a cell failed or lacked its proof; the targets are reported, not enforced.
-# A default run sends about 45,000 messages: a few minutes on a quiet 2-core machine (17 minutes
+# A default run sends about 50,000 messages: a few minutes on a quiet 2-core machine (17 minutes
 # at a load average of 11 to 24 before ecomm-redis and ecomm-inet-nr were added).
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -81,7 +84,7 @@ MESSAGES=${MESSAGES:-500}
 MESSAGES_1M=${MESSAGES_1M:-100}
 SESSIONS=${SESSIONS:-10}
 WARMUP=${WARMUP:-20}
-SETUPS=${SETUPS:-none null-unix null-inet ecomm-unix ecomm-inet ecomm-inet-nr ecomm-redis odkim-unix odkim-inet}
+SETUPS=${SETUPS:-none null-unix null-inet null-body-unix ecomm-unix ecomm-inet ecomm-inet-nr ecomm-redis odkim-unix odkim-inet}
 TYPES=${TYPES:-5k 60k 1m 5k-unsigned}
 CELL_TIMEOUT=${CELL_TIMEOUT:-300}   # seconds for one cell to be sent and delivered
 NULL_MILTER_ARGS=${NULL_MILTER_ARGS:-}
@@ -273,6 +276,10 @@ start_null_milters() {
         local port
         port=$(port_for)
         start_milter null-inet "inet:$port@127.0.0.1" "$E2E_DIR/null-inet.log" "$bin" "${args[@]}" "inet:$port@127.0.0.1"
+    fi
+    if [[ " $SETUPS " == *" null-body-unix "* ]]; then
+        start_milter null-body-unix "unix:$E2E_DIR/null/null-body.sock" "$E2E_DIR/null-body-unix.log" \
+            "$bin" "${args[@]}" -b -r "unix:$E2E_DIR/null/null-body.sock"
     fi
 }
 
@@ -663,7 +670,7 @@ run_cell() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$setup" "$type" "$count" \
         "$delivered" "$seconds" "$rate" "$cpu_ms" "$pass" "$decisions" "$dns_q" "$status" "$redis_counted" \
         "$redis_cpu_ms" >>"$RESULTS"
-    printf '  round %s %-13s %-11s %4s/%-4s in %7ss = %7s msg/s  milter CPU %s ms/msg  DNS %s/msg  proof %s%s  %s\n' \
+    printf '  round %s %-14s %-11s %4s/%-4s in %7ss = %7s msg/s  milter CPU %s ms/msg  DNS %s/msg  proof %s%s  %s\n' \
         "$round" "$setup" "$type" "$delivered" "$count" "$seconds" "$rate" "$cpu_ms" "$dns_q" "$pass" \
         "$([ "$setup" != ecomm-redis ] || printf ', in Redis %s, redis-server CPU %s ms/msg' "$redis_counted" "$redis_cpu_ms")" \
         "$status"

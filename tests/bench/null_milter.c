@@ -6,12 +6,16 @@
  * What it does: it registers with libmilter (flags SMFIF_NONE: it never edits a message) the
  * callbacks connect, helo, envfrom, envrcpt, data, header, eoh, eom, abort and close, each of
  * which just answers SMFIS_CONTINUE (eom answers SMFIS_ACCEPT).  So the MTA sends it every stage
- * that ecomm-milter receives, one header at a time, and waits for each reply, as it does for a
+ * that ecomm-milter receives, one header at a time, and (without -r) waits for each reply, as for a
  * real milter.  It has no body callback unless -b is given: libmilter then negotiates
  * SMFIP_NOBODY and the MTA sends no body at all (the issue's baseline "never asks for the
  * body").  With -b a body callback that continues is added, so the body crosses the socket too
- * (the protocol's cost for a milter that reads bodies, as ecomm-milter and OpenDKIM do).  It has
- * no unknown-command or negotiate callback, keeps no state and writes no log.
+ * (the protocol's cost for a milter that reads bodies, as ecomm-milter and OpenDKIM do).  With
+ * -r it also registers a negotiate callback that asks for no reply at helo, mail, rcpt, data,
+ * each header, eoh and each body chunk (SMFIP_NR_*), as ecomm-milter does: the MTA then streams
+ * a message's commands and waits only at connect and end of message.  -b -r together are the
+ * floor of a milter that reads the body.  It has no unknown-command callback, no negotiate
+ * callback without -r, keeps no state and writes no log.
  *
  * TCP_NODELAY: libmilter does not set it.  Without it, on an inet socket the MTA's delayed ACK
  * meets Nagle and a reply can wait ~40 ms (see docs/BENCHMARKS.md).  ecomm-milter sets it on its
@@ -19,7 +23,7 @@
  * the same way: the inet socket in listening state among its own descriptors.  -N leaves Nagle on
  * (to show the stall).  Unix sockets are unaffected.
  *
- * Usage:   null-milter [-b] [-N] SOCKET
+ * Usage:   null-milter [-b] [-r] [-N] SOCKET
  *          SOCKET is libmilter's spelling: unix:/path/to.sock or inet:PORT@127.0.0.1
  *          It runs in the foreground until SIGTERM or SIGINT, then removes a unix socket.
  * Build:   gcc -O2 -Wall -Wextra -o null-milter tests/bench/null_milter.c \
@@ -93,6 +97,27 @@ static sfsistat on_close(SMFICTX *ctx)
     return SMFIS_CONTINUE;
 }
 
+/* The stages after connect and before end of message that only ever continue: asked to go without
+ * a reply (-r), as ecomm-milter asks (src/milter/glue.cpp). */
+static const unsigned long no_reply_stages = SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
+                                             SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
+
+/* -r: libmilter calls xxfi_negotiate only when it is set, and the MTA must offer the NR flags
+ * (Postfix 3.7 and milter_load do; to an MTA that does not, libmilter drops them and sends the
+ * replies itself, so -r changes nothing there).  *steps arrives holding libmilter's own choice
+ * (skip the stages without a callback, e.g. SMFIP_NOBODY without -b), so the NR flags are ORed
+ * in.  The callbacks still return SMFIS_CONTINUE: libmilter sends no reply for an NR stage. */
+static sfsistat on_negotiate(SMFICTX *ctx, unsigned long offered_actions, unsigned long offered_steps,
+                             unsigned long unused_2, unsigned long unused_3, unsigned long *actions,
+                             unsigned long *steps, unsigned long *reserved_2, unsigned long *reserved_3)
+{
+    (void)ctx; (void)offered_actions; (void)offered_steps; (void)unused_2; (void)unused_3;
+    (void)reserved_2; (void)reserved_3;
+    *actions = SMFIF_NONE;
+    *steps |= no_reply_stages;
+    return SMFIS_CONTINUE;
+}
+
 /* Sets TCP_NODELAY on every listening inet socket of this process; returns how many. */
 static int set_nodelay_on_listeners(void)
 {
@@ -125,8 +150,9 @@ static int set_nodelay_on_listeners(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: null-milter [-b] [-N] unix:/path|inet:PORT@HOST\n"
+    fprintf(stderr, "usage: null-milter [-b] [-r] [-N] unix:/path|inet:PORT@HOST\n"
                     "  -b  ask for the body (a body callback that continues)\n"
+                    "  -r  negotiate no reply for helo, mail, rcpt, data, headers, eoh and body\n"
                     "  -N  leave Nagle on for an inet socket (no TCP_NODELAY)\n");
     exit(2);
 }
@@ -134,12 +160,13 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     struct smfiDesc desc;
-    int want_body = 0, nodelay = 1, opt, status;
+    int want_body = 0, no_reply = 0, nodelay = 1, opt, status;
     char *socket_spec;
 
-    while ((opt = getopt(argc, argv, "bN")) != -1) {
+    while ((opt = getopt(argc, argv, "brN")) != -1) {
         switch (opt) {
         case 'b': want_body = 1; break;
+        case 'r': no_reply = 1; break;
         case 'N': nodelay = 0; break;
         default: usage();
         }
@@ -163,6 +190,7 @@ int main(int argc, char **argv)
     desc.xxfi_eom = on_eom;
     desc.xxfi_abort = on_abort;
     desc.xxfi_close = on_close;
+    desc.xxfi_negotiate = no_reply ? on_negotiate : NULL;
 
     if (smfi_register(desc) != MI_SUCCESS) {
         fprintf(stderr, "null-milter: smfi_register failed\n");

@@ -2,21 +2,27 @@
 # shellcheck source-path=SCRIPTDIR
 # The milter-protocol benchmark of issue 7 ("milter protocol alone"): milter_load plays the MTA
 # (protocol version 6, as Postfix does) against ecomm-milter, a do-nothing milter (null-milter:
-# the protocol's own cost) and OpenDKIM in verify mode, each over a unix and an inet socket, on
-# the same messages: 5 KB signed from a registered sender, a 60 KB HTML newsletter with
-# List-Unsubscribe (signed), 1 MB signed, 5 KB unsigned from outside, and the 5 KB signed one to
-# 50 recipients.  It prints Markdown tables of messages/s, p50/p99 latency and milter CPU per
-# message (medians over rounds), the ratios the issue's targets name, and whether they are met.
+# the protocol's own cost) and OpenDKIM in verify mode, each over a unix and an inet socket, and
+# null-body-unix, the do-nothing milter that takes the body and negotiates no reply for the
+# stages before end of message, as ecomm-milter does (null-milter -b -r, unix socket: the floor
+# of any milter that must read the body, as a DKIM verifier does), on the same messages:
+# 5 KB signed from a registered sender, a 60 KB HTML newsletter with List-Unsubscribe (signed),
+# 1 MB signed, 5 KB unsigned from outside, and the 5 KB signed one to 50 recipients.  It prints
+# Markdown tables of messages/s, p50/p99 latency and milter CPU per message (medians over
+# rounds), the ratios the issue's targets name, and whether they are met, and null-body-unix as
+# a multiple of OpenDKIM unix (is 2x OpenDKIM reachable at all by a milter that reads the body?).
 #
 # Everything runs in a private network and mount namespace (tests/e2e/lib.sh): a dnsmasq on
 # 127.0.0.1:53 serves the SPF records and DKIM keys of the test domains, and every milter uses
 # it (ecomm-milter with dns_file empty, OpenDKIM with Nameservers 127.0.0.1).  The DKIM keys are
-# made and the messages signed here.  All six milters are started once and stay up; the rounds
+# made and the messages signed here.  All the milters are started once and stay up; the rounds
 # alternate the order in which they are loaded.  Before the rounds, one message of each type
 # goes to each setup with --verbose, and the run stops when a setup is not really in the path
 # (ecomm-milter and OpenDKIM must insert an Authentication-Results header with dkim=pass for a
-# signed message; every final reply must be accept).  Each measured cell is checked the same
-# way by its counts (errors, refusals, header insertions); a bad cell is marked "!".
+# signed message; every final reply must be accept; null-body-unix must be sent the body and
+# negotiate no reply for helo ... body, and the other do-nothing setups must not be sent it).
+# Each measured cell is checked the same way by its counts (errors, refusals, header
+# insertions); a bad cell is marked "!".
 # The tools, keys, DNS server, messages, milter start and probe are in tests/bench/bench-lib.sh
 # (shared with memory-bench.sh).
 # Milter CPU per message: utime+stime of the milter's process (/proc/PID/stat) around the cell,
@@ -30,7 +36,7 @@
 #   MILTER_LOAD, NULL_MILTER   prebuilt tools [built here from tests/bench/*.c*]
 #   BENCH_SECONDS [5]  per cell;  BENCH_ROUNDS [3];  BENCH_CONNECTIONS [10]
 #   BENCH_PER_CONNECTION [1]   messages per milter connection (Postfix: one per SMTP session)
-#   BENCH_SETUPS  [ecomm-unix ecomm-inet null-unix null-inet opendkim-unix opendkim-inet]
+#   BENCH_SETUPS  [ecomm-unix ecomm-inet null-unix null-inet null-body-unix opendkim-unix opendkim-inet]
 #   BENCH_TYPES   [5k-signed 60k-html 1m-signed 5k-unsigned 50-rcpt]
 #   BENCH_REPORT  also write the Markdown report to this file
 #   E2E_KEEP=1    keep the work dir (logs, messages, raw results)
@@ -47,7 +53,7 @@ BENCH_SECONDS=${BENCH_SECONDS:-5}
 BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-10}
 BENCH_PER_CONNECTION=${BENCH_PER_CONNECTION:-1}
-BENCH_SETUPS=${BENCH_SETUPS:-"ecomm-unix ecomm-inet null-unix null-inet opendkim-unix opendkim-inet"}
+BENCH_SETUPS=${BENCH_SETUPS:-"ecomm-unix ecomm-inet null-unix null-inet null-body-unix opendkim-unix opendkim-inet"}
 BENCH_TYPES=${BENCH_TYPES:-"5k-signed 60k-html 1m-signed 5k-unsigned 50-rcpt"}
 BENCH_REPORT=${BENCH_REPORT:-}
 read -r -a TYPES <<<"$BENCH_TYPES"
@@ -107,6 +113,7 @@ start_milters() {
         esac
         case $setup in
             ecomm-*) start_milter "$setup" "$socket" "$ECOMM_MILTER" -f -c "$E2E_MILTER_CONF" -p "$socket" ;;
+            null-body-*) start_milter "$setup" "$socket" "$NULL_MILTER" -b -r "$socket" ;;
             null-*) start_milter "$setup" "$socket" "$NULL_MILTER" "$socket" ;;
             opendkim-*)
                 opendkim_config "$socket" "$E2E_DIR/$setup.conf"
@@ -119,6 +126,30 @@ start_milters() {
 
 # ---------------------------------------------------------------------------------------------
 # Running and checking
+
+# SMFIP_NR_HELO | _MAIL | _RCPT | _DATA | _HDR | _EOH | _BODY (libmilter/mfdef.h): the stages
+# ecomm-milter and null-milter -r negotiate without a reply.
+NO_REPLY_STAGES=$((0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x80 | 0x40000 | 0x80000))
+
+# check_body_sent SETUP TYPE: after probe, dies unless the body crossed the socket exactly when
+# the setup is null-body-* (the "-b" the floor row stands for), for the do-nothing setups, and
+# unless null-body-* negotiated no reply for every stage before end of message (its "-r": from
+# milter_load's "negotiated: version V actions 0xA protocol 0xP" line).
+check_body_sent() {
+    local setup=$1 type=$2 sent=no err=$E2E_DIR/probe/$1.$2.err protocol
+    [[ $setup == null-* ]] || return 0
+    grep -q '^  body: ' "$err" && sent=yes
+    case $setup:$sent in
+        null-body-*:no) e2e_die "$setup on $type: the milter was not sent the body (was -b lost?)" ;;
+        null-body-*:yes | *:no) ;;
+        *:yes) e2e_die "$setup on $type: the milter was sent the body, but it should not ask for it" ;;
+    esac
+    [[ $setup == null-body-* ]] || return 0
+    protocol=$(sed -n 's/^  negotiated: .* protocol \(0x[0-9a-fA-F]*\)$/\1/p' "$err" | head -n 1)
+    [ -n "$protocol" ] || e2e_die "$setup on $type: no negotiated protocol flags in $err"
+    (( (protocol & NO_REPLY_STAGES) == NO_REPLY_STAGES )) ||
+        e2e_die "$setup on $type: negotiated protocol $protocol lacks the no-reply stages (was -r lost?)"
+}
 
 # cell SETUP TYPE ROUND: one measured run; appends a line to $RESULTS.
 cell() {
@@ -232,6 +263,7 @@ report() {
     echo
     targets
     echo
+    floor
     echo "\"!\": a round of that cell failed its check (errors, a refusal, a missing header): see the log above."
 }
 
@@ -277,6 +309,24 @@ targets() {
     done
 }
 
+# floor: null-body-unix / opendkim-unix msg/s per type: what a milter that reads the body but
+# does nothing with it (no replies before end of message, as ecomm-milter) reaches, so whether
+# 2x OpenDKIM is within reach of one that verifies DKIM.
+floor() {
+    local type row
+    [[ " $BENCH_SETUPS " == *" null-body-unix "* && " $BENCH_SETUPS " == *" opendkim-unix "* ]] || return 0
+    echo "## Floor: do-nothing milter that takes the body (no replies before end of message, as ecomm-milter), as a multiple of OpenDKIM unix"
+    echo
+    echo "| msg/s ratio |$(printf ' %s |' "${TYPES[@]}")"
+    echo "|---|$(printf -- '---|%.0s' "${TYPES[@]}")"
+    row="| null-body-unix / opendkim-unix |"
+    for type in $BENCH_TYPES; do
+        row+=" $(ratio "$(median null-body-unix "$type" 4)" "$(median opendkim-unix "$type" 4)") |"
+    done
+    echo "$row"
+    echo
+}
+
 # ---------------------------------------------------------------------------------------------
 # Main
 
@@ -291,7 +341,10 @@ start_milters
 
 e2e_note "probes: one message per setup and type (the header each setup added):"
 for setup in $BENCH_SETUPS; do
-    for type in $BENCH_TYPES; do probe "$setup" "$type"; done
+    for type in $BENCH_TYPES; do
+        probe "$setup" "$type"
+        check_body_sent "$setup" "$type"
+    done
 done
 
 : >"$RESULTS"
