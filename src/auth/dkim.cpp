@@ -1026,6 +1026,14 @@ void DkimVerifier::body(std::string_view chunk) { impl_->body(chunk); }
 
 bool DkimVerifier::wants_body() const { return impl_->needs_body(); }
 
+std::vector<std::string> DkimVerifier::signing_domains() const
+{
+    std::vector<std::string> domains;
+    for (const DkimSignatureResult& tags : impl_->signature_tags)
+        if (!tags.domain.empty()) domains.push_back(tags.domain);
+    return domains;
+}
+
 std::vector<DkimSignatureResult> DkimVerifier::finish()
 {
     if (impl_->stage == detail::DkimMessage::Stage::finished) return impl_->results;

@@ -131,6 +131,9 @@ public:
     // False once the body cannot change any result (no signature to check): the caller may
     // stop sending body chunks.
     bool wants_body() const;
+    // The d= of every signature seen so far (lower case, usable DNS names only, at most
+    // max_signatures): the domains a passing signature could come from.
+    std::vector<std::string> signing_domains() const;
     // One result per signature, in header order (at most max_signatures). Empty: unsigned.
     // Calling it again returns the same results.
     std::vector<DkimSignatureResult> finish();

@@ -34,7 +34,8 @@ struct DkimKeyRecord {
     const std::string* tag(const std::string& name) const;
 };
 
-// Parses a key record (the TXT strings already concatenated) and decodes its p= both ways.
+// Parses a key record (the TXT strings already concatenated) and decodes its p=: 32 bytes as
+// an Ed25519 key, anything else as an RSA one (the signature's a= says which it needs).
 DkimKeyRecord parse_dkim_key_record(std::string_view record);
 
 // libopendkim's base64 decoding (b=, p=): characters outside the alphabet are skipped, the first

@@ -13,6 +13,7 @@
 #include "policy/campaign.h"
 #include "policy/classify.h"
 #include "policy/pipeline.h"
+#include "policy/rule.h"
 
 namespace ecomm {
 
@@ -109,9 +110,12 @@ void Session::header(std::string_view name, std::string_view value)
 void Session::end_of_headers()
 {
     if (dkim_) dkim_->end_of_headers();
-    // The unsubscribe rule passes a usable List-Unsubscribe before it looks for a body link
-    // (policy/rules/unsubscribe.cpp): then the search could not change the outcome.
-    if (links_ && mime_ && parse_list_unsubscribe(facts_.header_values("List-Unsubscribe")).has_mechanism()) {
+    // The unsubscribe rule passes a usable List-Unsubscribe before it looks for a body link, and
+    // judges only promotional mail of registered senders (policy/rules/unsubscribe.cpp): when
+    // either settles it, the search could not change the outcome.
+    if (links_ && mime_ &&
+        (parse_list_unsubscribe(facts_.header_values("List-Unsubscribe")).has_mechanism() ||
+         !unsubscribe_link_may_matter(facts_, *snapshot_, dkim_ ? dkim_->signing_domains() : std::vector<std::string>{}))) {
         mime_->drop_text_sink();
         links_.reset();
     }

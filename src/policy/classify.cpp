@@ -5,6 +5,8 @@
 // university domain shows the mail was relayed by a forwarder or list), else external.
 #include "policy/classify.h"
 
+#include <algorithm>
+
 #include "mail/address.h"
 #include "policy/calendar.h"
 
@@ -86,6 +88,22 @@ std::string_view to_string(SenderClass sender_class)
 bool is_internal_sender(const MessageFacts& facts, const MainConfig& config)
 {
     return !facts.auth_user.empty() || (facts.client_ip && config.internal_networks.contains(*facts.client_ip));
+}
+
+std::vector<const RegistryEntry*> possible_entries(const MessageFacts& facts, const Snapshot& snapshot,
+                                                   const std::vector<std::string>& signing_domains)
+{
+    std::vector<const RegistryEntry*> network;
+    if (facts.client_ip) network = snapshot.registry.by_network(*facts.client_ip);
+    // pick_entry's choice among all of them is its choice among those still valid at the end of
+    // the message, as long as the chosen one cannot expire.
+    if (const RegistryEntry* sure = pick_entry(network, facts.mail_from); sure && !sure->expires) return {sure};
+    std::vector<const RegistryEntry*> entries = network;
+    for (const RegistryEntry& entry : snapshot.registry.entries) {
+        const auto signs_for_entry = [&](const std::string& domain) { return domain_in(domain, entry.dkim_domains()); };
+        if (std::any_of(signing_domains.begin(), signing_domains.end(), signs_for_entry)) entries.push_back(&entry);
+    }
+    return entries;
 }
 
 Classification classify(const MessageFacts& facts, const Snapshot& snapshot)

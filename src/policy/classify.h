@@ -2,6 +2,7 @@
 // AUTH, the envelope sender and the header From:, against the registry.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "config/snapshot.h"
 #include "policy/facts.h"
@@ -20,6 +21,14 @@ struct Classification {
 
 // Class 1, known from the connection and MAIL FROM alone: SMTP AUTH or an internal network.
 bool is_internal_sender(const MessageFacts& facts, const MainConfig& config);
+
+// The registry entries classify() may yet choose for a message whose DKIM results are not known
+// (before the end of the message): the entry the client's network gives when that choice cannot
+// change (one without an expiry date), else every entry on the client's network and every entry
+// that one of signing_domains (the d= of the message's signatures) signs for. Internal senders
+// are not excluded here.
+std::vector<const RegistryEntry*> possible_entries(const MessageFacts& facts, const Snapshot& snapshot,
+                                                   const std::vector<std::string>& signing_domains);
 
 // Decides the class from everything in facts (the header From: counts when headers are there).
 // snapshot must outlive the result (entries point into its registry).

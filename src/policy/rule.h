@@ -36,6 +36,15 @@ inline bool body_rules_apply(const RuleInput& input)
            || (threshold > 0 && input.facts.recipients.size() > static_cast<std::size_t>(threshold));
 }
 
+// Whether the unsubscribe rule could still want a link in the body, judged at the end of the
+// headers from what is known then, so that the session can skip the search when it could not
+// change the verdict. True when the message would be promotional under some registry entry it
+// may yet be classified under (possible_entries: signing_domains are the d= of its DKIM
+// signatures, which pass only the end of the message tells), or when [body] min_recipients
+// makes the body rules judge it whoever sent it.
+bool unsubscribe_link_may_matter(const MessageFacts& facts, const Snapshot& snapshot,
+                                 const std::vector<std::string>& signing_domains);
+
 // Results that did not trigger share this shape.
 inline RuleResult untriggered(std::string rule, std::string result, std::string detail)
 {

@@ -5,6 +5,7 @@
 #include "core/session.h"
 #include "fixtures.h"
 #include "policy/pipeline.h"
+#include "policy/rule.h"
 
 using namespace ecomm;
 using namespace ecomm::test;
@@ -83,6 +84,8 @@ class BodyRulesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(transactionalNeedsNoUnsubscribe);
     CPPUNIT_TEST(bodyIsNotSearchedWhenListUnsubscribeSuffices);
     CPPUNIT_TEST(skippedSearchNeverChangesTheVerdict);
+    CPPUNIT_TEST(bodyIsSearchedOnlyWhenPromotionalMailOfARegisteredSenderIsPossible);
+    CPPUNIT_TEST(possibleEntriesFollowTheClassifier);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -252,6 +255,91 @@ public:
                     }
                 }
         }
+    }
+
+    // The unsubscribe rule judges only promotional mail of registered senders (or, with
+    // min_recipients, anybody's): when no registry entry the message may be classified under
+    // makes it promotional, the text is not searched, and the verdict is what it would have been
+    // with either answer from the search.
+    void bodyIsSearchedOnlyWhenPromotionalMailOfARegisteredSenderIsPossible()
+    {
+        const std::string body = "<p>News.</p><p><a href=\"https://e.example.edu/prefs?id=9\">Unsubscribe</a></p>\r\n";
+        struct Case {
+            std::string name;
+            Snapshot snapshot;
+            Message message;
+            bool searched;
+        };
+        std::vector<Case> cases;
+        cases.push_back({"promotional entry", base_snapshot(), newsletter({}, body), true});
+        Snapshot transactional = base_snapshot();
+        transactional.registry.entries[0].category = Category::transactional;
+        cases.push_back({"transactional entry", transactional, newsletter({}, body), false});
+        Snapshot expiring = transactional;
+        expiring.registry.entries[0].expires = Date{2999, 1, 1};  // could lapse: "shared" might apply
+        cases.push_back({"transactional entry with an expiry date", expiring, newsletter({}, body), true});
+        Snapshot per_message = base_snapshot();
+        per_message.registry.entries[0].category = Category::per_message;
+        per_message.config.category_header = "X-Ecomm-Category";
+        cases.push_back({"per-message entry, header says transactional", per_message,
+                         newsletter({{"X-Ecomm-Category", "transactional"}}, body), false});
+        cases.push_back({"per-message entry, no header", per_message, newsletter({}, body), true});
+        Message outside = newsletter({}, body);
+        outside.client = "203.0.113.9";
+        outside.mail_from = "<a@outside.test>";
+        outside.headers[0] = {"From", "a@outside.test"};
+        cases.push_back({"outside sender", base_snapshot(), outside, false});
+        Snapshot many = base_snapshot();
+        many.config.body_rules_min_recipients = 5;
+        Message outside_to_many = outside;
+        outside_to_many.recipients = 6;
+        cases.push_back({"outside sender, over min_recipients", many, outside_to_many, true});
+        for (const Case& c : cases) {
+            MessageFacts facts;
+            const Verdict v = run(c.snapshot, c.message, &facts);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, c.searched, facts.unsubscribe_link);
+            if (c.searched) continue;
+            for (bool link : {false, true}) {
+                MessageFacts searched = facts;
+                searched.unsubscribe_link = link;
+                searched.unsubscribe_link_evidence = link ? "https://e.example.edu/prefs?id=9" : "";
+                const Verdict w = run_pipeline(searched, c.snapshot);
+                CPPUNIT_ASSERT_MESSAGE(c.name, w.action == v.action);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, v.deciding_rule, w.deciding_rule);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, result_of(v, "unsubscribe").result, result_of(w, "unsubscribe").result);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, result_of(v, "unsubscribe").detail, result_of(w, "unsubscribe").detail);
+            }
+        }
+    }
+
+    // A signature can register a message from an outside network (classify's second way), so
+    // the d= of its signatures keep the search for their entries.
+    void possibleEntriesFollowTheClassifier()
+    {
+        Snapshot s = base_snapshot();
+        MessageFacts facts;
+        facts.client_ip = ip("203.0.113.9");
+        facts.mail_from = "a@outside.test";
+        CPPUNIT_ASSERT(possible_entries(facts, s, {}).empty());
+        CPPUNIT_ASSERT(possible_entries(facts, s, {"outside.test"}).empty());
+        CPPUNIT_ASSERT(!unsubscribe_link_may_matter(facts, s, {}));
+        const auto signed_by_events = possible_entries(facts, s, {"mail.events.example.edu"});
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, signed_by_events.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("cvent"), signed_by_events[0]->id);
+        CPPUNIT_ASSERT(unsubscribe_link_may_matter(facts, s, {"mail.events.example.edu"}));
+        s.registry.entries[1].category = Category::transactional;
+        CPPUNIT_ASSERT(!unsubscribe_link_may_matter(facts, s, {"mail.events.example.edu"}));
+
+        // On the network mc and shared share, the MAIL FROM's identifier picks mc for sure...
+        facts.client_ip = ip("192.0.2.7");
+        facts.mail_from = "bounce-sh55-1@news.example.edu";
+        const auto shared = possible_entries(facts, s, {});
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, shared.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("shared"), shared[0]->id);
+        CPPUNIT_ASSERT_EQUAL(std::string("shared"), classify(facts, s).entry->id);
+        // ... unless the one picked may expire before the end of the message: then both.
+        s.registry.entries[2].expires = Date{2999, 1, 1};
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, possible_entries(facts, s, {}).size());
     }
 };
 

@@ -3,10 +3,25 @@
 // mailto URI (RFC 2369; RFC 8058 one-click reported when present) or, when [body]
 // unsubscribe_body_link allows it, an unsubscribe or preferences link in its text.
 #include "mail/list_unsubscribe.h"
+#include "policy/classify.h"
 #include "policy/message_category.h"
 #include "policy/rule.h"
 
 namespace ecomm {
+
+bool unsubscribe_link_may_matter(const MessageFacts& facts, const Snapshot& snapshot,
+                                 const std::vector<std::string>& signing_domains)
+{
+    const MainConfig& config = snapshot.config;
+    if (!config.unsubscribe_body_link) return false;
+    const int threshold = config.body_rules_min_recipients;
+    if (threshold > 0 && facts.recipients.size() > static_cast<std::size_t>(threshold)) return true;
+    if (is_internal_sender(facts, config)) return false;
+    for (const RegistryEntry* entry : possible_entries(facts, snapshot, signing_domains))
+        if (decide_category(entry, facts, config.category_header).category == MessageCategory::promotional)
+            return true;
+    return false;
+}
 
 RuleResult check_unsubscribe(const RuleInput& input)
 {
