@@ -113,9 +113,12 @@ void Session::end_of_headers()
     // The unsubscribe rule passes a usable List-Unsubscribe before it looks for a body link, and
     // judges only promotional mail of registered senders (policy/rules/unsubscribe.cpp): when
     // either settles it, the search could not change the outcome.
-    if (links_ && mime_ &&
-        (parse_list_unsubscribe(facts_.header_values("List-Unsubscribe")).has_mechanism() ||
-         !unsubscribe_link_may_matter(facts_, *snapshot_, dkim_ ? dkim_->signing_domains() : std::vector<std::string>{}))) {
+    const auto body_link_cannot_matter = [&] {
+        if (parse_list_unsubscribe(facts_.header_values("List-Unsubscribe")).has_mechanism()) return true;
+        const std::vector<std::string> signers = dkim_ ? dkim_->signing_domains() : std::vector<std::string>{};
+        return !unsubscribe_link_may_matter(facts_, *snapshot_, signers);
+    };
+    if (links_ && mime_ && body_link_cannot_matter()) {
         mime_->drop_text_sink();
         links_.reset();
     }
