@@ -5,9 +5,10 @@
 #include "auth/dkim_signature_check.h"
 
 #include <openssl/evp.h>
-
-#include <memory>
 #include <strings.h>
+
+#include <algorithm>
+#include <memory>
 
 #include "auth/libopendkim.h"
 
