@@ -272,6 +272,8 @@ struct DkimMessage {
     struct OwnCheck {
         const DKIM_SIGINFO* sig;
         DkimSignatureFacts facts;
+        dkim_canon_t body_canon;  // for the body hash, if the header hash verifies
+        dkim_alg_t algorithm;
         DkimHeaderCheck result;
     };
     std::vector<std::string> fields;             // every header field, as given to libopendkim
@@ -602,7 +604,7 @@ bool detail::DkimMessage::claim(DKIM_SIGINFO* sig, std::size_t position)
     facts.identity = signature_tag(sig, "i");
     facts.h_tag = signature_tag(sig, "h");
     facts.signature_field = field;
-    own_checks.push_back({sig, std::move(facts), {}});
+    own_checks.push_back({sig, std::move(facts), body_canon, algorithm, {}});
     return true;
 }
 
@@ -646,15 +648,9 @@ detail::DkimMessage::SignatureState detail::DkimMessage::state_of(DKIM_SIGINFO* 
 // or anything unexpected leaves the body of all of them to libopendkim.
 void detail::DkimMessage::plan_body_hashes()
 {
-    for (const OwnCheck& own : own_checks) {
-        if (own.result.error != DKIM_SIGERROR_OK) continue;
-        auto* sig = const_cast<DKIM_SIGINFO*>(own.sig);
-        dkim_canon_t header_canon = DKIM_CANON_UNKNOWN, body_canon = DKIM_CANON_UNKNOWN;
-        dkim_alg_t algorithm = DKIM_SIGN_UNKNOWN;
-        dkim_sig_getcanons(sig, &header_canon, &body_canon);  // known to work: see claim
-        dkim_sig_getsignalg(sig, &algorithm);
-        add_body_check(sig, body_canon, algorithm, own.result.has_key_size, own.result.key_bits);
-    }
+    for (const OwnCheck& own : own_checks)
+        if (own.result.error == DKIM_SIGERROR_OK)
+            add_body_check(own.sig, own.body_canon, own.algorithm, own.result.has_key_size, own.result.key_bits);
     const std::size_t own_count = body_checks.size();
     DKIM_SIGINFO** sigs = nullptr;
     int count = 0;
