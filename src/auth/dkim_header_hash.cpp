@@ -6,7 +6,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <strings.h>
+
+#include "mail/address.h"
 
 namespace ecomm {
 
@@ -24,11 +25,6 @@ std::string_view field_name(std::string_view field)
     std::string_view name = field.substr(0, std::min(field.find(':'), field.size()));
     while (!name.empty() && is_space(name.back())) name.remove_suffix(1);
     return name;
-}
-
-bool same_name(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
 void append_relaxed(std::string_view field, std::string& out)
@@ -97,7 +93,7 @@ std::string dkim_signed_header_text(DkimHeaderCanon canon, const std::vector<std
         while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
         if (name.empty()) continue;
         for (std::size_t i = fields.size(); i-- > 0;) {
-            if (taken[i] || !same_name(field_name(fields[i]), name)) continue;
+            if (taken[i] || !iequals(field_name(fields[i]), name)) continue;
             taken[i] = true;
             append_canonical_header(canon, fields[i], text);
             break;

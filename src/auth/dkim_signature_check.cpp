@@ -5,12 +5,12 @@
 #include "auth/dkim_signature_check.h"
 
 #include <openssl/evp.h>
-#include <strings.h>
 
 #include <algorithm>
 #include <memory>
 
 #include "auth/libopendkim.h"
+#include "mail/address.h"
 
 namespace ecomm {
 
@@ -35,18 +35,13 @@ std::string digest_of(bool sha1, std::string_view text)
     return std::string(reinterpret_cast<const char*>(out), length);
 }
 
-bool same_text(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
 // True when the colon-separated list (h=, s=, t= of a key record) has item, in any case.
 bool list_has(std::string_view list, std::string_view item)
 {
     std::size_t start = 0;
     while (start <= list.size()) {
         const std::size_t end = std::min(list.find(':', start), list.size());
-        if (same_text(list.substr(start, end - start), item)) return true;
+        if (iequals(list.substr(start, end - start), item)) return true;
         start = end + 1;
     }
     return false;
@@ -64,7 +59,7 @@ int record_error(const DkimSignatureFacts& facts, const DkimKeyRecord& record)
     }
     if (const std::string* services = record.tag("s"); services && !list_has(*services, "*") && !list_has(*services, "email"))
         return DKIM_SIGERROR_NOTEMAILKEY;
-    if (const std::string* type = record.tag("k"); type && !same_text(*type, "rsa") && !same_text(*type, "ed25519"))
+    if (const std::string* type = record.tag("k"); type && !iequals(*type, "rsa") && !iequals(*type, "ed25519"))
         return DKIM_SIGERROR_KEYTYPEUNKNOWN;
     const std::string* public_key = record.tag("p");
     if (!public_key) return DKIM_SIGERROR_DNSSYNTAX;
@@ -81,7 +76,7 @@ bool identity_outside_domain(const DkimSignatureFacts& facts, const DkimKeyRecor
     const std::size_t at = facts.identity.find('@');
     const std::string_view domain =
         at == std::string::npos ? std::string_view(facts.identity) : std::string_view(facts.identity).substr(at + 1);
-    return !same_text(domain, facts.domain);
+    return !iequals(domain, facts.domain);
 }
 
 DnsAnswer look_up(DnsResolver& resolver, const DkimSignatureFacts& facts)
