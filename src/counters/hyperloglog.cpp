@@ -14,6 +14,27 @@ namespace ecomm {
 namespace {
 
 constexpr double kRegisterCount = static_cast<double>(kHllRegisters);
+const double kAlpha = 0.7213 / (1.0 + 1.079 / kRegisterCount);
+
+// Byte-wide counts per block of 128 registers: a loop GCC turns into 16-byte compares.
+std::size_t empty_registers(const std::uint8_t* registers)
+{
+    constexpr std::size_t kBlock = 128;
+    std::size_t zeros = 0;
+    for (std::size_t block = 0; block < kHllRegisters; block += kBlock) {
+        std::uint8_t in_block = 0;
+        for (std::size_t i = 0; i < kBlock; ++i)
+            in_block = static_cast<std::uint8_t>(in_block + (registers[block + i] == 0));
+        zeros += in_block;
+    }
+    return zeros;
+}
+
+std::uint64_t linear_count(std::size_t zeros)
+{
+    const double estimate = kRegisterCount * std::log(kRegisterCount / static_cast<double>(zeros));
+    return static_cast<std::uint64_t>(std::llround(estimate));
+}
 
 }  // namespace
 
@@ -30,18 +51,22 @@ bool hll_add(std::uint8_t* registers, std::uint64_t hash)
 
 std::uint64_t hll_estimate(const std::uint8_t* registers)
 {
-    // A histogram of register values first: 16,384 integer increments, then 52 powers of two,
-    // instead of a floating-point power per register (it runs under the table's lock).
+    // Linear counting needs only the number of empty registers. Each adds 1 to the harmonic sum,
+    // so while at least alpha/2.5 of them are empty (below about 20,000 items, which takes in the
+    // bulk threshold) the raw estimate is sure to be under 2.5 * 2^14 and the sum is not needed.
+    // This runs under the table's lock: a pass of compares instead of the histogram below.
+    const std::size_t zeros = empty_registers(registers);
+    if (zeros > 0 && kAlpha * kRegisterCount * kRegisterCount / static_cast<double>(zeros) <= 2.5 * kRegisterCount)
+        return linear_count(zeros);
+
+    // A histogram of register values: 16,384 integer increments, then 52 powers of two, instead
+    // of a floating-point power per register.
     std::array<std::uint32_t, kHllMaxRank + 1> histogram{};
     for (std::size_t i = 0; i < kHllRegisters; ++i) ++histogram[std::min(registers[i], kHllMaxRank)];
     double inverse_sum = 0.0;
     for (int rank = 0; rank <= kHllMaxRank; ++rank) inverse_sum += std::ldexp(double(histogram[rank]), -rank);
-    const std::size_t zeros = histogram[0];
-    const double alpha = 0.7213 / (1.0 + 1.079 / kRegisterCount);
-    double estimate = alpha * kRegisterCount * kRegisterCount / inverse_sum;
-    if (estimate <= 2.5 * kRegisterCount && zeros > 0) {
-        estimate = kRegisterCount * std::log(kRegisterCount / static_cast<double>(zeros));
-    }
+    const double estimate = kAlpha * kRegisterCount * kRegisterCount / inverse_sum;
+    if (estimate <= 2.5 * kRegisterCount && zeros > 0) return linear_count(zeros);
     return static_cast<std::uint64_t>(std::llround(estimate));
 }
 

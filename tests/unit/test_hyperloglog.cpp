@@ -33,6 +33,22 @@ void add_addresses(Registers& registers, int first, int last)
     for (int i = first; i < last; ++i) hll_add(registers.data(), address_hash(i));
 }
 
+// The estimate as the HyperLogLog paper writes it: a power of two per register, then linear
+// counting when the raw estimate is at most 2.5 m and some register is empty.
+std::uint64_t textbook_estimate(const Registers& registers)
+{
+    const double m = static_cast<double>(kHllRegisters);
+    double inverse_sum = 0.0;
+    std::size_t zeros = 0;
+    for (const std::uint8_t rank : registers) {
+        inverse_sum += std::ldexp(1.0, -int{rank});
+        zeros += rank == 0 ? 1 : 0;
+    }
+    const double raw = 0.7213 / (1.0 + 1.079 / m) * m * m / inverse_sum;
+    const double estimate = raw <= 2.5 * m && zeros > 0 ? m * std::log(m / static_cast<double>(zeros)) : raw;
+    return static_cast<std::uint64_t>(std::llround(estimate));
+}
+
 void assert_within_two_percent(std::uint64_t expected, std::uint64_t estimate)
 {
     const double error = static_cast<double>(estimate) - static_cast<double>(expected);
@@ -51,6 +67,7 @@ class HyperLogLogTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(estimates_a_hundred_thousand_within_two_percent);
     CPPUNIT_TEST(duplicates_change_nothing);
     CPPUNIT_TEST(halves_add_up_to_the_whole);
+    CPPUNIT_TEST(estimate_is_the_textbook_formula_on_both_sides_of_the_switch);
     CPPUNIT_TEST(detects_impossible_registers);
     CPPUNIT_TEST_SUITE_END();
 
@@ -144,6 +161,22 @@ public:
         for (std::size_t i = 0; i < kHllRegisters; ++i) first[i] = std::max(first[i], second[i]);
         CPPUNIT_ASSERT(whole == first);
         assert_within_two_percent(60'000, hll_estimate(whole.data()));
+    }
+
+    // hll_estimate skips the harmonic sum while many registers are empty (up to about 20,000
+    // items): its answer must be the formula's on both sides of that switch, and of the end of
+    // linear counting (about 41,000 items).
+    void estimate_is_the_textbook_formula_on_both_sides_of_the_switch()
+    {
+        Registers registers = empty_registers();
+        bool summed = false;
+        for (int added = 0; added <= 60'000; added += 40) {
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::to_string(added) + " addresses", textbook_estimate(registers),
+                                         hll_estimate(registers.data()));
+            add_addresses(registers, added, added + 40);
+            summed = summed || std::count(registers.begin(), registers.end(), 0) * 10 < std::ptrdiff_t{kHllRegisters};
+        }
+        CPPUNIT_ASSERT(summed);  // the harmonic-sum side was reached
     }
 
     void detects_impossible_registers()
