@@ -24,6 +24,9 @@ public:
     // End of the text: an unfinished last line is judged too.
     bool finish();
     bool found() const { return found_; }
+    // No begin line waits for its next line and no line is half read: a line that starts with
+    // neither 'b' nor '=' then changes nothing, and need not be fed.
+    bool idle() const { return begin_name_.empty() && line_.empty(); }
     const Block& block() const { return block_; }
     void reset() { *this = EmbeddedEncodingDetector{}; }
 

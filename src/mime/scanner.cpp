@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "mime/decoders.h"
 #include "mime/embedded_encodings.h"
 #include "mime/header_params.h"
+#include "mime/line_marks.h"
 
 namespace ecomm {
 
@@ -151,7 +153,8 @@ private:
     static bool match_boundary(std::string_view line, std::string_view boundary, std::string_view& rest);
     void header_line(std::string_view line, bool starts_line, bool ends_line);
     void body_line(std::string_view line, bool ends_line);
-    std::string_view skip_content(std::string_view data);
+    std::optional<mime::LineMarks> watched_lines() const;
+    std::string_view skip_unwatched_lines(std::string_view data);
 
     // Parts
     void begin_entity(Entity entity);
@@ -179,7 +182,7 @@ private:
     // Line assembly
     std::string carry_;        // an incomplete line, at most kMaxLine bytes
     bool continuing_ = false;  // the next bytes continue a line already handed on in pieces
-    bool skip_line_ = false;   // rest of a content line known not to be a boundary: drop to '\n'
+    bool skip_line_ = false;   // rest of a content line whose start did not need a look: drop to '\n'
 
     // Header field being read
     Field field_ = Field::other;
@@ -225,8 +228,8 @@ void MimeParser::feed(std::string_view data)
             data.remove_prefix(static_cast<std::size_t>(static_cast<const char*>(nl) - data.data()) + 1);
             continue;
         }
-        if (carry_.empty() && !continuing_ && mode_ == Mode::body && body_ == Body::ignore) {
-            data = skip_content(data);
+        if (carry_.empty() && !continuing_ && mode_ == Mode::body) {
+            data = skip_unwatched_lines(data);
             if (data.empty() || skip_line_) continue;
         }
         const void* nl = std::memchr(data.data(), '\n', data.size());
@@ -240,23 +243,35 @@ void MimeParser::feed(std::string_view data)
     }
 }
 
-// Content of a part that is only scanned for boundaries: whole lines are dropped unless they
-// start with '-'. Returns the data from the first line that needs a look (or sets skip_line_).
-std::string_view MimeParser::skip_content(std::string_view data)
+// The first bytes of the content lines that can change anything in the current state, or none
+// when every line must be read (part headers, encoded text, text for the sink, the line after
+// a uuencode begin line). A line is only a boundary if it starts with "--" and can only begin a
+// uuencoded or yEnc block with "begin" or "=ybegin"; the other lines of such content are
+// dropped as they are (an attachment's content needs no line at all once no boundary is open).
+std::optional<mime::LineMarks> MimeParser::watched_lines() const
 {
-    const char* p = data.data();
-    const char* const end = p + data.size();
-    if (frames_.empty()) return {};  // no boundary can follow: the rest is content
-    while (p < end) {
-        if (*p == '-') break;
-        const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
-        if (!nl) {
-            skip_line_ = true;
-            return {};
-        }
-        p = static_cast<const char*>(nl) + 1;
+    switch (body_) {
+    case Body::ignore: return mime::kBoundaryLines;
+    case Body::text:
+        if (encoding_ != Encoding::identity || sinking_) return std::nullopt;
+        [[fallthrough]];
+    case Body::between: return detector_.idle() ? std::optional(mime::kBoundaryOrBlockLines) : std::nullopt;
+    case Body::embedded: return std::nullopt;
     }
-    return std::string_view(p, static_cast<std::size_t>(end - p));
+    return std::nullopt;
+}
+
+// At a line start in content: returns the data from the first line that needs a look, or
+// nothing (setting skip_line_ when the last line goes on into the next chunk).
+std::string_view MimeParser::skip_unwatched_lines(std::string_view data)
+{
+    const std::optional<mime::LineMarks> marks = watched_lines();
+    if (!marks) return data;
+    if (body_ == Body::ignore && frames_.empty()) return {};  // no boundary can follow: the rest is content
+    const std::size_t start = mime::find_marked_line(data, *marks);
+    if (start < data.size()) return data.substr(start);
+    skip_line_ = data.back() != '\n';
+    return {};
 }
 
 void MimeParser::accept(std::string_view bytes, bool ends_line)

@@ -21,11 +21,13 @@
 // not count.
 //
 // Streaming and bounded: no part is ever buffered (only up to 8 KiB of decoded text on its way
-// to the sink); lines are looked at one by one (longer lines than 64 KiB in pieces), the
-// content of attachment parts is only scanned for boundary lines (those that start with "--"),
-// and decoder state is a few bytes. Malformed structure is judged on what can be seen: a
-// missing final boundary, a header without a blank line, broken base64 or an unknown encoding
-// never hide a part that was already visible, and there are no loops that do not consume input.
+// to the sink); lines are looked at one by one (longer lines than 64 KiB in pieces), content
+// that can only matter at a boundary or a uuencode/yEnc begin line (attachments, unencoded
+// text the sink does not read) is searched for lines starting with '-', 'b' or '=' and only
+// those are read, and decoder state is a few bytes. Malformed structure is judged on what can
+// be seen: a missing final boundary, a header without a blank line, broken base64 or an
+// unknown encoding never hide a part that was already visible, and there are no loops that do
+// not consume input.
 #pragma once
 #include <cstddef>
 #include <memory>

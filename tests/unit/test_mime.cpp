@@ -10,6 +10,7 @@
 #include "mime/decoders.h"
 #include "mime/embedded_encodings.h"
 #include "mime/header_params.h"
+#include "mime/line_marks.h"
 #include "mime/scanner.h"
 
 namespace ecomm {
@@ -106,6 +107,18 @@ std::string base64(std::string_view in)
     return out + "\n";
 }
 
+// The findings of a body the MTA handed over in two chunks, cut at split.
+std::vector<MimeFinding> scan_split_body(const std::string& content_type, std::string_view body, std::size_t split)
+{
+    MimeScanner scanner;
+    scanner.header("Content-Type", content_type);
+    scanner.end_of_headers();
+    scanner.body(body.substr(0, split));
+    scanner.body(body.substr(split));
+    scanner.finish();
+    return scanner.findings();
+}
+
 const std::string kUuBlock = "begin 644 payload.exe\nM'XL(\"$AB;6%I;\"YT>'0`2\\W)5RC/+\\I)45(H2<U+3E%(S\\M7R,M/5D@M\\RU5\n`\nend\n";
 
 }  // namespace
@@ -153,6 +166,8 @@ class MimeScannerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(embedded_encoding_detector);
     CPPUNIT_TEST(detector_lines_as_fed_text);
     CPPUNIT_TEST(dropped_sink_gets_no_more_text);
+    CPPUNIT_TEST(marked_lines_found_as_reading_line_by_line_finds_them);
+    CPPUNIT_TEST(blocks_and_boundaries_after_skipped_lines_at_every_split);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -459,15 +474,10 @@ public:
         const std::string::size_type body_start = message.find("\n\n") + 2;
         const std::string body = message.substr(body_start);
         for (std::size_t split = 0; split <= body.size(); ++split) {
-            MimeScanner scanner;
-            scanner.header("Content-Type", "multipart/mixed; boundary=\"----=_Part_0\"");
-            scanner.end_of_headers();
-            scanner.body(std::string_view(body).substr(0, split));
-            scanner.body(std::string_view(body).substr(split));
-            scanner.finish();
-            CPPUNIT_ASSERT_EQUAL_MESSAGE("split at " + std::to_string(split), std::size_t{1}, scanner.findings().size());
-            CPPUNIT_ASSERT_EQUAL_MESSAGE("split at " + std::to_string(split), std::string("2.2"), scanner.findings()[0].part);
-            CPPUNIT_ASSERT_EQUAL(std::string("report.pdf"), scanner.findings()[0].filename);
+            const auto findings = scan_split_body("multipart/mixed; boundary=\"----=_Part_0\"", body, split);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE("split at " + std::to_string(split), std::size_t{1}, findings.size());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE("split at " + std::to_string(split), std::string("2.2"), findings[0].part);
+            CPPUNIT_ASSERT_EQUAL(std::string("report.pdf"), findings[0].filename);
         }
         const Scan bytes = scan(message, 1);
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, bytes.findings.size());
@@ -655,6 +665,65 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("[text]Hello\n[end]"), sink.log);
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, scanner.findings().size());
         CPPUNIT_ASSERT_EQUAL(std::string("uu"), scanner.findings()[0].reason);
+    }
+
+    // find_marked_line (16 bytes at a time) against the plain reading: every line start in turn.
+    void marked_lines_found_as_reading_line_by_line_finds_them()
+    {
+        const auto reference = [](std::string_view text, const mime::LineMarks& marks) {
+            for (std::size_t at = 0; at < text.size(); ++at) {
+                const bool line_start = at == 0 || text[at - 1] == '\n';
+                if (line_start && (text[at] == marks[0] || text[at] == marks[1] || text[at] == marks[2])) return at;
+            }
+            return text.size();
+        };
+        const std::string alphabet = "ab-=\n\r x";
+        unsigned seed = 7;
+        std::size_t found = 0;
+        for (int round = 0; round < 20000; ++round) {
+            std::string text(static_cast<std::size_t>(round % 70), 'x');
+            for (char& c : text) {
+                seed = seed * 1103515245u + 12345u;
+                const unsigned pick = (seed >> 16) % 16;  // half plain text, half marks, newlines and blanks
+                c = pick < alphabet.size() ? alphabet[pick] : 'y';
+            }
+            for (const mime::LineMarks& marks : {mime::kBoundaryLines, mime::kBoundaryOrBlockLines}) {
+                const std::size_t expected = reference(text, marks);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE("text \"" + text + "\"", expected, mime::find_marked_line(text, marks));
+                found += expected < text.size() ? 1 : 0;
+            }
+        }
+        CPPUNIT_ASSERT(found > 8000 && found < 32000);  // of 40,000: both answers are common
+        // A mark just past a 16-byte block and at the very end.
+        CPPUNIT_ASSERT_EQUAL(std::size_t{17}, mime::find_marked_line(std::string(16, 'x') + "\n-", mime::kBoundaryLines));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{33}, mime::find_marked_line(std::string(32, 'x') + "\n=ybegin", mime::kBoundaryOrBlockLines));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{34}, mime::find_marked_line(std::string(33, 'x') + "\n", mime::kBoundaryLines));
+    }
+
+    // Text the scanner skips line by line (prose, lines starting with 'b' or '-' that are neither
+    // begin lines nor boundaries) must not hide a uuencoded block or a boundary after it,
+    // wherever the MTA cut the body.
+    void blocks_and_boundaries_after_skipped_lines_at_every_split()
+    {
+        std::string prose;
+        for (int i = 0; i < 12; ++i)
+            prose += std::string(static_cast<std::size_t>(3 + i * 7), static_cast<char>('c' + i)) + "\n";
+        prose += "but not a begin line\nbegin here, said the prose\n- a dash\n--not-the-boundary\n=yend\n";
+        const std::string text_part = "Content-Type: text/plain\n\n" + prose + kUuBlock + prose;
+        const std::string message = kHead + multipart("multipart/mixed", "b1", {text_part, kPdf});
+        const std::string body = message.substr(message.find("\n\n") + 2);
+        for (std::size_t split = 0; split <= body.size(); ++split) {
+            const auto findings = scan_split_body("multipart/mixed; boundary=\"b1\"", body, split);
+            const std::string where = "split at " + std::to_string(split);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(where, std::size_t{2}, findings.size());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(where, std::string("uu"), findings[0].reason);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(where, std::string("payload.exe"), findings[0].filename);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(where, std::string("report.pdf"), findings[1].filename);
+        }
+        // Without the block: only the PDF, after the same text (the prose alone finds nothing).
+        const Scan plain = scan(kHead + multipart("multipart/mixed", "b1", {"Content-Type: text/plain\n\n" + prose, kPdf}), 5);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, plain.findings.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("report.pdf"), plain.findings[0].filename);
     }
 };
 
