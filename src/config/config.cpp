@@ -451,7 +451,7 @@ const std::array kKeys{
             false, [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
                 set_boolean(c.log_accepts, k, v, p);
             }},
-    KeySpec{"milter", "no_reply", "unix",
+    KeySpec{"milter", "no_reply", "always",
             "stages after connect without replies: on a unix socket (unix), on any socket (always) or never",
             false, false, set_no_reply},
 

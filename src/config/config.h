@@ -30,7 +30,7 @@ struct MainConfig {
     bool log_accepts = true;        // one line for accepted messages too
     // Which sockets negotiate the stages after connect without replies (src/milter/glue.h).
     enum class NoReply { unix_only, always, never };
-    NoReply no_reply = NoReply::unix_only;
+    NoReply no_reply = NoReply::always;
 
     // [policy]
     std::vector<std::string> university_domains;  // lower case, no leading dot; subdomains match

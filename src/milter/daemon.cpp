@@ -401,9 +401,9 @@ struct Identities {
     }
 };
 
-// [milter] no_reply: the stages after connect go without replies on a unix socket by default;
-// over TCP only when asked (Postfix 3.7 was measured not to stall; other MTAs may write each
-// command apart and meet Nagle and delayed ACKs).
+// [milter] no_reply: the stages after connect go without replies on any socket by default
+// (always), on a unix socket only (unix), or never. docs/BENCHMARKS.md has the measurements
+// behind the default, over TCP too.
 bool wants_no_reply(const MainConfig& config, const SocketSpec& spec)
 {
     switch (config.no_reply) {

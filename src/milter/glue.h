@@ -9,15 +9,16 @@
 // Every stage before end of message only continues. Those after connect can be negotiated
 // without replies (SMFIP_NR_HELO ... SMFIP_NR_BODY, through xxfi_negotiate): the MTA streams a
 // message's commands and waits once, at end of message, which saves a round trip per header and
-// stage. [milter] no_reply chooses: on a unix socket only (the default), always, or never.
+// stage. [milter] no_reply chooses: always (the default), on a unix socket only, or never.
 // Connect still replies, so that a connection's snapshot is the one current when the client
 // connected. An internal error in a stage without a reply is logged where it happens and
 // answered with the on_error action at end of message (an error at HELO fails every message of
 // the connection). Without no-reply stages no xxfi_negotiate is registered and every stage
-// replies: over TCP, an MTA writing several small commands without reading a reply can meet the
-// milter host's delayed ACK under Nagle and stall ~40 ms (Postfix 3.7 was measured not to,
-// docs/BENCHMARKS.md). xxfi_data is registered for the same reason; xxfi_unknown stays null, so
-// libmilter asks the MTA to skip unknown commands.
+// replies. Over TCP, an MTA that writes several small commands without reading a reply between
+// them (a macro packet, then its command) can meet the milter host's delayed ACK under Nagle
+// and stall ~40 ms; replies do not prevent that, and fewer bursts make fewer stalls
+// (docs/BENCHMARKS.md). xxfi_data is registered so that DATA is a stage of its own;
+// xxfi_unknown stays null, so libmilter asks the MTA to skip unknown commands.
 #pragma once
 #include "config/snapshot.h"
 

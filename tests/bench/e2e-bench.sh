@@ -9,9 +9,9 @@
 #               stages before end of message, as ecomm-milter does (null-milter -b -r), unix
 #               socket: the floor of a milter that must read the body (as any DKIM verifier must)
 #   ecomm-unix  ecomm-milter, unix socket      ecomm-inet  ecomm-milter, inet socket
-#   ecomm-inet-nr  ecomm-milter, inet socket with [milter] no_reply = always: the milter protocol's
-#               no-reply stages negotiated over TCP too (the shipped no_reply = unix does it only
-#               on a unix socket); its own config file, otherwise that of ecomm-inet
+#   ecomm-inet-rp  ecomm-milter, inet socket with [milter] no_reply = unix: every stage replies
+#               over TCP (the shipped no_reply = always negotiates the no-reply stages on any
+#               socket); its own config file, otherwise that of ecomm-inet
 #   ecomm-redis ecomm-milter with Redis counters (issue 8), unix socket: [counters] backend =
 #               redis on a redis-server of the benchmark's own in the namespace (127.0.0.1, a
 #               free port, --save "" --appendonly no), shipped redis_timeout (100 ms), stopped
@@ -72,7 +72,7 @@
 # do-nothing milter), unshare; redis-server and redis-cli for ecomm-redis.  Exit 77 (skip)
 # without them; 1 when a cell failed or lacked its proof; the targets are reported, not enforced.
 # A default run sends about 50,000 messages: a few minutes on a quiet 2-core machine (17 minutes
-# at a load average of 11 to 24 before ecomm-redis and ecomm-inet-nr were added).
+# at a load average of 11 to 24 before ecomm-redis and ecomm-inet-rp were added).
 
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(cd "$here/../.." && pwd)
@@ -84,7 +84,7 @@ MESSAGES=${MESSAGES:-500}
 MESSAGES_1M=${MESSAGES_1M:-100}
 SESSIONS=${SESSIONS:-10}
 WARMUP=${WARMUP:-20}
-SETUPS=${SETUPS:-none null-unix null-inet null-body-unix ecomm-unix ecomm-inet ecomm-inet-nr ecomm-redis odkim-unix odkim-inet}
+SETUPS=${SETUPS:-none null-unix null-inet null-body-unix ecomm-unix ecomm-inet ecomm-inet-rp ecomm-redis odkim-unix odkim-inet}
 TYPES=${TYPES:-5k 60k 1m 5k-unsigned}
 CELL_TIMEOUT=${CELL_TIMEOUT:-300}   # seconds for one cell to be sent and delivered
 NULL_MILTER_ARGS=${NULL_MILTER_ARGS:-}
@@ -283,7 +283,7 @@ start_null_milters() {
     fi
 }
 
-NO_REPLY_MILTER_CONF=    # ecomm-inet-nr's config: that of ecomm-inet with no_reply = always
+REPLIES_MILTER_CONF=     # ecomm-inet-rp's config: that of ecomm-inet with no_reply = unix
 
 start_ecomm_milters() {
     # shellcheck disable=SC2034  # read by lib.sh
@@ -317,24 +317,24 @@ redis_unavailable = table"
         cp "$E2E_MILTER_CONF" "$REDIS_MILTER_CONF"
         E2E_COUNTERS_EXTRA=
     fi
-    local nr_port=
-    if [[ " $SETUPS " == *" ecomm-inet-nr "* ]]; then
-        # The same config with no_reply = always, so that the no-reply stages are negotiated over
-        # TCP as well (written and copied the same way).
-        nr_port=$(port_for)
+    local rp_port=
+    if [[ " $SETUPS " == *" ecomm-inet-rp "* ]]; then
+        # The same config with no_reply = unix, so that every stage replies over TCP (written and
+        # copied the same way).
+        rp_port=$(port_for)
         # shellcheck disable=SC2034  # read by lib.sh
-        E2E_NO_REPLY=always
+        E2E_NO_REPLY=unix
         e2e_write_milter_config dns=system dns_timeout=5 rate_limit=60000 bulk_threshold=100000000 \
-            "socket=inet:$nr_port@127.0.0.1"
-        NO_REPLY_MILTER_CONF=$E2E_DIR/milter/ecomm-inet-nr.conf
-        cp "$E2E_MILTER_CONF" "$NO_REPLY_MILTER_CONF"
+            "socket=inet:$rp_port@127.0.0.1"
+        REPLIES_MILTER_CONF=$E2E_DIR/milter/ecomm-inet-rp.conf
+        cp "$E2E_MILTER_CONF" "$REPLIES_MILTER_CONF"
         unset E2E_NO_REPLY
     fi
     e2e_write_milter_config dns=system dns_timeout=5 rate_limit=60000 bulk_threshold=100000000 \
         "socket=unix:$E2E_DIR/milter/ecomm.sock"
     local conf
     for conf in "$E2E_MILTER_CONF" ${REDIS_MILTER_CONF:+"$REDIS_MILTER_CONF"} \
-        ${NO_REPLY_MILTER_CONF:+"$NO_REPLY_MILTER_CONF"}; do
+        ${REPLIES_MILTER_CONF:+"$REPLIES_MILTER_CONF"}; do
         "$ECOMM_MILTER" -n -c "$conf" >"$E2E_DIR/ecomm-check.log" 2>&1 || {
             e2e_show "$E2E_DIR/ecomm-check.log"
             e2e_die "ecomm-milter rejects the benchmark configuration $conf"
@@ -350,9 +350,9 @@ redis_unavailable = table"
         start_milter ecomm-inet "inet:$port@127.0.0.1" "$E2E_DIR/ecomm-inet.log" \
             "$ECOMM_MILTER" -f -c "$E2E_MILTER_CONF" -p "inet:$port@127.0.0.1"
     fi
-    if [ -n "$nr_port" ]; then
-        start_milter ecomm-inet-nr "inet:$nr_port@127.0.0.1" "$E2E_DIR/ecomm-inet-nr.log" \
-            "$ECOMM_MILTER" -f -c "$NO_REPLY_MILTER_CONF" -p "inet:$nr_port@127.0.0.1"
+    if [ -n "$rp_port" ]; then
+        start_milter ecomm-inet-rp "inet:$rp_port@127.0.0.1" "$E2E_DIR/ecomm-inet-rp.log" \
+            "$ECOMM_MILTER" -f -c "$REPLIES_MILTER_CONF" -p "inet:$rp_port@127.0.0.1"
     fi
     if [[ " $SETUPS " == *" ecomm-redis "* ]]; then
         start_milter ecomm-redis "unix:$E2E_DIR/milter/ecomm-redis.sock" "$E2E_DIR/ecomm-redis.log" \

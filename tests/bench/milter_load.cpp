@@ -40,8 +40,16 @@
 // Usage:
 //   milter_load --socket unix:/path|inet:PORT@HOST [--connections N] [--seconds S | --messages M]
 //               [--messages-per-connection K] [--warmup-seconds W] [--timeout S] [--nagle]
+//               [--write-each | --sendmail]
 //               [--client-ip IP] [--client-name NAME] [--helo NAME] [--from ADDR] [--rcpt ADDR]...
 //               [--verbose] --message FILE [--message FILE]...
+//   Writes are buffered until a reply is awaited, as Postfix's milter8 client buffers them.
+//   --write-each writes every command as it is made, as Sendmail's milter_write() does (one
+//   writev() a command); with --nagle too, on a TCP socket, it plays a Sendmail built without
+//   MILTER_NO_NAGLE (its default): Nagle on the MTA's side of the milter connection.
+//   --sendmail is --write-each with macros where Sendmail's default configuration sends them
+//   (connect, MAIL, RCPT and end of message; none before HELO without TLS, DATA, headers, end
+//   of headers or body chunks, where Postfix sends them).
 //   Each FILE is an RFC 5322 message; FILE.env, when present, gives its envelope, one key=value
 //   a line: client_ip, client_name, helo, from, rcpt (repeatable).  The flags are the defaults
 //   for messages without a .env (or keys it lacks).  Several --message files are used in turn.
@@ -124,6 +132,8 @@ struct Options {
     double warmup = 0;
     double timeout = 30;
     bool nagle = false;
+    bool write_each = false;  // one writev() per command, as Sendmail's milter_write() does
+    bool sendmail = false;    // --write-each, and macros only where Sendmail 8.14+ sends them by default
     bool verbose = false;
     Envelope defaults;
     std::vector<std::string> files;
@@ -243,6 +253,8 @@ Options parse_options(int argc, char** argv)
         else if (arg == "--warmup-seconds") options.warmup = std::atof(need(i).c_str());
         else if (arg == "--timeout") options.timeout = std::atof(need(i).c_str());
         else if (arg == "--nagle") options.nagle = true;
+        else if (arg == "--write-each") options.write_each = true;
+        else if (arg == "--sendmail") options.sendmail = options.write_each = true;
         else if (arg == "--verbose" || arg == "-v") options.verbose = true;
         else if (arg == "--message") options.files.push_back(need(i));
         else if (arg == "--client-ip") options.defaults.client_ip = need(i);
@@ -253,8 +265,9 @@ Options parse_options(int argc, char** argv)
         else if (arg == "--help" || arg == "-h") {
             std::fputs("usage: milter_load --socket unix:/path|inet:PORT@HOST [--connections N] "
                        "[--seconds S | --messages M] [--messages-per-connection K] [--warmup-seconds W] "
-                       "[--timeout S] [--nagle] [--client-ip IP] [--client-name NAME] [--helo NAME] "
-                       "[--from ADDR] [--rcpt ADDR]... [--verbose] --message FILE...\n",
+                       "[--timeout S] [--nagle] [--write-each | --sendmail] [--client-ip IP] "
+                       "[--client-name NAME] [--helo NAME] [--from ADDR] [--rcpt ADDR]... [--verbose] "
+                       "--message FILE...\n",
                        stdout);
             std::exit(0);
         } else
@@ -327,7 +340,8 @@ struct Packet {
 // One milter connection: buffered writes (flushed when a reply is needed), packet reads.
 class Connection {
 public:
-    Connection(const Target& target, const Options& options) : timeout_ms_(static_cast<int>(options.timeout * 1000))
+    Connection(const Target& target, const Options& options)
+        : timeout_ms_(static_cast<int>(options.timeout * 1000)), write_each_(options.write_each)
     {
         fd_ = ::socket(target.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd_ < 0) throw ProtocolError(std::string("socket: ") + std::strerror(errno));
@@ -361,6 +375,7 @@ public:
             flush_with(data);
         } else {
             out_.append(data);
+            if (write_each_) flush();
         }
     }
 
@@ -448,6 +463,7 @@ private:
 
     int fd_ = -1;
     int timeout_ms_;
+    bool write_each_;
     std::string out_;
     std::vector<char> in_;
     size_t in_pos_ = 0;
@@ -567,7 +583,8 @@ private:
     Packet stage(char command, std::string_view data, uint32_t no_reply_flag,
                  const std::vector<std::pair<std::string, std::string>>& macros, const char* name)
     {
-        if (!macros.empty()) {
+        const bool sendmail_sends_macros = command == 'C' || command == 'M' || command == 'R';
+        if (!macros.empty() && (!options_.sendmail || sendmail_sends_macros)) {
             std::string packet(1, command);
             for (const auto& [key, value] : macros) {
                 if (value.empty()) continue;

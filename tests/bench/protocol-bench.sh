@@ -36,8 +36,13 @@
 #   MILTER_LOAD, NULL_MILTER   prebuilt tools [built here from tests/bench/*.c*]
 #   BENCH_SECONDS [5]  per cell;  BENCH_ROUNDS [3];  BENCH_CONNECTIONS [10]
 #   BENCH_PER_CONNECTION [1]   messages per milter connection (Postfix: one per SMTP session)
-#   BENCH_SETUPS  [ecomm-unix ecomm-inet null-unix null-inet null-body-unix opendkim-unix opendkim-inet]
+#   BENCH_SETUPS  [ecomm-unix ecomm-inet ecomm-inet-rp null-unix null-inet null-body-unix opendkim-unix
+#                 opendkim-inet]
+#                 ecomm-inet-rp is ecomm-milter over TCP with no_reply = unix
+#                 (every stage replies; the default no_reply = always negotiates no replies)
 #   BENCH_TYPES   [5k-signed 60k-html 1m-signed 5k-unsigned 50-rcpt]
+#   BENCH_LOAD_ARGS  more milter_load options for every cell, e.g. "--nagle --sendmail" to
+#                 play Sendmail's writes with Nagle on (its default build; see milter_load.cpp)
 #   BENCH_REPORT  also write the Markdown report to this file
 #   E2E_KEEP=1    keep the work dir (logs, messages, raw results)
 # Needs root, unshare, dnsmasq, opendkim-genkey (opendkim-tools), dkimsign (python3-dkim),
@@ -53,10 +58,11 @@ BENCH_SECONDS=${BENCH_SECONDS:-5}
 BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-10}
 BENCH_PER_CONNECTION=${BENCH_PER_CONNECTION:-1}
-BENCH_SETUPS=${BENCH_SETUPS:-"ecomm-unix ecomm-inet null-unix null-inet null-body-unix opendkim-unix opendkim-inet"}
+BENCH_SETUPS=${BENCH_SETUPS:-"ecomm-unix ecomm-inet ecomm-inet-rp null-unix null-inet null-body-unix opendkim-unix opendkim-inet"}
 BENCH_TYPES=${BENCH_TYPES:-"5k-signed 60k-html 1m-signed 5k-unsigned 50-rcpt"}
 BENCH_REPORT=${BENCH_REPORT:-}
 read -r -a TYPES <<<"$BENCH_TYPES"
+read -r -a LOAD_ARGS <<<"${BENCH_LOAD_ARGS:-}"
 
 # ---------------------------------------------------------------------------------------------
 # Prerequisites (outside and inside the namespace)
@@ -98,20 +104,28 @@ EOF
 }
 
 start_milters() {
-    local setup kind socket port
+    local setup socket port
     mkdir -p "$E2E_DIR/sock"
     chmod 0755 "$E2E_DIR/sock"
+    if [[ " $BENCH_SETUPS " == *" ecomm-inet-rp "* ]]; then
+        # shellcheck disable=SC2034  # read by lib.sh
+        E2E_NO_REPLY=unix
+        write_ecomm_config "unix:$E2E_DIR/sock/ecomm.sock"
+        REPLIES_CONF=$(dirname "$E2E_MILTER_CONF")/ecomm-inet-rp.conf  # beside the registry it names
+        cp "$E2E_MILTER_CONF" "$REPLIES_CONF"
+        unset E2E_NO_REPLY
+    fi
     if [[ " $BENCH_SETUPS " == *" ecomm-"* ]]; then
         write_ecomm_config "unix:$E2E_DIR/sock/ecomm.sock"
     fi
     for setup in $BENCH_SETUPS; do
-        kind=${setup##*-}
-        case $kind in
-            unix) socket="unix:$E2E_DIR/sock/$setup.sock" ;;
-            inet) port=$(e2e_free_port) || e2e_die "no free port"; socket="inet:$port@127.0.0.1" ;;
+        case $setup in
+            *-unix | *-unix-*) socket="unix:$E2E_DIR/sock/$setup.sock" ;;
+            *-inet | *-inet-*) port=$(e2e_free_port) || e2e_die "no free port"; socket="inet:$port@127.0.0.1" ;;
             *) e2e_die "unknown setup $setup (BENCH_SETUPS)" ;;
         esac
         case $setup in
+            ecomm-inet-rp) start_milter "$setup" "$socket" "$ECOMM_MILTER" -f -c "$REPLIES_CONF" -p "$socket" ;;
             ecomm-*) start_milter "$setup" "$socket" "$ECOMM_MILTER" -f -c "$E2E_MILTER_CONF" -p "$socket" ;;
             null-body-*) start_milter "$setup" "$socket" "$NULL_MILTER" -b -r "$socket" ;;
             null-*) start_milter "$setup" "$socket" "$NULL_MILTER" "$socket" ;;
@@ -151,6 +165,22 @@ check_body_sent() {
         e2e_die "$setup on $type: negotiated protocol $protocol lacks the no-reply stages (was -r lost?)"
 }
 
+# check_ecomm_replies SETUP TYPE: after probe, dies unless ecomm-milter negotiated no reply for
+# the stages before end of message (ecomm-unix, ecomm-inet: the default no_reply = always), or
+# negotiated none of them (ecomm-inet-rp: no_reply = unix over TCP).
+check_ecomm_replies() {
+    local setup=$1 type=$2 protocol
+    [[ $setup == ecomm-* ]] || return 0
+    protocol=$(sed -n 's/^  negotiated: .* protocol \(0x[0-9a-fA-F]*\)$/\1/p' "$E2E_DIR/probe/$setup.$type.err" | head -n 1)
+    [ -n "$protocol" ] || e2e_die "$setup on $type: no negotiated protocol flags in the probe"
+    if [ "$setup" = ecomm-inet-rp ]; then
+        (( (protocol & NO_REPLY_STAGES) == 0 )) || e2e_die "$setup on $type: negotiated no-reply stages ($protocol)"
+    else
+        (( (protocol & NO_REPLY_STAGES) == NO_REPLY_STAGES )) ||
+            e2e_die "$setup on $type: negotiated protocol $protocol lacks the no-reply stages"
+    fi
+}
+
 # cell SETUP TYPE ROUND: one measured run; appends a line to $RESULTS.
 cell() {
     local setup=$1 type=$2 round=$3 pid=${PID[$1]} before after dns_before dns_after line ok=ok
@@ -161,7 +191,8 @@ cell() {
     dns_before=$(cpu_ticks "$DNS_PID")
     timeout "$((${BENCH_SECONDS%.*} + 90))" "$MILTER_LOAD" --socket "${SOCKET[$setup]}" \
         --connections "$BENCH_CONNECTIONS" --seconds "$BENCH_SECONDS" \
-        --messages-per-connection "$BENCH_PER_CONNECTION" --message "$MSG/$type.eml" >"$out.out" 2>"$out.err"
+        --messages-per-connection "$BENCH_PER_CONNECTION" "${LOAD_ARGS[@]}" --message "$MSG/$type.eml" \
+        >"$out.out" 2>"$out.err"
     after=$(cpu_ticks "$pid")
     dns_after=$(cpu_ticks "$DNS_PID")
     line=$(cat "$out.out")
@@ -344,6 +375,7 @@ for setup in $BENCH_SETUPS; do
     for type in $BENCH_TYPES; do
         probe "$setup" "$type"
         check_body_sent "$setup" "$type"
+        check_ecomm_replies "$setup" "$type"
     done
 done
 

@@ -6,8 +6,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/scenarios.sh"
-# With no_reply = always the stages after connect go without replies over TCP too, the setting
-# for Postfix over TCP (the default, unix, makes every stage reply on an inet socket, the path
-# postfix-unix.sh tests with no_reply = never).
-export E2E_NO_REPLY=always
+# With the default no_reply = always the stages after connect go without replies over TCP too
+# (postfix-unix.sh tests the path where every stage replies, no_reply = never).
+unset E2E_NO_REPLY
 e2e_run_scenarios inet

@@ -6,8 +6,8 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/scenarios.sh"
-# The other tests on unix sockets use the default no_reply = unix (the MTA sends the stages
-# after connect without waiting); this one makes every stage reply (no_reply = never), so that
-# path is tested with Postfix too.
+# The other tests use the default no_reply = always (the MTA sends the stages after connect
+# without waiting); this one makes every stage reply (no_reply = never), so that path is
+# tested with Postfix too.
 export E2E_NO_REPLY=never
 e2e_run_scenarios unix

@@ -151,6 +151,7 @@ public:
         CPPUNIT_ASSERT(!config.monitor);
         CPPUNIT_ASSERT(config.on_error == Action::tempfail);
         CPPUNIT_ASSERT(config.log_accepts);
+        CPPUNIT_ASSERT(config.no_reply == MainConfig::NoReply::always);
         CPPUNIT_ASSERT(config.internal_networks.contains(*IpAddress::parse("127.0.0.1")));
         CPPUNIT_ASSERT(config.internal_networks.contains(*IpAddress::parse("::1")));
         CPPUNIT_ASSERT(!config.internal_networks.contains(*IpAddress::parse("10.0.0.1")));
@@ -222,7 +223,7 @@ public:
             "mode = Monitor\n"
             "on_error = accept\n"
             "log_accepts = off\n"
-            "no_reply = Always\n"
+            "no_reply = Unix\n"
             "pid_file = /run/ecomm-milter/ecomm-milter.pid\n"
             "[policy]\n"
             "university_domains = example.edu\n"
@@ -241,7 +242,7 @@ public:
         CPPUNIT_ASSERT(config.monitor);
         CPPUNIT_ASSERT(config.on_error == Action::accept);
         CPPUNIT_ASSERT(!config.log_accepts);
-        CPPUNIT_ASSERT(config.no_reply == MainConfig::NoReply::always);
+        CPPUNIT_ASSERT(config.no_reply == MainConfig::NoReply::unix_only);
         CPPUNIT_ASSERT_EQUAL(std::string("/run/ecomm-milter/ecomm-milter.pid"), config.pid_file);
         CPPUNIT_ASSERT_EQUAL(0, config.expiry_warning_days);
         CPPUNIT_ASSERT_EQUAL(std::string("Europe/Berlin"), config.time_zone);

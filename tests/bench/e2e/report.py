@@ -24,7 +24,7 @@ SETUP_NAMES = {"none": "no milter", "null-unix": "do-nothing milter, unix",
                "null-body-unix": "do-nothing milter that takes the body, no replies before "
                                  "end of message, unix",
                "ecomm-unix": "ecomm-milter, unix", "ecomm-inet": "ecomm-milter, inet",
-               "ecomm-inet-nr": "ecomm-milter, inet, no_reply = always",
+               "ecomm-inet-rp": "ecomm-milter, inet, no_reply = unix (every stage replies)",
                "ecomm-redis": "ecomm-milter with Redis counters, unix",
                "odkim-unix": "OpenDKIM verify, unix", "odkim-inet": "OpenDKIM verify, inet"}
 PROOF = {"ecomm": "Authentication-Results: mx.bench.test; ... dkim=%s, and one accept/tag "
@@ -77,8 +77,8 @@ def main():
                                 "socket (share of no milter)",
               "ecomm-unix": "ecomm-milter, unix socket (share of no milter; of the do-nothing milter)",
               "ecomm-inet": "ecomm-milter, inet socket (share of no milter; of the do-nothing milter)",
-              "ecomm-inet-nr": "ecomm-milter, inet socket with no_reply = always (share of no "
-                               "milter; of the do-nothing milter over inet)",
+              "ecomm-inet-rp": "ecomm-milter, inet socket with no_reply = unix, every stage "
+                               "replying (share of no milter; of the do-nothing milter over inet)",
               "ecomm-redis": "ecomm-milter with Redis counters, unix socket (share of no milter; "
                              "of the do-nothing milter; of ecomm-milter with the table)",
               "odkim-unix": "OpenDKIM verify, unix",
@@ -89,7 +89,7 @@ def main():
         figures = []
         for t in types:
             text = fmt(share(setup, "none", t))
-            # The do-nothing milter on the same socket kind (ecomm-inet-nr: null-inet).
+            # The do-nothing milter on the same socket kind (ecomm-inet-rp: null-inet).
             null = "null-unix" if setup == "ecomm-redis" else "null-" + setup.split("-")[1]
             if setup.startswith("ecomm") and null in setups:
                 text += "; " + fmt(share(setup, null, t))
@@ -155,7 +155,7 @@ def main():
     # Each ecomm-milter setup against the do-nothing milter and OpenDKIM on the same socket kind.
     for ecomm, sock, wording in (("ecomm-unix", "unix", "unix socket"),
                                  ("ecomm-inet", "inet", "inet socket"),
-                                 ("ecomm-inet-nr", "inet", "inet socket with no_reply = always")):
+                                 ("ecomm-inet-rp", "inet", "inet socket with no_reply = unix")):
         null, odkim = "null-" + sock, "odkim-" + sock
         if ecomm not in setups:
             continue
