@@ -14,7 +14,7 @@ namespace ecomm {
 namespace {
 
 constexpr double kRegisterCount = static_cast<double>(kHllRegisters);
-const double kAlpha = 0.7213 / (1.0 + 1.079 / kRegisterCount);
+constexpr double kAlpha = 0.7213 / (1.0 + 1.079 / kRegisterCount);
 
 // Byte-wide counts per block of 128 registers: a loop GCC turns into 16-byte compares.
 std::size_t empty_registers(const std::uint8_t* registers)

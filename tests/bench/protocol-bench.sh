@@ -145,10 +145,18 @@ start_milters() {
 # ecomm-milter and null-milter -r negotiate without a reply.
 NO_REPLY_STAGES=$((0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x80 | 0x40000 | 0x80000))
 
+# negotiated_protocol SETUP TYPE: the protocol flags the milter negotiated in the probe, from
+# milter_load's "negotiated: version V actions 0xA protocol 0xP" line; dies without one.
+negotiated_protocol() {
+    local err=$E2E_DIR/probe/$1.$2.err protocol
+    protocol=$(sed -n 's/^  negotiated: .* protocol \(0x[0-9a-fA-F]*\)$/\1/p' "$err" | head -n 1)
+    [ -n "$protocol" ] || e2e_die "$1 on $2: no negotiated protocol flags in $err"
+    echo "$protocol"
+}
+
 # check_body_sent SETUP TYPE: after probe, dies unless the body crossed the socket exactly when
 # the setup is null-body-* (the "-b" the floor row stands for), for the do-nothing setups, and
-# unless null-body-* negotiated no reply for every stage before end of message (its "-r": from
-# milter_load's "negotiated: version V actions 0xA protocol 0xP" line).
+# unless null-body-* negotiated no reply for every stage before end of message (its "-r").
 check_body_sent() {
     local setup=$1 type=$2 sent=no err=$E2E_DIR/probe/$1.$2.err protocol
     [[ $setup == null-* ]] || return 0
@@ -159,8 +167,7 @@ check_body_sent() {
         *:yes) e2e_die "$setup on $type: the milter was sent the body, but it should not ask for it" ;;
     esac
     [[ $setup == null-body-* ]] || return 0
-    protocol=$(sed -n 's/^  negotiated: .* protocol \(0x[0-9a-fA-F]*\)$/\1/p' "$err" | head -n 1)
-    [ -n "$protocol" ] || e2e_die "$setup on $type: no negotiated protocol flags in $err"
+    protocol=$(negotiated_protocol "$setup" "$type") || exit 1
     (( (protocol & NO_REPLY_STAGES) == NO_REPLY_STAGES )) ||
         e2e_die "$setup on $type: negotiated protocol $protocol lacks the no-reply stages (was -r lost?)"
 }
@@ -171,8 +178,7 @@ check_body_sent() {
 check_ecomm_replies() {
     local setup=$1 type=$2 protocol
     [[ $setup == ecomm-* ]] || return 0
-    protocol=$(sed -n 's/^  negotiated: .* protocol \(0x[0-9a-fA-F]*\)$/\1/p' "$E2E_DIR/probe/$setup.$type.err" | head -n 1)
-    [ -n "$protocol" ] || e2e_die "$setup on $type: no negotiated protocol flags in the probe"
+    protocol=$(negotiated_protocol "$setup" "$type") || exit 1
     if [ "$setup" = ecomm-inet-rp ]; then
         (( (protocol & NO_REPLY_STAGES) == 0 )) || e2e_die "$setup on $type: negotiated no-reply stages ($protocol)"
     else
