@@ -8,6 +8,7 @@
 #   null-body-unix  the do-nothing milter that takes the body and negotiates no reply for the
 #               stages before end of message, as ecomm-milter does (null-milter -b -r), unix
 #               socket: the floor of a milter that must read the body (as any DKIM verifier must)
+#   null-body-inet  the same on an inet socket (the floor over TCP)
 #   ecomm-unix  ecomm-milter, unix socket      ecomm-inet  ecomm-milter, inet socket
 #   ecomm-inet-rp  ecomm-milter, inet socket with [milter] no_reply = unix: every stage replies
 #               over TCP (the shipped no_reply = always negotiates the no-reply stages on any
@@ -84,7 +85,7 @@ MESSAGES=${MESSAGES:-500}
 MESSAGES_1M=${MESSAGES_1M:-100}
 SESSIONS=${SESSIONS:-10}
 WARMUP=${WARMUP:-20}
-SETUPS=${SETUPS:-none null-unix null-inet null-body-unix ecomm-unix ecomm-inet ecomm-inet-rp ecomm-redis odkim-unix odkim-inet}
+SETUPS=${SETUPS:-none null-unix null-inet null-body-unix null-body-inet ecomm-unix ecomm-inet ecomm-inet-rp ecomm-redis odkim-unix odkim-inet}
 TYPES=${TYPES:-5k 60k 1m 5k-unsigned}
 CELL_TIMEOUT=${CELL_TIMEOUT:-300}   # seconds for one cell to be sent and delivered
 NULL_MILTER_ARGS=${NULL_MILTER_ARGS:-}
@@ -280,6 +281,12 @@ start_null_milters() {
     if [[ " $SETUPS " == *" null-body-unix "* ]]; then
         start_milter null-body-unix "unix:$E2E_DIR/null/null-body.sock" "$E2E_DIR/null-body-unix.log" \
             "$bin" "${args[@]}" -b -r "unix:$E2E_DIR/null/null-body.sock"
+    fi
+    if [[ " $SETUPS " == *" null-body-inet "* ]]; then
+        local body_port
+        body_port=$(port_for)
+        start_milter null-body-inet "inet:$body_port@127.0.0.1" "$E2E_DIR/null-body-inet.log" \
+            "$bin" "${args[@]}" -b -r "inet:$body_port@127.0.0.1"
     fi
 }
 

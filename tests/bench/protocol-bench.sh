@@ -3,14 +3,15 @@
 # The milter-protocol benchmark of issue 7 ("milter protocol alone"): milter_load plays the MTA
 # (protocol version 6, as Postfix does) against ecomm-milter, a do-nothing milter (null-milter:
 # the protocol's own cost) and OpenDKIM in verify mode, each over a unix and an inet socket, and
-# null-body-unix, the do-nothing milter that takes the body and negotiates no reply for the
-# stages before end of message, as ecomm-milter does (null-milter -b -r, unix socket: the floor
-# of any milter that must read the body, as a DKIM verifier does), on the same messages:
-# 5 KB signed from a registered sender, a 60 KB HTML newsletter with List-Unsubscribe (signed),
-# 1 MB signed, 5 KB unsigned from outside, and the 5 KB signed one to 50 recipients.  It prints
-# Markdown tables of messages/s, p50/p99 latency and milter CPU per message (medians over
-# rounds), the ratios the issue's targets name, and whether they are met, and null-body-unix as
-# a multiple of OpenDKIM unix (is 2x OpenDKIM reachable at all by a milter that reads the body?).
+# null-body-unix and null-body-inet, the do-nothing milter that takes the body and negotiates no
+# reply for the stages before end of message, as ecomm-milter does (null-milter -b -r: the floor
+# of any milter that must read the body, as a DKIM verifier does, over each socket), on the same
+# messages: 5 KB signed from a registered sender, a 60 KB HTML newsletter with List-Unsubscribe
+# (signed), 1 MB signed, 5 KB unsigned from outside, and the 5 KB signed one to 50 recipients.
+# It prints Markdown tables of messages/s, p50/p99 latency and milter CPU per message (medians
+# over rounds), the ratios the issue's targets name, and whether they are met, each floor as a
+# multiple of OpenDKIM unix (is 2x OpenDKIM reachable at all by a milter that reads the body?)
+# and ecomm-milter as a share of the floor over the same socket.
 #
 # Everything runs in a private network and mount namespace (tests/e2e/lib.sh): a dnsmasq on
 # 127.0.0.1:53 serves the SPF records and DKIM keys of the test domains, and every milter uses
@@ -36,8 +37,8 @@
 #   MILTER_LOAD, NULL_MILTER   prebuilt tools [built here from tests/bench/*.c*]
 #   BENCH_SECONDS [5]  per cell;  BENCH_ROUNDS [3];  BENCH_CONNECTIONS [10]
 #   BENCH_PER_CONNECTION [1]   messages per milter connection (Postfix: one per SMTP session)
-#   BENCH_SETUPS  [ecomm-unix ecomm-inet ecomm-inet-rp null-unix null-inet null-body-unix opendkim-unix
-#                 opendkim-inet]
+#   BENCH_SETUPS  [ecomm-unix ecomm-inet ecomm-inet-rp null-unix null-inet null-body-unix
+#                 null-body-inet opendkim-unix opendkim-inet]
 #                 ecomm-inet-rp is ecomm-milter over TCP with no_reply = unix
 #                 (every stage replies; the default no_reply = always negotiates no replies)
 #   BENCH_TYPES   [5k-signed 60k-html 1m-signed 5k-unsigned 50-rcpt]
@@ -58,7 +59,7 @@ BENCH_SECONDS=${BENCH_SECONDS:-5}
 BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-10}
 BENCH_PER_CONNECTION=${BENCH_PER_CONNECTION:-1}
-BENCH_SETUPS=${BENCH_SETUPS:-"ecomm-unix ecomm-inet ecomm-inet-rp null-unix null-inet null-body-unix opendkim-unix opendkim-inet"}
+BENCH_SETUPS=${BENCH_SETUPS:-"ecomm-unix ecomm-inet ecomm-inet-rp null-unix null-inet null-body-unix null-body-inet opendkim-unix opendkim-inet"}
 BENCH_TYPES=${BENCH_TYPES:-"5k-signed 60k-html 1m-signed 5k-unsigned 50-rcpt"}
 BENCH_REPORT=${BENCH_REPORT:-}
 read -r -a TYPES <<<"$BENCH_TYPES"
@@ -346,21 +347,35 @@ targets() {
     done
 }
 
-# floor: null-body-unix / opendkim-unix msg/s per type: what a milter that reads the body but
-# does nothing with it (no replies before end of message, as ecomm-milter) reaches, so whether
-# 2x OpenDKIM is within reach of one that verifies DKIM.
+# floor: per socket kind run, null-body-KIND / opendkim-unix msg/s per type (what a milter that
+# reads the body but does nothing with it, with no replies before end of message as ecomm-milter,
+# reaches: is 2x OpenDKIM within reach of one that verifies DKIM?) and ecomm-KIND / null-body-KIND
+# (how much of that floor ecomm-milter keeps).
 floor() {
-    local type row
-    [[ " $BENCH_SETUPS " == *" null-body-unix "* && " $BENCH_SETUPS " == *" opendkim-unix "* ]] || return 0
-    echo "## Floor: do-nothing milter that takes the body (no replies before end of message, as ecomm-milter), as a multiple of OpenDKIM unix"
+    local kind type row rows=()
+    for kind in unix inet; do
+        [[ " $BENCH_SETUPS " == *" null-body-$kind "* ]] || continue
+        if [[ " $BENCH_SETUPS " == *" opendkim-unix "* ]]; then
+            row="| null-body-$kind / opendkim-unix |"
+            for type in $BENCH_TYPES; do
+                row+=" $(ratio "$(median "null-body-$kind" "$type" 4)" "$(median opendkim-unix "$type" 4)") |"
+            done
+            rows+=("$row")
+        fi
+        if [[ " $BENCH_SETUPS " == *" ecomm-$kind "* ]]; then
+            row="| ecomm-$kind / null-body-$kind |"
+            for type in $BENCH_TYPES; do
+                row+=" $(ratio "$(median "ecomm-$kind" "$type" 4)" "$(median "null-body-$kind" "$type" 4)") |"
+            done
+            rows+=("$row")
+        fi
+    done
+    [ "${#rows[@]}" -gt 0 ] || return 0
+    echo "## Floor: do-nothing milter that takes the body (no replies before end of message, as ecomm-milter), as a multiple of OpenDKIM unix, and ecomm-milter as a share of it"
     echo
     echo "| msg/s ratio |$(printf ' %s |' "${TYPES[@]}")"
     echo "|---|$(printf -- '---|%.0s' "${TYPES[@]}")"
-    row="| null-body-unix / opendkim-unix |"
-    for type in $BENCH_TYPES; do
-        row+=" $(ratio "$(median null-body-unix "$type" 4)" "$(median opendkim-unix "$type" 4)") |"
-    done
-    echo "$row"
+    printf '%s\n' "${rows[@]}"
     echo
 }
 

@@ -23,6 +23,8 @@ SETUP_NAMES = {"none": "no milter", "null-unix": "do-nothing milter, unix",
                "null-inet": "do-nothing milter, inet (TCP_NODELAY)",
                "null-body-unix": "do-nothing milter that takes the body, no replies before "
                                  "end of message, unix",
+               "null-body-inet": "do-nothing milter that takes the body, no replies before "
+                                 "end of message, inet",
                "ecomm-unix": "ecomm-milter, unix", "ecomm-inet": "ecomm-milter, inet",
                "ecomm-inet-rp": "ecomm-milter, inet, no_reply = unix (every stage replies)",
                "ecomm-redis": "ecomm-milter with Redis counters, unix",
@@ -75,6 +77,8 @@ def main():
               "null-body-unix": "do-nothing milter that takes the body and negotiates no reply "
                                 "for the stages before end of message, as ecomm-milter does, unix "
                                 "socket (share of no milter)",
+              "null-body-inet": "do-nothing milter that takes the body, no replies before end of "
+                                "message, inet socket with TCP_NODELAY (share of no milter)",
               "ecomm-unix": "ecomm-milter, unix socket (share of no milter; of the do-nothing milter)",
               "ecomm-inet": "ecomm-milter, inet socket (share of no milter; of the do-nothing milter)",
               "ecomm-inet-rp": "ecomm-milter, inet socket with no_reply = unix, every stage "
@@ -103,7 +107,8 @@ def main():
     # milter taking the body with no replies before end of message, as ecomm-milter negotiates
     # (null-milter -b -r), against the one that waits for every reply and never takes the body,
     # and how much of that floor ecomm-milter keeps.
-    floor = [(a, b) for a, b in (("null-body-unix", "null-unix"), ("ecomm-unix", "null-body-unix"))
+    floor = [(a, b) for a, b in (("null-body-unix", "null-unix"), ("ecomm-unix", "null-body-unix"),
+                                 ("null-body-inet", "null-inet"), ("ecomm-inet", "null-body-inet"))
              if a in setups and b in setups]
     if floor:
         say("Floor: the do-nothing milter that takes the body and negotiates no reply before "
