@@ -4,7 +4,8 @@
 
 namespace ecomm::log {
 
-// Opens syslog as "ecomm-milter" with facility LOG_MAIL; also_stderr adds LOG_PERROR.
+// Opens syslog as "ecomm-milter" with facility LOG_MAIL; also_stderr adds a copy of each line on
+// stderr, as LOG_PERROR would ("ecomm-milter[PID]: line"), unless systemd's journal takes stderr.
 void open(bool also_stderr);
 
 void info(const std::string& line);
