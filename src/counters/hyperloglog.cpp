@@ -72,8 +72,12 @@ std::uint64_t hll_estimate(const std::uint8_t* registers)
 
 bool hll_valid(const std::uint8_t* registers)
 {
-    return std::all_of(registers, registers + kHllRegisters,
-                       [](std::uint8_t value) { return value <= kHllMaxRank; });
+    // Every read of a campaign slot checks it, under the table's lock: the largest register, a
+    // loop GCC turns into 16-byte maxima, rather than a search a byte at a time (1% of the
+    // milter's CPU on 5 KB mail).
+    std::uint8_t highest = 0;
+    for (std::size_t i = 0; i < kHllRegisters; ++i) highest = std::max(highest, registers[i]);
+    return highest <= kHllMaxRank;
 }
 
 }  // namespace ecomm

@@ -185,10 +185,15 @@ public:
         CPPUNIT_ASSERT(hll_valid(registers.data()));
         std::fill(registers.begin(), registers.end(), kHllMaxRank);
         CPPUNIT_ASSERT(hll_valid(registers.data()));
-        registers[kHllRegisters - 1] = 60;
-        CPPUNIT_ASSERT(!hll_valid(registers.data()));
-        registers[kHllRegisters - 1] = kHllMaxRank + 1;
-        CPPUNIT_ASSERT(!hll_valid(registers.data()));
+        // One bad register anywhere (the check takes 16 registers at a time), 255 included.
+        for (const std::size_t at : {std::size_t{0}, std::size_t{5}, std::size_t{8191}, kHllRegisters - 1}) {
+            for (const int bad : {kHllMaxRank + 1, 60, 128, 255}) {
+                registers[at] = static_cast<std::uint8_t>(bad);
+                CPPUNIT_ASSERT(!hll_valid(registers.data()));
+            }
+            registers[at] = kHllMaxRank;
+            CPPUNIT_ASSERT(hll_valid(registers.data()));
+        }
     }
 };
 
