@@ -347,28 +347,25 @@ targets() {
     done
 }
 
+# ratio_row A B: "| A / B |" and the msg/s ratio of setups A and B for each type.
+ratio_row() {
+    local type row="| $1 / $2 |"
+    for type in $BENCH_TYPES; do
+        row+=" $(ratio "$(median "$1" "$type" 4)" "$(median "$2" "$type" 4)") |"
+    done
+    echo "$row"
+}
+
 # floor: per socket kind run, null-body-KIND / opendkim-unix msg/s per type (what a milter that
 # reads the body but does nothing with it, with no replies before end of message as ecomm-milter,
 # reaches: is 2x OpenDKIM within reach of one that verifies DKIM?) and ecomm-KIND / null-body-KIND
 # (how much of that floor ecomm-milter keeps).
 floor() {
-    local kind type row rows=()
+    local kind rows=()
     for kind in unix inet; do
         [[ " $BENCH_SETUPS " == *" null-body-$kind "* ]] || continue
-        if [[ " $BENCH_SETUPS " == *" opendkim-unix "* ]]; then
-            row="| null-body-$kind / opendkim-unix |"
-            for type in $BENCH_TYPES; do
-                row+=" $(ratio "$(median "null-body-$kind" "$type" 4)" "$(median opendkim-unix "$type" 4)") |"
-            done
-            rows+=("$row")
-        fi
-        if [[ " $BENCH_SETUPS " == *" ecomm-$kind "* ]]; then
-            row="| ecomm-$kind / null-body-$kind |"
-            for type in $BENCH_TYPES; do
-                row+=" $(ratio "$(median "ecomm-$kind" "$type" 4)" "$(median "null-body-$kind" "$type" 4)") |"
-            done
-            rows+=("$row")
-        fi
+        if [[ " $BENCH_SETUPS " == *" opendkim-unix "* ]]; then rows+=("$(ratio_row "null-body-$kind" opendkim-unix)"); fi
+        if [[ " $BENCH_SETUPS " == *" ecomm-$kind "* ]]; then rows+=("$(ratio_row "ecomm-$kind" "null-body-$kind")"); fi
     done
     [ "${#rows[@]}" -gt 0 ] || return 0
     echo "## Floor: do-nothing milter that takes the body (no replies before end of message, as ecomm-milter), as a multiple of OpenDKIM unix, and ecomm-milter as a share of it"
