@@ -22,6 +22,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "auth/crlf_text.h"
 #include "auth/dkim_body_hash.h"
 #include "auth/dkim_signature_check.h"
 #include "auth/libopendkim.h"
@@ -87,36 +88,6 @@ std::string text(const unsigned char* value)
 std::string signature_tag(DKIM_SIGINFO* sig, const char* name)
 {
     return text(dkim_sig_gettagvalue(sig, false, reinterpret_cast<unsigned char*>(const_cast<char*>(name))));
-}
-
-// Appends text to out with every LF that does not follow a CR turned into CRLF; last_was_cr
-// carries the state across calls (chunk boundaries).
-void append_crlf(std::string& out, std::string_view in, bool& last_was_cr)
-{
-    std::size_t start = 0;
-    while (start < in.size()) {
-        const std::size_t newline = in.find('\n', start);
-        const std::size_t end = newline == std::string_view::npos ? in.size() : newline;
-        if (end > start) {
-            out.append(in.substr(start, end - start));
-            last_was_cr = in[end - 1] == '\r';
-        }
-        if (newline == std::string_view::npos) break;
-        if (!last_was_cr) out.push_back('\r');
-        out.push_back('\n');
-        last_was_cr = false;
-        start = newline + 1;
-    }
-}
-
-// True when every LF in chunk follows a CR (the MTA's usual CRLF body), last_was_cr saying
-// whether the chunk before ended in one: then the chunk can go to libopendkim as it is.
-bool is_all_crlf(std::string_view chunk, bool last_was_cr)
-{
-    for (std::size_t at = chunk.find('\n'); at != std::string_view::npos; at = chunk.find('\n', at + 1)) {
-        if (!(at > 0 ? chunk[at - 1] == '\r' : last_was_cr)) return false;
-    }
-    return true;
 }
 
 // ---- DNS response packets -------------------------------------------------------------------
@@ -749,7 +720,7 @@ void detail::DkimMessage::body(std::string_view chunk)
 {
     if (stage == Stage::headers) end_of_headers();
     if (!needs_body()) return;
-    if (!chunk.empty() && is_all_crlf(chunk, last_was_cr)) {
+    if (!chunk.empty() && every_lf_follows_cr(chunk, last_was_cr)) {
         // The common case, without a copy.
         flush_body();
         consume(chunk);

@@ -1,6 +1,6 @@
 // Finding the next content line the MIME scanner must read. In most content only a few lines
 // matter: those that may be a boundary ("--"), or begin a uuencoded or yEnc block ("begin",
-// "=ybegin"). The others are skipped whole, 16 bytes at a time, without being split into lines.
+// "=ybegin"). The others are skipped whole, 64 bytes at a time, without being split into lines.
 #pragma once
 #include <array>
 #include <cstddef>

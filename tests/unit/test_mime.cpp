@@ -667,7 +667,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("uu"), scanner.findings()[0].reason);
     }
 
-    // find_marked_line (16 bytes at a time) against the plain reading: every line start in turn.
+    // find_marked_line (64 and 16 bytes at a time) against the plain reading: every line start in turn.
     void marked_lines_found_as_reading_line_by_line_finds_them()
     {
         const auto reference = [](std::string_view text, const mime::LineMarks& marks) {
@@ -698,6 +698,19 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t{17}, mime::find_marked_line(std::string(16, 'x') + "\n-", mime::kBoundaryLines));
         CPPUNIT_ASSERT_EQUAL(std::size_t{33}, mime::find_marked_line(std::string(32, 'x') + "\n=ybegin", mime::kBoundaryOrBlockLines));
         CPPUNIT_ASSERT_EQUAL(std::size_t{34}, mime::find_marked_line(std::string(33, 'x') + "\n", mime::kBoundaryLines));
+        // Long prose with one mark, after a newline or not, at every offset: the 64-byte steps
+        // must neither miss it nor find the one that is not at a line start.
+        for (std::size_t size = 2; size <= 300; ++size) {
+            std::string prose(size, 'x');
+            for (std::size_t at = 37; at < size; at += 38) prose[at] = '\n';
+            for (std::size_t at = 1; at < size; ++at) {
+                std::string text = prose;
+                text[at] = '-';
+                const std::size_t expected = text[at - 1] == '\n' ? at : size;
+                CPPUNIT_ASSERT_EQUAL_MESSAGE("size " + std::to_string(size) + " at " + std::to_string(at), expected,
+                                             mime::find_marked_line(text, mime::kBoundaryLines));
+            }
+        }
     }
 
     // Text the scanner skips line by line (prose, lines starting with 'b' or '-' that are neither
