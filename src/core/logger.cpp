@@ -12,6 +12,7 @@ namespace ecomm::log {
 namespace {
 
 std::atomic<bool> g_also_stderr{false};
+std::atomic<pid_t> g_pid{0};  // read once in open(): getpid is a system call, a line is not
 
 // The copy that glibc's LOG_PERROR would write, "ecomm-milter[PID]: line", in one write(2).
 // LOG_PERROR goes through dprintf, which sets up a stream (fstat, lseek) for every line: with a
@@ -19,7 +20,7 @@ std::atomic<bool> g_also_stderr{false};
 void copy_to_stderr(const std::string& line) noexcept
 {
     try {
-        std::string text = "ecomm-milter[" + std::to_string(getpid()) + "]: ";
+        std::string text = "ecomm-milter[" + std::to_string(g_pid.load(std::memory_order_relaxed)) + "]: ";
         text += line;
         if (text.back() != '\n') text += '\n';
         std::string_view rest = text;
@@ -46,6 +47,7 @@ void open(bool also_stderr)
 {
     // Under systemd, stderr goes to the journal, which also receives syslog: one copy is enough.
     if (std::getenv("JOURNAL_STREAM") != nullptr) also_stderr = false;
+    g_pid.store(getpid(), std::memory_order_relaxed);
     g_also_stderr.store(also_stderr, std::memory_order_relaxed);
     openlog("ecomm-milter", LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
