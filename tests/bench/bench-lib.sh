@@ -34,6 +34,9 @@ bench_require_tools() {
     if [[ " $* " == *" milter_load "* ]] && [ -z "${MILTER_LOAD:-}" ]; then
         command -v g++ >/dev/null 2>&1 || e2e_skip "g++ is not installed (to build milter_load)"
     fi
+    if [[ " $* " == *" log-sink "* ]] && [ -z "${LOG_SINK:-}" ]; then
+        command -v gcc >/dev/null 2>&1 || e2e_skip "gcc is not installed (to build log-sink)"
+    fi
     if [[ " $* " == *" null-milter "* ]] && [ -z "${NULL_MILTER:-}" ]; then
         for tool in gcc pkg-config; do
             command -v "$tool" >/dev/null 2>&1 || e2e_skip "$tool is not installed (to build the benchmark tools)"
@@ -74,10 +77,14 @@ bench_cleanup() {
 # ---------------------------------------------------------------------------------------------
 # Tools, keys, DNS, messages
 
-# build_tools TOOL...: MILTER_LOAD (milter_load) and NULL_MILTER (null-milter) when named and
-# not given prebuilt.
+# build_tools TOOL...: MILTER_LOAD (milter_load), NULL_MILTER (null-milter) and LOG_SINK
+# (log-sink) when named and not given prebuilt.
 build_tools() {
     mkdir -p "$BIN"
+    if [[ " $* " == *" log-sink "* ]] && [ -z "${LOG_SINK:-}" ]; then
+        LOG_SINK=$BIN/log-sink
+        gcc -O2 -Wall -Wextra -o "$LOG_SINK" "$here/log_sink.c" || e2e_die "cannot build log-sink"
+    fi
     if [[ " $* " == *" milter_load "* ]] && [ -z "${MILTER_LOAD:-}" ]; then
         MILTER_LOAD=$BIN/milter_load
         g++ -std=c++20 -O2 -Wall -Wextra -o "$MILTER_LOAD" "$here/milter_load.cpp" -lpthread ||

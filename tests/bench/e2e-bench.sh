@@ -66,6 +66,12 @@
 #   NULL_MILTER_ARGS (e.g. -N: arguments for every do-nothing setup; null-body-unix adds -b -r)
 #   REDIS_SERVER=redis-server  REDIS_TIMEOUT_MS=100  REDIS_CONNECTIONS=8 (ecomm-redis; without
 #   redis-server or redis-cli that setup is left out, with a note)
+#   BENCH_DEV_LOG=1  a /dev/log in the namespace read by tests/bench/log_sink.c, as a production
+#                    host has a syslog daemon, and OpenDKIM logging as Debian ships it (Syslog
+#                    and SyslogSuccess yes), as ecomm-milter logs with its defaults.  0: no
+#                    /dev/log and OpenDKIM with Syslog no (the runs before 2026-12-06's second
+#                    session)
+#   LOG_SINK (a built log-sink; default: built here with gcc)
 #   BENCH_OUT=FILE   also write the report (Markdown) there
 #   E2E_KEEP=1       keep the work dir (maillog, milter logs, raw results)
 # Needs: Postfix (postfix, smtp-source, smtp-sink), dnsmasq (dnsmasq-base), opendkim-genkey
@@ -93,6 +99,7 @@ REDIS_SERVER=${REDIS_SERVER:-redis-server}
 REDIS_TIMEOUT_MS=${REDIS_TIMEOUT_MS:-100}
 REDIS_CONNECTIONS=${REDIS_CONNECTIONS:-8}
 REDIS_PREFIX=ecomm-milter:          # the shipped redis_prefix
+BENCH_DEV_LOG=${BENCH_DEV_LOG:-1}
 
 # The registered sender mails from VENDOR_IP (in its registered network), the external sender
 # from EXTERNAL_IP (in no registered network): addresses added to the namespace's loopback, on
@@ -122,6 +129,9 @@ bench_requirements() {
     if [[ " $SETUPS " == *" odkim-"* ]]; then
         command -v opendkim >/dev/null 2>&1 || e2e_skip "opendkim is not installed (package opendkim)"
         getent passwd opendkim >/dev/null || e2e_skip "there is no opendkim user (package opendkim)"
+    fi
+    if [ "$BENCH_DEV_LOG" != 0 ] && [ -z "${LOG_SINK:-}" ]; then
+        command -v gcc >/dev/null 2>&1 || e2e_skip "gcc is needed to build log-sink (or BENCH_DEV_LOG=0)"
     fi
     if [[ " $SETUPS " == *" null-"* ]] && [ -z "${NULL_MILTER:-}" ]; then
         command -v gcc >/dev/null 2>&1 || e2e_skip "gcc is needed to build the do-nothing milter"
@@ -254,6 +264,18 @@ start_milter() {
         [ "$SECONDS" -lt "$deadline" ] || { e2e_show "$log"; e2e_die "$setup did not open $socket"; }
         sleep 0.1
     done
+}
+
+# A /dev/log for the namespace (lib.sh), read by log-sink, built here unless LOG_SINK is given.
+start_dev_log() {
+    local sink=${LOG_SINK:-$E2E_DIR/log-sink}
+    if [ -z "${LOG_SINK:-}" ]; then
+        gcc -O2 -Wall -Wextra -o "$sink" "$srcdir/tests/bench/log_sink.c" >"$E2E_DIR/log-sink.build" 2>&1 || {
+            e2e_show "$E2E_DIR/log-sink.build"
+            e2e_die "cannot build log-sink"
+        }
+    fi
+    e2e_private_dev_log "$sink"
 }
 
 start_null_milters() {
@@ -428,8 +450,12 @@ check_and_stop_redis() {
 }
 
 # write_opendkim_conf FILE SOCKET: verify only, results under $ODKIM_AUTHSERV also for unsigned
-# mail, keys from the namespace's DNS server, no syslog (there is no syslog daemon here).
+# mail, keys from the namespace's DNS server; logging as Debian ships it (a line a signed
+# message) to the namespace's /dev/log, as ecomm-milter logs a line a message by default, or
+# none with BENCH_DEV_LOG=0 (no /dev/log).
 write_opendkim_conf() {
+    local syslog="Syslog              no"
+    [ "$BENCH_DEV_LOG" = 0 ] || syslog=$(printf 'Syslog              yes\nSyslogSuccess       yes')
     cat >"$1" <<EOF
 # OpenDKIM for tests/bench/e2e-bench.sh: verify only.
 Mode                v
@@ -437,7 +463,7 @@ Socket              $2
 Background          no
 UserID              opendkim
 UMask               000
-Syslog              no
+$syslog
 AuthservID          $ODKIM_AUTHSERV
 AlwaysAddARHeader   yes
 SoftwareHeader      no
@@ -692,6 +718,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_say "work dir $E2E_DIR; load average before: $load_before"
 read -r -a setup_list <<<"$SETUPS"
 read -r -a type_list <<<"$TYPES"
+[ "$BENCH_DEV_LOG" = 0 ] || start_dev_log
 start_dns
 make_messages
 [[ " $SETUPS " != *" null-"* ]] || start_null_milters
@@ -717,11 +744,16 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 [[ " $SETUPS " != *" ecomm-redis "* ]] || check_and_stop_redis
+if [ "$BENCH_DEV_LOG" = 0 ]; then
+    dev_log="no /dev/log (BENCH_DEV_LOG=0)"
+else
+    dev_log="/dev/log read by log_sink.c, $(e2e_stop_log_sink) lines"
+fi
 
 report=$E2E_DIR/report.md
 python3 "$here/e2e/report.py" "$RESULTS" \
     "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, Postfix $(postconf -h -d mail_version)$(
-        [ -z "${ECOMM_MILTER:-}" ] || printf ', %s' "$("$ECOMM_MILTER" -V 2>&1 | head -n 1)"); ROUNDS=$ROUNDS MESSAGES=$MESSAGES MESSAGES_1M=$MESSAGES_1M SESSIONS=$SESSIONS WARMUP=$WARMUP${NULL_MILTER_ARGS:+ NULL_MILTER_ARGS=$NULL_MILTER_ARGS}; load average $load_before before, $load_after after; $((SECONDS - started)) s" \
+        [ -z "${ECOMM_MILTER:-}" ] || printf ', %s' "$("$ECOMM_MILTER" -V 2>&1 | head -n 1)"); ROUNDS=$ROUNDS MESSAGES=$MESSAGES MESSAGES_1M=$MESSAGES_1M SESSIONS=$SESSIONS WARMUP=$WARMUP${NULL_MILTER_ARGS:+ NULL_MILTER_ARGS=$NULL_MILTER_ARGS}; load average $load_before before, $load_after after; $dev_log; $((SECONDS - started)) s" \
     >"$report" || e2e_die "report.py failed"
 cat "$report"
 [ -z "${BENCH_OUT:-}" ] || cp "$report" "$BENCH_OUT"

@@ -34,7 +34,7 @@
 #   ECOMM_MILTER=/tmp/b/ecomm-milter BENCH_SECONDS=2 BENCH_ROUNDS=1 tests/bench/protocol-bench.sh
 # Environment (defaults in brackets):
 #   ECOMM_MILTER          the ecomm-milter binary [$top_builddir/ecomm-milter]
-#   MILTER_LOAD, NULL_MILTER   prebuilt tools [built here from tests/bench/*.c*]
+#   MILTER_LOAD, NULL_MILTER, LOG_SINK   prebuilt tools [built here from tests/bench/*.c*]
 #   BENCH_SECONDS [5]  per cell;  BENCH_ROUNDS [3];  BENCH_CONNECTIONS [10]
 #   BENCH_PER_CONNECTION [1]   messages per milter connection (Postfix: one per SMTP session)
 #   BENCH_SETUPS  [ecomm-unix ecomm-inet ecomm-inet-rp null-unix null-inet null-body-unix
@@ -44,6 +44,11 @@
 #   BENCH_TYPES   [5k-signed 60k-html 1m-signed 5k-unsigned 50-rcpt]
 #   BENCH_LOAD_ARGS  more milter_load options for every cell, e.g. "--nagle --sendmail" to
 #                 play Sendmail's writes with Nagle on (its default build; see milter_load.cpp)
+#   BENCH_DEV_LOG [1]  give the namespace a /dev/log read by tests/bench/log_sink.c, as a
+#                 production host has a syslog daemon, and let OpenDKIM log as Debian ships it
+#                 (Syslog and SyslogSuccess yes), as ecomm-milter logs with its defaults.
+#                 0: no /dev/log and OpenDKIM with Syslog no (the runs before 2026-12-06's
+#                 second session); glibc's syslog(3) then tries to connect for every line
 #   BENCH_REPORT  also write the Markdown report to this file
 #   E2E_KEEP=1    keep the work dir (logs, messages, raw results)
 # Needs root, unshare, dnsmasq, opendkim-genkey (opendkim-tools), dkimsign (python3-dkim),
@@ -62,14 +67,18 @@ BENCH_PER_CONNECTION=${BENCH_PER_CONNECTION:-1}
 BENCH_SETUPS=${BENCH_SETUPS:-"ecomm-unix ecomm-inet ecomm-inet-rp null-unix null-inet null-body-unix null-body-inet opendkim-unix opendkim-inet"}
 BENCH_TYPES=${BENCH_TYPES:-"5k-signed 60k-html 1m-signed 5k-unsigned 50-rcpt"}
 BENCH_REPORT=${BENCH_REPORT:-}
+BENCH_DEV_LOG=${BENCH_DEV_LOG:-1}
 read -r -a TYPES <<<"$BENCH_TYPES"
 read -r -a LOAD_ARGS <<<"${BENCH_LOAD_ARGS:-}"
 
 # ---------------------------------------------------------------------------------------------
 # Prerequisites (outside and inside the namespace)
 
+# The tool that serves /dev/log, when there is to be one.
+dev_log_tool() { [ "$BENCH_DEV_LOG" = 0 ] || echo log-sink; }
+
 require_tools() {
-    bench_require_tools milter_load null-milter
+    bench_require_tools milter_load null-milter "$(dev_log_tool)"
     case " $BENCH_SETUPS " in
         *" opendkim-"*) command -v opendkim >/dev/null 2>&1 || e2e_skip "opendkim is not installed (Debian package opendkim)" ;;
     esac
@@ -90,13 +99,19 @@ CLK_TCK=$(getconf CLK_TCK)
 # ---------------------------------------------------------------------------------------------
 # The milters
 
+# OpenDKIM logs as Debian ships it (a line a signed message) when there is a /dev/log, as
+# ecomm-milter logs a line a message by default; not at all without one.
+opendkim_syslog() {
+    if [ "$BENCH_DEV_LOG" = 0 ]; then echo "Syslog no"; else printf 'Syslog yes\nSyslogSuccess yes\n'; fi
+}
+
 opendkim_config() {
     local socket=$1 file=$2
     cat >"$file" <<EOF
 # OpenDKIM in verify mode for tests/bench/protocol-bench.sh
 Mode v
 Socket $socket
-Syslog no
+$(opendkim_syslog)
 SoftwareHeader no
 AlwaysAddARHeader yes
 AuthservID mx.bench.test
@@ -382,7 +397,12 @@ floor() {
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 e2e_note "protocol benchmark: setups [$BENCH_SETUPS], types [$BENCH_TYPES], $BENCH_ROUNDS rounds of ${BENCH_SECONDS}s cells, $BENCH_CONNECTIONS connections, $BENCH_PER_CONNECTION message(s) per connection"
 e2e_note "machine: $(nproc) cores, $(uname -sr), load average $LOAD_START; work dir $E2E_DIR"
-build_tools milter_load null-milter
+build_tools milter_load null-milter "$(dev_log_tool)"
+if [ "$BENCH_DEV_LOG" = 0 ]; then
+    DEV_LOG_NOTE="no /dev/log (BENCH_DEV_LOG=0)"
+else
+    e2e_private_dev_log "$LOG_SINK"
+fi
 make_keys
 start_dns
 make_messages "${TYPES[@]}"
@@ -410,6 +430,7 @@ for ((round = 1; round <= BENCH_ROUNDS; round++)); do
 done
 
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+[ "$BENCH_DEV_LOG" = 0 ] || DEV_LOG_NOTE="/dev/log read by tests/bench/log_sink.c, $(e2e_stop_log_sink) lines received"
 compute_medians
 {
     echo
@@ -417,8 +438,9 @@ compute_medians
     echo
     echo "Machine: $(nproc) cores, $(uname -sr); load average $LOAD_START at the start, $LOAD_END at the end."
     echo "Command: BENCH_SECONDS=$BENCH_SECONDS BENCH_ROUNDS=$BENCH_ROUNDS BENCH_CONNECTIONS=$BENCH_CONNECTIONS" \
-        "BENCH_PER_CONNECTION=$BENCH_PER_CONNECTION tests/bench/protocol-bench.sh"
+        "BENCH_PER_CONNECTION=$BENCH_PER_CONNECTION BENCH_DEV_LOG=$BENCH_DEV_LOG tests/bench/protocol-bench.sh"
     echo "Messages (bytes): $(message_sizes "${TYPES[@]}")"
+    echo "Syslog: $DEV_LOG_NOTE."
     report
 } | tee "$E2E_DIR/report.md"
 [ -z "$BENCH_REPORT" ] || cp "$E2E_DIR/report.md" "$BENCH_REPORT"

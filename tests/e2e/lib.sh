@@ -34,6 +34,7 @@ E2E_MILTER_SOCKET=
 E2E_MILTER_CONF=
 E2E_CONF_SOCKET=
 E2E_SINK_PID=
+E2E_LOG_SINK_PID=        # the /dev/log reader of e2e_private_dev_log
 E2E_SINK_DIR=
 E2E_SMTP_PORT=
 E2E_SINK_PORT=
@@ -1019,6 +1020,49 @@ e2e_setup_private_netns() {
     chmod 0644 "$E2E_DIR/resolv.conf"
     mount --bind "$E2E_DIR/resolv.conf" /etc/resolv.conf ||
         e2e_die "cannot bind-mount $E2E_DIR/resolv.conf over /etc/resolv.conf"
+}
+
+# e2e_private_dev_log SINK: inside the namespace, gives it a /dev/log as a production host has,
+# served by SINK (tests/bench/log_sink.c, which counts the lines it throws away); without one,
+# glibc's syslog(3) tries socket+connect for every line. The host's /dev is left alone: this
+# mount namespace gets a tmpfs on /dev with the few device nodes the tests' programs use, a
+# /dev/shm of its own and no terminals. Sets E2E_LOG_SINK_PID; the sink writes its count to
+# $E2E_DIR/log-sink.count when stopped (e2e_stop_log_sink).
+e2e_private_dev_log() {
+    local sink=$1 node
+    [ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/1/ns/mnt)" ] ||
+        e2e_die "not in a private mount namespace: /dev is not to be replaced here"
+    mount -t tmpfs -o mode=0755,nosuid,size=1m e2e-dev /dev || e2e_die "cannot mount a tmpfs on /dev"
+    for node in "null 1 3" "zero 1 5" "full 1 7" "random 1 8" "urandom 1 9" "tty 5 0"; do
+        # shellcheck disable=SC2086  # name, major and minor
+        set -- $node
+        mknod -m 0666 "/dev/$1" c "$2" "$3" || e2e_die "cannot make /dev/$1"
+    done
+    if ! { ln -s /proc/self/fd /dev/fd && ln -s fd/0 /dev/stdin && ln -s fd/1 /dev/stdout &&
+        ln -s fd/2 /dev/stderr && mkdir -m 1777 /dev/shm &&
+        mount -t tmpfs -o mode=1777,nosuid,nodev e2e-shm /dev/shm; }; then
+        e2e_die "cannot populate the namespace's /dev"
+    fi
+    # glibc's syslog(3) blocks when the queue is full: room for bursts, as syslog daemons ask.
+    echo 512 >/proc/sys/net/unix/max_dgram_qlen || e2e_die "cannot set net.unix.max_dgram_qlen"
+    "$sink" /dev/log "$E2E_DIR/log-sink.count" 2>>"$E2E_DIR/log-sink.log" &
+    E2E_LOG_SINK_PID=$!
+    E2E_PIDS_TO_STOP+=("$E2E_LOG_SINK_PID")
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [ -S /dev/log ] && return 0
+        sleep 0.1
+    done
+    e2e_die "the log sink did not bind /dev/log: $(cat "$E2E_DIR/log-sink.log" 2>/dev/null)"
+}
+
+# Stops the log sink of e2e_private_dev_log and prints the number of lines it received.
+e2e_stop_log_sink() {
+    [ -n "${E2E_LOG_SINK_PID:-}" ] || return 0
+    kill -TERM "$E2E_LOG_SINK_PID" 2>/dev/null
+    wait "$E2E_LOG_SINK_PID" 2>/dev/null
+    E2E_LOG_SINK_PID=
+    cat "$E2E_DIR/log-sink.count" 2>/dev/null || echo "?"
 }
 
 # Skips unless the DNS server and the DKIM tools are installed.
