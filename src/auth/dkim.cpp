@@ -217,7 +217,7 @@ struct DkimMessage {
     std::unique_ptr<DKIM, DkimFree> handle;
     Stage stage = Stage::headers;
     std::string field;          // reused buffer for "Name: value"
-    std::string stage_buffer;   // body bytes waiting for dkim_body
+    std::string stage_buffer;   // body bytes mended to CRLF, waiting for dkim_body
     bool last_was_cr = false;
     PendingQuery pending;
     std::vector<Lookup> lookups;                 // at most one per evaluated signature
@@ -457,7 +457,6 @@ detail::DkimMessage::DkimMessage(std::shared_ptr<const DkimLibrary> lib, DnsReso
     handle.reset(dkim_verify(library->handle(), kJobId, nullptr, &status));
     if (!handle) throw std::runtime_error("libopendkim: cannot create a verifying handle");
     dkim_set_user_context(handle.get(), this);
-    stage_buffer.reserve(kBodyStageBytes);
 }
 
 void detail::DkimMessage::header(std::string_view name, std::string_view value)
@@ -727,6 +726,8 @@ void detail::DkimMessage::body(std::string_view chunk)
         last_was_cr = chunk.back() == '\r';
         return;
     }
+    // Only a body with bare LFs needs the buffer: most messages never allocate it.
+    stage_buffer.reserve(kBodyStageBytes);
     while (!chunk.empty()) {
         // Leave room for the worst case: every byte a bare LF growing into CRLF.
         const std::size_t room = kBodyStageBytes - std::min(stage_buffer.size(), kBodyStageBytes);
