@@ -69,8 +69,8 @@
 #   BENCH_DEV_LOG=1  a /dev/log in the namespace read by tests/bench/log_sink.c, as a production
 #                    host has a syslog daemon, and OpenDKIM logging as Debian ships it (Syslog
 #                    and SyslogSuccess yes), as ecomm-milter logs with its defaults.  0: no
-#                    /dev/log and OpenDKIM with Syslog no (the runs before 2026-12-06's second
-#                    session)
+#                    /dev/log and OpenDKIM with Syslog no (the runs before 2026-12-06
+#                    14:40 UTC)
 #   LOG_SINK (a built log-sink; default: built here with gcc)
 #   BENCH_OUT=FILE   also write the report (Markdown) there
 #   E2E_KEEP=1       keep the work dir (maillog, milter logs, raw results)
@@ -747,7 +747,8 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 if [ "$BENCH_DEV_LOG" = 0 ]; then
     dev_log="no /dev/log (BENCH_DEV_LOG=0)"
 else
-    dev_log="/dev/log read by log_sink.c, $(e2e_stop_log_sink) lines"
+    e2e_stop_log_sink
+    dev_log="/dev/log read by log_sink.c, $E2E_LOG_LINES lines"
 fi
 
 report=$E2E_DIR/report.md

@@ -2,16 +2,16 @@
  * log-sink: the syslog socket of the benchmarks' private namespace (issue 7).  A production
  * host has a syslog daemon on /dev/log, and sending a line there is one send(2).  Without
  * one, glibc's syslog(3) tries to connect again for every line (socket, a failed connect,
- * close), which charged ecomm-milter, the one milter in the benchmarks that logs each message,
- * several times what its log line costs in production.  This program receives on the socket
- * and throws the lines away, as quickly as it can, counting them; a syslog daemon does more
- * for each line (its cost is not measured here).
+ * close): not what production does, though measured to cost about the same as a send and this
+ * reader's wake-up (docs/BENCHMARKS.md, "Logging in the benchmarks").  This program receives
+ * on the socket and throws the lines away, as quickly as it can, counting them; a syslog
+ * daemon does more for each line (its cost is not measured here).
  *
  * Usage:   log-sink SOCKET COUNT_FILE
  *          Binds the unix datagram socket SOCKET (mode 0666), receives until SIGTERM or
  *          SIGINT, then writes the number of lines received to COUNT_FILE and removes SOCKET.
  * Build:   gcc -O2 -Wall -Wextra -o log-sink tests/bench/log_sink.c
- * Used by: bench_syslog_socket in tests/bench/bench-lib.sh.
+ * Used by: e2e_private_dev_log in tests/e2e/lib.sh, for both benchmarks.
  */
 
 #define _GNU_SOURCE

@@ -47,8 +47,8 @@
 #   BENCH_DEV_LOG [1]  give the namespace a /dev/log read by tests/bench/log_sink.c, as a
 #                 production host has a syslog daemon, and let OpenDKIM log as Debian ships it
 #                 (Syslog and SyslogSuccess yes), as ecomm-milter logs with its defaults.
-#                 0: no /dev/log and OpenDKIM with Syslog no (the runs before 2026-12-06's
-#                 second session); glibc's syslog(3) then tries to connect for every line
+#                 0: no /dev/log and OpenDKIM with Syslog no (the runs before 2026-12-06
+#                 14:40 UTC); glibc's syslog(3) then tries to connect for every line
 #   BENCH_REPORT  also write the Markdown report to this file
 #   E2E_KEEP=1    keep the work dir (logs, messages, raw results)
 # Needs root, unshare, dnsmasq, opendkim-genkey (opendkim-tools), dkimsign (python3-dkim),
@@ -430,7 +430,10 @@ for ((round = 1; round <= BENCH_ROUNDS; round++)); do
 done
 
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
-[ "$BENCH_DEV_LOG" = 0 ] || DEV_LOG_NOTE="/dev/log read by tests/bench/log_sink.c, $(e2e_stop_log_sink) lines received"
+if [ "$BENCH_DEV_LOG" != 0 ]; then
+    e2e_stop_log_sink
+    DEV_LOG_NOTE="/dev/log read by tests/bench/log_sink.c, $E2E_LOG_LINES lines received"
+fi
 compute_medians
 {
     echo

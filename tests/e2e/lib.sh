@@ -35,6 +35,7 @@ E2E_MILTER_CONF=
 E2E_CONF_SOCKET=
 E2E_SINK_PID=
 E2E_LOG_SINK_PID=        # the /dev/log reader of e2e_private_dev_log
+E2E_LOG_LINES=           # the lines it received, set by e2e_stop_log_sink
 E2E_SINK_DIR=
 E2E_SMTP_PORT=
 E2E_SINK_PORT=
@@ -1056,13 +1057,17 @@ e2e_private_dev_log() {
     e2e_die "the log sink did not bind /dev/log: $(cat "$E2E_DIR/log-sink.log" 2>/dev/null)"
 }
 
-# Stops the log sink of e2e_private_dev_log and prints the number of lines it received.
+# Stops the log sink of e2e_private_dev_log and sets E2E_LOG_LINES to the number of lines it
+# received ("?" when it wrote none). Not for a subshell: the sink is this shell's child.
 e2e_stop_log_sink() {
+    E2E_LOG_LINES="?"
     [ -n "${E2E_LOG_SINK_PID:-}" ] || return 0
     kill -TERM "$E2E_LOG_SINK_PID" 2>/dev/null
     wait "$E2E_LOG_SINK_PID" 2>/dev/null
     E2E_LOG_SINK_PID=
-    cat "$E2E_DIR/log-sink.count" 2>/dev/null || echo "?"
+    # shellcheck disable=SC2034  # read by the benchmarks
+    [ -s "$E2E_DIR/log-sink.count" ] && E2E_LOG_LINES=$(cat "$E2E_DIR/log-sink.count")
+    return 0
 }
 
 # Skips unless the DNS server and the DKIM tools are installed.

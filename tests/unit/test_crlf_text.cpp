@@ -63,11 +63,11 @@ public:
         int bare = 0;
         for (int round = 0; round < 20000; ++round) {
             std::string text(static_cast<std::size_t>(round % 260), 'x');
-            for (char& c : text) {
+            for (std::size_t at = 0; at < text.size(); ++at) {
                 seed = seed * 1103515245u + 12345u;
                 const unsigned pick = (seed >> 16) % 64;  // mostly CRLF pairs, now and then a lone CR or LF
-                c = pick < 20 ? '\r' : pick < 40 ? '\n' : 'x';
-                if (c == '\n' && pick % 13 != 0 && &c != text.data()) *(&c - 1) = '\r';
+                text[at] = pick < 20 ? '\r' : pick < 40 ? '\n' : 'x';
+                if (text[at] == '\n' && pick % 13 != 0 && at > 0) text[at - 1] = '\r';
             }
             for (const bool last_was_cr : {false, true}) {
                 const bool expected = every_lf_follows_cr_by_reading(text, last_was_cr);
