@@ -109,6 +109,8 @@ void Session::header(std::string_view name, std::string_view value)
 
 void Session::end_of_headers()
 {
+    if (headers_ended_) return;
+    headers_ended_ = true;
     if (dkim_) dkim_->end_of_headers();
     // The unsubscribe rule passes a usable List-Unsubscribe before it looks for a body link, and
     // judges only promotional mail of registered senders (policy/rules/unsubscribe.cpp): when
@@ -127,6 +129,7 @@ void Session::end_of_headers()
 
 void Session::body(std::string_view chunk)
 {
+    end_of_headers();  // the MTA sends no end of headers: the milter negotiates it away
     if (dkim_ && dkim_->wants_body()) dkim_->body(chunk);
     if (mime_) mime_->body(chunk);
 }
@@ -135,6 +138,7 @@ bool Session::wants_body() const { return mime_ || (dkim_ && dkim_->wants_body()
 
 Verdict Session::end_of_message(std::string queue_id, std::chrono::system_clock::time_point now)
 {
+    end_of_headers();  // a message without a body chunk
     facts_.queue_id = std::move(queue_id);
     facts_.now = now;
     if (dns_) {
@@ -223,6 +227,7 @@ void Session::abort_message()
     dns_.reset();
     header_bytes_ = 0;
     overflow_kept_ = 0;
+    headers_ended_ = false;
 }
 
 }  // namespace ecomm

@@ -36,6 +36,8 @@ public:
     void mail_from(std::string_view address, std::string auth_user);
     void recipient(std::string_view address);
     void header(std::string_view name, std::string_view value);
+    // Once per message: called by the first body chunk or end of message if not before (the
+    // milter negotiates the MTA's end-of-headers command away, src/milter/glue.h).
     void end_of_headers();
     void body(std::string_view chunk);
     // False when no rule needs more of the body (the glue may answer SMFIS_SKIP).
@@ -65,6 +67,7 @@ private:
     MessageFacts facts_;
     std::size_t header_bytes_ = 0;
     std::size_t overflow_kept_ = 0;
+    bool headers_ended_ = false;
 };
 
 // Strips angle brackets, ESMTP parameters and surrounding blanks from a MAIL FROM / RCPT TO

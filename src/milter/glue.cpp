@@ -275,11 +275,6 @@ sfsistat on_header(SMFICTX* ctx, char* name, char* value)
     });
 }
 
-sfsistat on_eoh(SMFICTX* ctx)
-{
-    return quiet_stage(ctx, "eoh", false, [&] { require_session(ctx).end_of_headers(); });
-}
-
 sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t length)
 {
     return quiet_stage(ctx, "body", false, [&] {
@@ -350,13 +345,13 @@ bool register_milter(SnapshotHolder& holder, bool no_reply_stages)
     description.xxfi_envfrom = on_envfrom;
     description.xxfi_envrcpt = on_envrcpt;
     description.xxfi_header = on_header;
-    description.xxfi_eoh = on_eoh;
     description.xxfi_body = on_body;
     description.xxfi_eom = on_eom;
     description.xxfi_abort = on_abort;
     description.xxfi_close = on_close;
     description.xxfi_data = on_data;
-    // xxfi_unknown stays null; xxfi_negotiate only when the stages go without replies: see glue.h.
+    // xxfi_eoh and xxfi_unknown stay null; xxfi_negotiate only when the stages go without
+    // replies: see glue.h.
     if (no_reply_stages) description.xxfi_negotiate = on_negotiate;
     return smfi_register(description) == MI_SUCCESS;
 }

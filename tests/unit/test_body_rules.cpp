@@ -25,15 +25,16 @@ struct Message {
     int recipients = 1;
 };
 
-// facts, when given, receives what the session gathered.
-Verdict run(const Snapshot& snapshot, const Message& m, MessageFacts* facts = nullptr)
+// facts, when given, receives what the session gathered. Without end_of_headers the body's
+// first chunk ends the headers, as under an MTA that sends no end-of-headers command.
+Verdict run(const Snapshot& snapshot, const Message& m, MessageFacts* facts = nullptr, bool end_of_headers = true)
 {
     Session session(share(snapshot));
     session.connect("c.test", ip(m.client));
     session.mail_from(m.mail_from, "");
     for (int i = 0; i < m.recipients; ++i) session.recipient("<r" + std::to_string(i) + "@example.edu>");
     for (const auto& [name, value] : m.headers) session.header(name, value);
-    session.end_of_headers();
+    if (end_of_headers) session.end_of_headers();
     // Two chunks split mid-body, as libmilter may deliver them.
     const std::size_t half = m.body.size() / 2;
     session.body(std::string_view(m.body).substr(0, half));
@@ -86,6 +87,7 @@ class BodyRulesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(skippedSearchNeverChangesTheVerdict);
     CPPUNIT_TEST(bodyIsSearchedOnlyWhenPromotionalMailOfARegisteredSenderIsPossible);
     CPPUNIT_TEST(possibleEntriesFollowTheClassifier);
+    CPPUNIT_TEST(theBodyEndsTheHeadersWhenTheMtaSendsNoEndOfHeaders);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -340,6 +342,33 @@ public:
         // ... unless the one picked may expire before the end of the message: then both.
         s.registry.entries[2].expires = Date{2999, 1, 1};
         CPPUNIT_ASSERT_EQUAL(std::size_t{2}, possible_entries(facts, s, {}).size());
+    }
+
+    void theBodyEndsTheHeadersWhenTheMtaSendsNoEndOfHeaders()
+    {
+        // An attachment behind a MIME boundary, and a promotional newsletter whose unsubscribe
+        // link is in the HTML body: both need the headers ended before the body is scanned.
+        const Message without_link = newsletter({}, "<p>Sale!</p>\r\n");
+        const Message with_link =
+            newsletter({}, "<p>Sale! <a href=\"https://e.example.edu/unsubscribe?u=1\">Unsubscribe</a></p>\r\n");
+        for (const Message& m : {pdf_message(), without_link, with_link}) {
+            MessageFacts with_command, without_command;
+            const Verdict expected = run(base_snapshot(), m, &with_command);
+            const Verdict v = run(base_snapshot(), m, &without_command, false);
+            CPPUNIT_ASSERT(expected.action == v.action);
+            CPPUNIT_ASSERT_EQUAL(expected.deciding_rule, v.deciding_rule);
+            CPPUNIT_ASSERT_EQUAL(with_command.attachments.size(), without_command.attachments.size());
+            CPPUNIT_ASSERT_EQUAL(with_command.unsubscribe_link, without_command.unsubscribe_link);
+        }
+        CPPUNIT_ASSERT(run(base_snapshot(), pdf_message(), nullptr, false).action == Action::reject);
+
+        // And the body is still not searched when List-Unsubscribe settles the rule.
+        const std::string body = "<p>News.</p><p><a href=\"https://e.example.edu/prefs?id=9\">Unsubscribe</a></p>\r\n";
+        MessageFacts facts;
+        run(base_snapshot(), newsletter({{"List-Unsubscribe", "<mailto:leave@e.example.edu>"}}, body), &facts, false);
+        CPPUNIT_ASSERT(!facts.unsubscribe_link);
+        run(base_snapshot(), newsletter({}, body), &facts, false);
+        CPPUNIT_ASSERT(facts.unsubscribe_link);
     }
 };
 

@@ -29,6 +29,8 @@
 
 #include "auth/dkim.h"
 #include "auth/libopendkim.h"
+#include "core/session.h"
+#include "fixtures.h"
 #include "temp_files.h"
 #include "testmode/message_file.h"
 
@@ -386,6 +388,7 @@ class DkimTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(DkimTest);
     CPPUNIT_TEST(resultNamesFollowRfc8601);
     CPPUNIT_TEST(goodSignaturePasses);
+    CPPUNIT_TEST(sessionEndsTheHeadersAtTheBody);
     CPPUNIT_TEST(simpleCanonicalizationPasses);
     CPPUNIT_TEST(changedBodyFailsBodyHash);
     CPPUNIT_TEST(changedHeaderFailsSignature);
@@ -429,6 +432,30 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("temperror"), std::string(to_string(Code::temperror)));
         CPPUNIT_ASSERT_EQUAL(std::string("permerror"), std::string(to_string(Code::permerror)));
         CPPUNIT_ASSERT_EQUAL(std::string("none"), std::string(to_string(Code::none)));
+    }
+
+    // The MTA sends no end-of-headers command (the milter negotiates it away): the session
+    // ends the headers at the first body chunk, and the signature verifies as before.
+    void sessionEndsTheHeadersAtTheBody()
+    {
+        if (KeyStore::instance().skip_without_keys("sessionEndsTheHeadersAtTheBody")) return;
+        auto dns = std::make_shared<FakeResolver>();
+        publish(*dns, "k2048", 2048);
+        const Message message = with_signature(sample_message(), sign(sample_message()));
+        for (const bool end_of_headers : {true, false}) {
+            Snapshot snapshot = test::base_snapshot();
+            snapshot.resolver = dns;
+            snapshot.dkim = DkimLibrary::create();
+            Session session(test::share(std::move(snapshot)));
+            session.connect("c.test", test::ip("203.0.113.9"));
+            session.mail_from("<news@example.edu>", "");
+            session.recipient("<student@example.edu>");
+            for (const auto& field : message.headers) session.header(field.name, field.value);
+            if (end_of_headers) session.end_of_headers();
+            session.body(message.body);
+            session.end_of_message("Q", test::test_now());
+            assert_single(session.facts().dkim, Code::pass, "");
+        }
     }
 
     void goodSignaturePasses()
