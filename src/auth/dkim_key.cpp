@@ -3,7 +3,6 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -88,9 +87,6 @@ bool parse_tag_list(std::string_view text, std::map<std::string, std::string>& t
 struct PkeyFree {
     void operator()(EVP_PKEY* key) const noexcept { EVP_PKEY_free(key); }
 };
-struct PkeyContextFree {
-    void operator()(EVP_PKEY_CTX* context) const noexcept { EVP_PKEY_CTX_free(context); }
-};
 struct MdContextFree {
     void operator()(EVP_MD_CTX* context) const noexcept { EVP_MD_CTX_free(context); }
 };
@@ -109,21 +105,16 @@ std::shared_ptr<EVP_PKEY> rsa_key_of(const std::string& der)
     return key;
 }
 
-bool verify(EVP_PKEY* key, bool sha1, std::string_view digest, std::string_view signature)
+bool verify(const DkimKeyRecord& record, bool ed25519, bool sha1, std::string_view digest, std::string_view signature)
 {
+    if (!ed25519) return record.rsa_verifier && record.rsa_verifier->verify(sha1, digest, signature);
+    EVP_PKEY* key = record.ed25519_key.get();
     if (!key) return false;
-    const auto* sig = reinterpret_cast<const unsigned char*>(signature.data());
-    const auto* tbs = reinterpret_cast<const unsigned char*>(digest.data());
-    if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519) {
-        std::unique_ptr<EVP_MD_CTX, MdContextFree> context(EVP_MD_CTX_new());
-        return context && EVP_DigestVerifyInit(context.get(), nullptr, nullptr, nullptr, key) == 1 &&
-               EVP_DigestVerify(context.get(), sig, signature.size(), tbs, digest.size()) == 1;
-    }
-    std::unique_ptr<EVP_PKEY_CTX, PkeyContextFree> context(EVP_PKEY_CTX_new(key, nullptr));
-    return context && EVP_PKEY_verify_init(context.get()) == 1 &&
-           EVP_PKEY_CTX_set_rsa_padding(context.get(), RSA_PKCS1_PADDING) == 1 &&
-           EVP_PKEY_CTX_set_signature_md(context.get(), dkim_digest(sha1)) == 1 &&
-           EVP_PKEY_verify(context.get(), sig, signature.size(), tbs, digest.size()) == 1;
+    std::unique_ptr<EVP_MD_CTX, MdContextFree> context(EVP_MD_CTX_new());
+    return context && EVP_DigestVerifyInit(context.get(), nullptr, nullptr, nullptr, key) == 1 &&
+           EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                            signature.size(), reinterpret_cast<const unsigned char*>(digest.data()),
+                            digest.size()) == 1;
 }
 
 }  // namespace
@@ -215,15 +206,19 @@ DkimKeyRecord parse_dkim_key_record(std::string_view record)
             EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(der->data()), der->size()));
     } else {
         out.rsa_key = rsa_key_of(*der);
-        if (out.rsa_key) out.rsa_bits = static_cast<unsigned>(EVP_PKEY_get_size(out.rsa_key.get())) * 8;
+        if (out.rsa_key) {
+            out.rsa_bits = static_cast<unsigned>(EVP_PKEY_get_size(out.rsa_key.get())) * 8;
+            out.rsa_verifier = std::make_shared<RsaVerifier>(out.rsa_key);
+        }
     }
     ERR_clear_error();  // a key that does not decode leaves nothing on this thread's error queue
     return out;
 }
 
-bool dkim_signature_verifies(EVP_PKEY* key, bool sha1, std::string_view digest, std::string_view signature)
+bool dkim_signature_verifies(const DkimKeyRecord& record, bool ed25519, bool sha1, std::string_view digest,
+                             std::string_view signature)
 {
-    const bool verified = verify(key, sha1, digest, signature);
+    const bool verified = verify(record, ed25519, sha1, digest, signature);
     if (!verified) ERR_clear_error();  // a signature that does not verify is no OpenSSL error to keep
     return verified;
 }

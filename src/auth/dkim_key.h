@@ -18,6 +18,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "auth/rsa_verifier.h"
+
 struct evp_pkey_st;  // OpenSSL's EVP_PKEY and EVP_MD, kept out of this header
 struct evp_md_st;
 
@@ -30,6 +32,7 @@ struct DkimKeyRecord {
     std::shared_ptr<evp_pkey_st> rsa_key;      // p= as a SubjectPublicKeyInfo holding an RSA key
     std::shared_ptr<evp_pkey_st> ed25519_key;  // p= as a raw Ed25519 public key
     unsigned rsa_bits = 0;                     // 8 x the modulus size in bytes, as libopendkim counts
+    std::shared_ptr<RsaVerifier> rsa_verifier;  // rsa_key's verify contexts, kept for later messages
 
     const std::string* tag(const std::string& name) const;
 };
@@ -49,9 +52,10 @@ std::optional<std::string> dkim_base64_decode(std::string_view text);
 // implementation up again, under its provider lock, for every use.
 const evp_md_st* dkim_digest(bool sha1);
 
-// Checks signature (raw b= bytes) over digest (the header hash: SHA-256, or SHA-1 for rsa-sha1):
-// RSASSA-PKCS1-v1_5 with an RSA key, Ed25519 over the digest with an Ed25519 key (RFC 8463).
-bool dkim_signature_verifies(evp_pkey_st* key, bool sha1, std::string_view digest, std::string_view signature);
+// Checks signature (raw b= bytes) over digest (the header hash: SHA-256, or SHA-1 for rsa-sha1)
+// with the record's key: Ed25519 over the digest (RFC 8463) when ed25519, else RSASSA-PKCS1-v1_5.
+bool dkim_signature_verifies(const DkimKeyRecord& record, bool ed25519, bool sha1, std::string_view digest,
+                             std::string_view signature);
 
 // Parsed key records by their text, shared by every message of one configuration snapshot and
 // thread-safe. Bounded: past `capacity` records the least recently used goes.

@@ -136,7 +136,7 @@ DkimHeaderCheck check_dkim_signature_header(const DkimSignatureFacts& facts, con
     const std::string digest =
         digest_of(sha1, dkim_signed_header_text(facts.header_canon, fields, facts.h_tag, facts.signature_field));
     const std::optional<std::string> signature = dkim_lenient_base64(facts.b_tag);
-    if (digest.empty() || !signature || !dkim_signature_verifies(key, sha1, digest, *signature)) {
+    if (digest.empty() || !signature || !dkim_signature_verifies(*record, ed25519, sha1, digest, *signature)) {
         check.error = DKIM_SIGERROR_BADSIG;
         return check;
     }

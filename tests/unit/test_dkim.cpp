@@ -7,6 +7,7 @@
 #include "skip.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -389,6 +390,7 @@ class DkimTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(resultNamesFollowRfc8601);
     CPPUNIT_TEST(goodSignaturePasses);
     CPPUNIT_TEST(sessionEndsTheHeadersAtTheBody);
+    CPPUNIT_TEST(keyContextsAreReusedSafely);
     CPPUNIT_TEST(simpleCanonicalizationPasses);
     CPPUNIT_TEST(changedBodyFailsBodyHash);
     CPPUNIT_TEST(changedHeaderFailsSignature);
@@ -456,6 +458,42 @@ public:
             session.end_of_message("Q", test::test_now());
             assert_single(session.facts().dkim, Code::pass, "");
         }
+    }
+
+    // A key record keeps its RSA verify contexts for later messages: one library checks a good
+    // signature, a forged one and the good one again, then from four threads at once.
+    void keyContextsAreReusedSafely()
+    {
+        if (KeyStore::instance().skip_without_keys("keyContextsAreReusedSafely")) return;
+        const std::shared_ptr<const DkimLibrary> library = DkimLibrary::create();
+        const Message good = with_signature(sample_message(), sign(sample_message()));
+        Message forged = good;
+        *forged.value_of("Subject") = "Your account is locked";
+        const auto check = [&](const Message& message) {
+            FakeResolver dns;  // one each: it counts its queries without a lock
+            publish(dns, "k2048", 2048);
+            DkimVerifier verifier(library, dns);
+            for (const auto& field : message.headers) verifier.header(field.name, field.value);
+            verifier.end_of_headers();
+            verifier.body(message.body);
+            return verifier.finish();
+        };
+        assert_single(check(good), Code::pass, "");
+        assert_single(check(forged), Code::fail, "signature verification failed");
+        assert_single(check(good), Code::pass, "");
+        std::atomic<int> passed{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t)
+            threads.emplace_back([&] {
+                for (int i = 0; i < 25; ++i) {
+                    const auto results = check(i % 5 == 4 ? forged : good);
+                    const bool expected = i % 5 == 4 ? results[0].code == Code::fail : results[0].code == Code::pass;
+                    if (results.size() == 1 && expected) ++passed;
+                }
+            });
+        for (std::thread& thread : threads) thread.join();
+        CPPUNIT_ASSERT_EQUAL(100, passed.load());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, library->keys().size());
     }
 
     void goodSignaturePasses()
