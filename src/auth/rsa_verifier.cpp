@@ -1,8 +1,9 @@
 #include "auth/rsa_verifier.h"
 
-#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
+
+#include <utility>
 
 #include "auth/dkim_key.h"  // dkim_digest
 

@@ -106,7 +106,7 @@ void open(bool also_stderr)
     if (std::getenv("JOURNAL_STREAM") != nullptr) also_stderr = false;
     current_pid();
     g_also_stderr.store(also_stderr, std::memory_order_relaxed);
-    syslog_socket();  // connects now, before privileges are dropped
+    syslog_socket();  // connects now, as openlog with LOG_NDELAY did
 }
 
 void info(const std::string& line) { emit(LOG_INFO, line); }
