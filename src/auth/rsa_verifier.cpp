@@ -24,34 +24,18 @@ RsaVerifier::Context RsaVerifier::make_context(bool sha1) const
     return context;
 }
 
-RsaVerifier::Context RsaVerifier::take(bool sha1)
-{
-    {
-        const std::lock_guard lock(mutex_);
-        std::vector<Context>& idle = idle_[sha1 ? 1 : 0];
-        if (!idle.empty()) {
-            Context context = std::move(idle.back());
-            idle.pop_back();
-            return context;
-        }
-    }
-    return make_context(sha1);
-}
-
 bool RsaVerifier::verify(bool sha1, std::string_view digest, std::string_view signature)
 {
     if (!key_) return false;
-    Context context = take(sha1);
+    Contexts& idle = idle_[sha1 ? 1 : 0];
+    Context context = idle.take();
+    if (!context) context = make_context(sha1);
     const bool verified =
         context && EVP_PKEY_verify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()),
                                    signature.size(), reinterpret_cast<const unsigned char*>(digest.data()),
                                    digest.size()) == 1;
     // Only a context that just verified goes back: one that failed is not trusted to be as new.
-    if (verified) {
-        const std::lock_guard lock(mutex_);
-        std::vector<Context>& idle = idle_[sha1 ? 1 : 0];
-        if (idle.size() < kMaxIdle) idle.push_back(std::move(context));
-    }
+    if (verified) idle.give_back(std::move(context));
     return verified;
 }
 

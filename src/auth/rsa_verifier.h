@@ -5,9 +5,9 @@
 // takes a context of its own from the pool and gives it back after a successful check.
 #pragma once
 #include <memory>
-#include <mutex>
 #include <string_view>
-#include <vector>
+
+#include "util/idle_pool.h"
 
 struct evp_pkey_st;  // OpenSSL's EVP_PKEY and EVP_PKEY_CTX, kept out of this header
 struct evp_pkey_ctx_st;
@@ -28,15 +28,13 @@ private:
     struct ContextFree {
         void operator()(evp_pkey_ctx_st* context) const noexcept;
     };
-    using Context = std::unique_ptr<evp_pkey_ctx_st, ContextFree>;
-    static constexpr std::size_t kMaxIdle = 16;  // per digest: more threads than that make new ones
+    using Contexts = IdlePool<evp_pkey_ctx_st, 16, ContextFree>;  // per digest
+    using Context = Contexts::Pointer;
 
-    Context take(bool sha1);
     Context make_context(bool sha1) const;
 
     std::shared_ptr<evp_pkey_st> key_;
-    std::mutex mutex_;
-    std::vector<Context> idle_[2];  // [sha1]
+    Contexts idle_[2];  // [sha1]
 };
 
 }  // namespace ecomm

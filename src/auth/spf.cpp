@@ -19,6 +19,7 @@ extern "C" {
 #include <optional>
 #include <vector>
 
+#include "util/idle_pool.h"
 #include "util/no_destructor.h"
 
 namespace ecomm {
@@ -330,38 +331,7 @@ private:
 // Idle engines, shared by all threads. libmilter runs each connection on a thread of its own,
 // so an engine per thread was built again for nearly every message (1% of the CPU on 5 KB
 // mail). An engine is used by one evaluation at a time: a lease takes it out of the pool.
-class EnginePool {
-public:
-    // An idle engine or a new one; nullptr when libspf2 cannot be set up.
-    std::unique_ptr<Engine> take()
-    {
-        {
-            const std::lock_guard lock(mutex_);
-            if (!idle_.empty()) {
-                std::unique_ptr<Engine> engine = std::move(idle_.back());
-                idle_.pop_back();
-                return engine;
-            }
-        }
-        return Engine::create();
-    }
-
-    void give_back(std::unique_ptr<Engine> engine) noexcept
-    {
-        const std::lock_guard lock(mutex_);
-        if (idle_.size() >= kMaxIdle) return;  // more than this were only needed in a burst
-        try {
-            idle_.push_back(std::move(engine));
-        } catch (const std::bad_alloc&) {
-            // The engine is freed; the next evaluation builds another.
-        }
-    }
-
-private:
-    static constexpr std::size_t kMaxIdle = 64;
-    std::mutex mutex_;
-    std::vector<std::unique_ptr<Engine>> idle_;
-};
+using EnginePool = IdlePool<Engine, 64>;
 
 EnginePool& engine_pool()
 {
@@ -372,7 +342,10 @@ EnginePool& engine_pool()
 // An engine from the pool for one evaluation, returned when done.
 class EngineLease {
 public:
-    EngineLease() : engine_(engine_pool().take()) {}
+    EngineLease() : engine_(engine_pool().take())
+    {
+        if (!engine_) engine_ = Engine::create();  // nullptr when libspf2 cannot be set up
+    }
     ~EngineLease()
     {
         if (engine_) engine_pool().give_back(std::move(engine_));
