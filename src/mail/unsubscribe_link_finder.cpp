@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cstring>
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -13,6 +12,7 @@
 #endif
 
 #include "mail/list_unsubscribe.h"
+#include "util/vector_path.h"
 
 namespace ecomm {
 
@@ -132,10 +132,8 @@ bool search_sse2(std::string_view text, std::size_t p, std::size_t stop, const W
 }
 #endif
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define ECOMM_HAVE_AVX2_SEARCH 1
-// The same 32 positions at a time, for CPUs that have AVX2 (chosen at run time: the build
-// targets the x86-64 baseline).
+#if defined(ECOMM_HAVE_AVX2)
+// The same 32 positions at a time, for CPUs that have AVX2 (util/vector_path.h).
 __attribute__((target("avx2"))) bool search_avx2(std::string_view text, std::size_t p, std::size_t stop,
                                                  const Words& words, Visit visit, void* context)
 {
@@ -166,48 +164,17 @@ __attribute__((target("avx2"))) bool search_avx2(std::string_view text, std::siz
 }
 #endif
 
-using SearchPath = UnsubscribeLinkFinder::SearchPath;
-
-bool available(SearchPath path)
-{
-    switch (path) {
-    case SearchPath::scalar: return true;
-#if defined(__SSE2__)
-    case SearchPath::sse2: return true;
-#endif
-#if defined(ECOMM_HAVE_AVX2_SEARCH)
-    case SearchPath::avx2:
-        __builtin_cpu_init();  // may run before the constructors that would do it
-        return __builtin_cpu_supports("avx2");
-#endif
-    default: return false;
-    }
-}
-
-SearchPath best_path()
-{
-    for (SearchPath path : {SearchPath::avx2, SearchPath::sse2})
-        if (available(path)) return path;
-    return SearchPath::scalar;
-}
-
-std::atomic<SearchPath>& current_path()
-{
-    static std::atomic<SearchPath> path{best_path()};
-    return path;
-}
-
 // Candidates starting in [from, stop) of text, each ending within text, in order.
 bool search(std::string_view text, std::size_t from, std::size_t stop, const Words& words, Visit visit, void* context)
 {
     stop = std::min(stop, text.size());
     if (from >= stop) return true;
-    switch (current_path().load(std::memory_order_relaxed)) {
-#if defined(ECOMM_HAVE_AVX2_SEARCH)
-    case SearchPath::avx2: return search_avx2(text, from, stop, words, visit, context);
+    switch (vector_path()) {
+#if defined(ECOMM_HAVE_AVX2)
+    case VectorPath::avx2: return search_avx2(text, from, stop, words, visit, context);
 #endif
 #if defined(__SSE2__)
-    case SearchPath::sse2: return search_sse2(text, from, stop, words, visit, context);
+    case VectorPath::sse2: return search_sse2(text, from, stop, words, visit, context);
 #endif
     default: return search_scalar(text, from, stop, words, visit, context);
     }
@@ -456,17 +423,6 @@ bool UnsubscribeLinkFinder::low_has(std::uint64_t pos, std::string_view word) co
 {
     if (pos < base_ || pos + word.size() > end()) return false;
     return matches_at(raw_.data() + (pos - base_), word);
-}
-
-UnsubscribeLinkFinder::SearchPath UnsubscribeLinkFinder::best_search_path() { return best_path(); }
-
-UnsubscribeLinkFinder::SearchPath UnsubscribeLinkFinder::search_path() { return current_path().load(); }
-
-bool UnsubscribeLinkFinder::use_search_path(SearchPath path)
-{
-    if (!available(path)) return false;
-    current_path().store(path);
-    return true;
 }
 
 std::vector<std::pair<std::size_t, unsigned>> UnsubscribeLinkFinder::candidates(std::string_view text, bool html,

@@ -66,12 +66,6 @@ public:
     // Bytes currently held in the window (for tests of the memory bound).
     std::size_t window_bytes() const { return raw_.size(); }
 
-    // The candidate search's implementation: chosen once from the CPU, the best available by
-    // default. Every path gives the same answers; tests force each one to check that.
-    enum class SearchPath : std::uint8_t { scalar, sse2, avx2 };
-    static SearchPath best_search_path();
-    static SearchPath search_path();
-    static bool use_search_path(SearchPath path);  // false (nothing changed) where unavailable
     // The candidate search itself, for tests: each (position, word) in [from, stop) where one
     // of the scan's words starts, case-insensitively, and ends within text, in order. The
     // words, by index: "unsub", "opt", "preference", then "http", "mailto:" (plain text) or

@@ -1,12 +1,13 @@
 // Unit tests for the CRLF check and repair of DKIM input (auth/crlf_text.h): the 64-byte search
-// answers as a byte-by-byte reading does wherever the bare LF falls, and the repair gives the
-// same text whatever the chunking.
+// answers as a byte-by-byte reading does wherever the bare LF falls, on every vector path, and
+// the repair gives the same text whatever the chunking.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <string>
 #include <string_view>
 
 #include "auth/crlf_text.h"
+#include "vector_paths.h"
 
 namespace ecomm {
 namespace {
@@ -41,6 +42,14 @@ class CrlfTextTest : public CppUnit::TestFixture {
 public:
     void bare_lf_found_wherever_it_falls()
     {
+        for (const VectorPath path : test::available_vector_paths()) {
+            const test::ForcedVectorPath forced(path);
+            bare_lf_found_wherever_it_falls_on_the_path_in_use(test::vector_path_name(path));
+        }
+    }
+
+    static void bare_lf_found_wherever_it_falls_on_the_path_in_use(const std::string& path)
+    {
         for (std::size_t size = 0; size <= 300; ++size) {
             const std::string clean = crlf_lines(size);
             CPPUNIT_ASSERT(every_lf_follows_cr(clean, false) == (clean.empty() || clean.front() != '\n'));
@@ -48,7 +57,7 @@ public:
                 std::string text = clean;
                 text[at] = '\n';
                 if (at > 0 && text[at - 1] == '\r') text[at - 1] = 'y';
-                CPPUNIT_ASSERT_MESSAGE("size " + std::to_string(size) + " at " + std::to_string(at),
+                CPPUNIT_ASSERT_MESSAGE(path + ": size " + std::to_string(size) + " at " + std::to_string(at),
                                        !every_lf_follows_cr(text, false));
             }
         }
@@ -59,6 +68,7 @@ public:
 
     void random_text_checked_as_reading_byte_by_byte()
     {
+        const auto paths = test::available_vector_paths();
         unsigned seed = 11;
         int bare = 0;
         for (int round = 0; round < 20000; ++round) {
@@ -71,7 +81,11 @@ public:
             }
             for (const bool last_was_cr : {false, true}) {
                 const bool expected = every_lf_follows_cr_by_reading(text, last_was_cr);
-                CPPUNIT_ASSERT_EQUAL_MESSAGE("round " + std::to_string(round), expected, every_lf_follows_cr(text, last_was_cr));
+                for (const VectorPath path : paths) {
+                    const test::ForcedVectorPath forced(path);
+                    CPPUNIT_ASSERT_EQUAL_MESSAGE(test::vector_path_name(path) + ": round " + std::to_string(round), expected,
+                                                 every_lf_follows_cr(text, last_was_cr));
+                }
                 bare += expected ? 0 : 1;
             }
         }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "auth/dkim_body_hash.h"
+#include "vector_paths.h"
 
 using namespace ecomm;
 
@@ -58,6 +59,44 @@ std::string escaped(std::string_view text)
     return out;
 }
 
+// Relaxed body canonicalisation (RFC 6376 section 3.4.4) read line by line, for comparison.
+std::string relaxed_by_lines(std::string_view body)
+{
+    std::vector<std::string> lines;
+    std::string line;
+    for (std::size_t at = 0; at < body.size(); ++at) {
+        if (body[at] == '\r' && at + 1 < body.size() && body[at + 1] == '\n') {
+            lines.push_back(line);
+            line.clear();
+            ++at;
+        } else {
+            line += body[at];
+        }
+    }
+    if (!line.empty()) lines.push_back(line);
+    std::string out, empty_lines;
+    for (const std::string& raw : lines) {
+        std::string canonical;
+        bool blank = false;
+        for (char c : raw) {
+            if (c == ' ' || c == '\t') {
+                blank = true;
+                continue;
+            }
+            if (blank) canonical += ' ';
+            blank = false;
+            canonical += c;
+        }
+        if (canonical.empty()) {
+            empty_lines += "\r\n";  // kept only if text follows
+            continue;
+        }
+        out += empty_lines + canonical + "\r\n";
+        empty_lines.clear();
+    }
+    return out;
+}
+
 }  // namespace
 
 class DkimBodyHashTest : public CppUnit::TestFixture {
@@ -68,6 +107,7 @@ class DkimBodyHashTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(relaxedRewritesBlanks);
     CPPUNIT_TEST(carriageReturnWithoutLineFeedIsText);
     CPPUNIT_TEST(everyTwoWaySplitGivesTheSameDigest);
+    CPPUNIT_TEST(relaxedRewritesFoundOnEveryVectorPath);
     CPPUNIT_TEST(sha1Digest);
     CPPUNIT_TEST(bhTagComparison);
     CPPUNIT_TEST_SUITE_END();
@@ -146,6 +186,30 @@ public:
         }
         check(body, DkimBodyCanon::relaxed,
               "The quick brown fox\r\njumps over the lazy dog.\r\n\r\n\r\nx\r y\r\n0123456789abcdef0123456789abcdef z\r\n");
+    }
+
+    // A tab, a blank pair or a blank before the line end at every offset of lines around the
+    // vector widths (16 and 32 bytes a step), on every vector path, against the line-by-line
+    // reading.
+    void relaxedRewritesFoundOnEveryVectorPath()
+    {
+        const std::vector<std::string> rewrites = {"\t", "  ", " \t", " \r\n", "\t\r\n"};
+        for (const VectorPath path : test::available_vector_paths()) {
+            const test::ForcedVectorPath forced(path);
+            for (std::size_t length : {20, 40, 70, 100}) {
+                for (std::size_t at = 0; at < length; ++at) {
+                    for (const std::string& rewrite : rewrites) {
+                        std::string line(length, 'x');
+                        line.replace(at, rewrite.size(), rewrite);
+                        std::string body;
+                        for (int i = 0; i < 3; ++i) body += "a" + line + "b\r\n";
+                        const std::string what = test::vector_path_name(path) + ": " + escaped(body);
+                        CPPUNIT_ASSERT_EQUAL_MESSAGE(what, base64(digest_of(relaxed_by_lines(body), DkimBodyDigest::sha256)),
+                                                     base64(hash_in_chunks(body, DkimBodyCanon::relaxed, {})));
+                    }
+                }
+            }
+        }
     }
 
     void sha1Digest()

@@ -12,6 +12,7 @@
 #include "mime/header_params.h"
 #include "mime/line_marks.h"
 #include "mime/scanner.h"
+#include "vector_paths.h"
 
 namespace ecomm {
 namespace {
@@ -667,8 +668,17 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("uu"), scanner.findings()[0].reason);
     }
 
-    // find_marked_line (64 and 16 bytes at a time) against the plain reading: every line start in turn.
+    // find_marked_line (64 bytes at a time, on every vector path) against the plain reading:
+    // every line start in turn.
     void marked_lines_found_as_reading_line_by_line_finds_them()
+    {
+        for (const VectorPath path : test::available_vector_paths()) {
+            const test::ForcedVectorPath forced(path);
+            marked_lines_found_on_the_path_in_use(test::vector_path_name(path) + ": ");
+        }
+    }
+
+    static void marked_lines_found_on_the_path_in_use(const std::string& path)
     {
         const auto reference = [](std::string_view text, const mime::LineMarks& marks) {
             for (std::size_t at = 0; at < text.size(); ++at) {
@@ -689,11 +699,25 @@ public:
             }
             for (const mime::LineMarks& marks : {mime::kBoundaryLines, mime::kBoundaryOrBlockLines}) {
                 const std::size_t expected = reference(text, marks);
-                CPPUNIT_ASSERT_EQUAL_MESSAGE("text \"" + text + "\"", expected, mime::find_marked_line(text, marks));
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(path + "text \"" + text + "\"", expected, mime::find_marked_line(text, marks));
                 found += expected < text.size() ? 1 : 0;
             }
         }
         CPPUNIT_ASSERT(found > 8000 && found < 32000);  // of 40,000: both answers are common
+        // Longer texts with a few marks, some at line starts: the first of several hits in one
+        // vector step, in any of its lanes.
+        for (int round = 0; round < 3000; ++round) {
+            seed = seed * 1103515245u + 12345u;
+            std::string text(64 + (seed >> 16) % 200, 'x');
+            for (std::size_t at = (seed >> 8) % 9; at < text.size(); at += 1 + (seed >> (at % 16)) % 12) text[at] = '\n';
+            for (int marks = 0; marks < 4; ++marks) {
+                seed = seed * 1103515245u + 12345u;
+                text[(seed >> 16) % text.size()] = "-b="[marks % 3];
+            }
+            for (const mime::LineMarks& marks : {mime::kBoundaryLines, mime::kBoundaryOrBlockLines})
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(path + "text \"" + text + "\"", reference(text, marks),
+                                             mime::find_marked_line(text, marks));
+        }
         // A mark just past a 16-byte block and at the very end.
         CPPUNIT_ASSERT_EQUAL(std::size_t{17}, mime::find_marked_line(std::string(16, 'x') + "\n-", mime::kBoundaryLines));
         CPPUNIT_ASSERT_EQUAL(std::size_t{33}, mime::find_marked_line(std::string(32, 'x') + "\n=ybegin", mime::kBoundaryOrBlockLines));
@@ -707,7 +731,7 @@ public:
                 std::string text = prose;
                 text[at] = '-';
                 const std::size_t expected = text[at - 1] == '\n' ? at : size;
-                CPPUNIT_ASSERT_EQUAL_MESSAGE("size " + std::to_string(size) + " at " + std::to_string(at), expected,
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(path + "size " + std::to_string(size) + " at " + std::to_string(at), expected,
                                              mime::find_marked_line(text, mime::kBoundaryLines));
             }
         }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mail/unsubscribe_link_finder.h"
+#include "vector_paths.h"
 
 using namespace ecomm;
 
@@ -23,25 +24,6 @@ UnsubscribeLinkFinder scan(const std::string& text, bool html, std::size_t chunk
     finder.end_text();
     return finder;
 }
-
-// The search paths this CPU can run (scalar always); the finder is left on its default.
-std::vector<UnsubscribeLinkFinder::SearchPath> available_paths()
-{
-    using Path = UnsubscribeLinkFinder::SearchPath;
-    std::vector<Path> paths;
-    for (Path path : {Path::scalar, Path::sse2, Path::avx2})
-        if (UnsubscribeLinkFinder::use_search_path(path)) paths.push_back(path);
-    UnsubscribeLinkFinder::use_search_path(UnsubscribeLinkFinder::best_search_path());
-    return paths;
-}
-
-// Forces a search path for its lifetime, then goes back to the default (also when a check fails).
-struct ForcedPath {
-    explicit ForcedPath(UnsubscribeLinkFinder::SearchPath path) { CPPUNIT_ASSERT(UnsubscribeLinkFinder::use_search_path(path)); }
-    ~ForcedPath() { UnsubscribeLinkFinder::use_search_path(UnsubscribeLinkFinder::best_search_path()); }
-    ForcedPath(const ForcedPath&) = delete;
-    ForcedPath& operator=(const ForcedPath&) = delete;
-};
 
 // Naive reference for UnsubscribeLinkFinder::candidates.
 std::vector<std::pair<std::size_t, unsigned>> reference_candidates(const std::string& text, bool html, std::size_t from,
@@ -392,7 +374,7 @@ public:
     // and control bytes that the vector compare's case folding maps onto '<', '/' or ':'.
     void everySearchPathFindsEveryCandidate()
     {
-        const auto paths = available_paths();
+        const auto paths = test::available_vector_paths();
         CPPUNIT_ASSERT(paths.size() >= 2);  // x86-64 has SSE2 at least
         const std::vector<std::string> fragments = {
             "unsub", "UNSUB", "uNsUbScRiBe", "uns", "unsu", "opt", "OPT", "op", "Opt", "preference", "PREFERENCE",
@@ -417,9 +399,9 @@ public:
                 const auto expected = reference_candidates(text, html, from, stop);
                 total += static_cast<int>(expected.size());
                 for (const auto path : paths) {
-                    const ForcedPath forced(path);
+                    const test::ForcedVectorPath forced(path);
                     const auto got = UnsubscribeLinkFinder::candidates(text, html, from, stop);
-                    CPPUNIT_ASSERT_MESSAGE("path " + std::to_string(static_cast<int>(path)) + " from " + std::to_string(from)
+                    CPPUNIT_ASSERT_MESSAGE("path " + test::vector_path_name(path) + " from " + std::to_string(from)
                                                + " stop " + std::to_string(stop) + ": " + text,
                                            got == expected);
                 }
@@ -432,13 +414,13 @@ public:
             const auto expected = reference_candidates(text, false, 0, text.size());
             CPPUNIT_ASSERT_EQUAL(std::size_t{2}, expected.size());
             for (const auto path : paths) {
-                const ForcedPath forced(path);
+                const test::ForcedVectorPath forced(path);
                 CPPUNIT_ASSERT(UnsubscribeLinkFinder::candidates(text, false, 0, text.size()) == expected);
                 CPPUNIT_ASSERT(UnsubscribeLinkFinder::candidates(text, false, offset, offset + 1) ==
                                reference_candidates(text, false, offset, offset + 1));
             }
         }
-        CPPUNIT_ASSERT(UnsubscribeLinkFinder::search_path() == UnsubscribeLinkFinder::best_search_path());
+        CPPUNIT_ASSERT(vector_path() == best_vector_path());
     }
 
     // The finder's answers do not depend on the search path, wherever the text falls against the
@@ -455,15 +437,15 @@ public:
         };
         for (const auto& [sample, html] : samples) {
             const auto expected = scan(sample, html);  // on the default path
-            for (const auto path : available_paths()) {
-                const ForcedPath forced(path);
+            for (const auto path : test::available_vector_paths()) {
+                const test::ForcedVectorPath forced(path);
                 for (std::size_t pad : {std::size_t{0}, std::size_t{1}, std::size_t{15}, std::size_t{31}, std::size_t{33},
                                         UnsubscribeLinkFinder::block_bytes - 20,
                                         UnsubscribeLinkFinder::block_bytes + UnsubscribeLinkFinder::lookahead_bytes - 7}) {
                     const std::string text = std::string(pad, ' ') + sample;
                     for (std::size_t chunk : {std::size_t{0}, std::size_t{13}, std::size_t{4096}}) {
                         const auto finder = scan(text, html, chunk);
-                        const std::string label = "path " + std::to_string(static_cast<int>(path)) + " pad "
+                        const std::string label = "path " + test::vector_path_name(path) + " pad "
                                                   + std::to_string(pad) + ": " + sample;
                         CPPUNIT_ASSERT_EQUAL_MESSAGE(label, expected.found(), finder.found());
                         CPPUNIT_ASSERT_EQUAL_MESSAGE(label, expected.evidence(), finder.evidence());
