@@ -66,8 +66,8 @@ __attribute__((target("avx2"))) std::size_t unchanged_avx2_steps(std::string_vie
     for (; at + 33 <= text.size(); at += 32) {
         const __m256i here = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(text.data() + at));
         const __m256i next = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(text.data() + at + 1));
-        const __m256i next_blank_or_cr = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(next, space), _mm256_cmpeq_epi8(next, tab)),
-                                                         _mm256_cmpeq_epi8(next, cr));
+        const __m256i next_blank = _mm256_or_si256(_mm256_cmpeq_epi8(next, space), _mm256_cmpeq_epi8(next, tab));
+        const __m256i next_blank_or_cr = _mm256_or_si256(next_blank, _mm256_cmpeq_epi8(next, cr));
         const __m256i rewrite =
             _mm256_or_si256(_mm256_cmpeq_epi8(here, tab), _mm256_and_si256(_mm256_cmpeq_epi8(here, space), next_blank_or_cr));
         const auto mask = static_cast<unsigned>(_mm256_movemask_epi8(rewrite));

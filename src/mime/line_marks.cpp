@@ -81,16 +81,20 @@ __attribute__((target("avx2"))) std::size_t unmarked_avx2_steps(std::string_view
     const auto hits = [&](const char* p) __attribute__((target("avx2"))) {
         const __m256i here = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
         const __m256i next = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 1));
-        const __m256i next_marked = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(next, mark0), _mm256_cmpeq_epi8(next, mark1)),
-                                                    _mm256_cmpeq_epi8(next, mark2));
+        const __m256i next_marked_01 = _mm256_or_si256(_mm256_cmpeq_epi8(next, mark0), _mm256_cmpeq_epi8(next, mark1));
+        const __m256i next_marked = _mm256_or_si256(next_marked_01, _mm256_cmpeq_epi8(next, mark2));
         return _mm256_and_si256(_mm256_cmpeq_epi8(here, newline), next_marked);
     };
     for (; at + 65 <= text.size(); at += 64) {
         const char* p = text.data() + at;
         const __m256i low = hits(p), high = hits(p + 32);
         const __m256i any = _mm256_or_si256(low, high);
-        if (!_mm256_testz_si256(any, any))
-            return at + first_hit(static_cast<unsigned>(_mm256_movemask_epi8(low)), static_cast<unsigned>(_mm256_movemask_epi8(high)));
+        if (!_mm256_testz_si256(any, any)) {
+            const auto mask = [](__m256i hits) __attribute__((target("avx2"))) {
+                return static_cast<unsigned>(_mm256_movemask_epi8(hits));
+            };
+            return at + first_hit(mask(low), mask(high));
+        }
     }
     return at;
 }
