@@ -27,7 +27,7 @@ fi
 echo "building mime_fuzzer in $work"
 "$CLANGXX" -std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=undefined -I"$top/src" \
-    "$here/mime_fuzzer.cpp" "$top"/src/mime/*.cpp -o "$work/mime_fuzzer" || exit 1
+    "$here/mime_fuzzer.cpp" "$top"/src/mime/*.cpp "$top/src/util/vector_path.cpp" -o "$work/mime_fuzzer" || exit 1
 
 echo "running for ${seconds}s"
 cd "$work" || exit 1
