@@ -7,19 +7,11 @@
 #include <string_view>
 
 #include "auth/crlf_text.h"
+#include "dkim_body_reference.h"
 #include "vector_paths.h"
 
 namespace ecomm {
 namespace {
-
-bool every_lf_follows_cr_by_reading(std::string_view text, bool last_was_cr)
-{
-    for (std::size_t at = 0; at < text.size(); ++at) {
-        const bool after_cr = at == 0 ? last_was_cr : text[at - 1] == '\r';
-        if (text[at] == '\n' && !after_cr) return false;
-    }
-    return true;
-}
 
 // Lines of 'x' ending in CRLF, about size bytes.
 std::string crlf_lines(std::size_t size)
@@ -80,7 +72,7 @@ public:
                 if (text[at] == '\n' && pick % 13 != 0 && at > 0) text[at - 1] = '\r';
             }
             for (const bool last_was_cr : {false, true}) {
-                const bool expected = every_lf_follows_cr_by_reading(text, last_was_cr);
+                const bool expected = test::every_lf_follows_cr_by_reading(text, last_was_cr);
                 for (const VectorPath path : paths) {
                     const test::ForcedVectorPath forced(path);
                     CPPUNIT_ASSERT_EQUAL_MESSAGE(test::vector_path_name(path) + ": round " + std::to_string(round), expected,
