@@ -1,9 +1,9 @@
 // libFuzzer target for the MIME scanner: the first input bytes choose the chunk sizes, the
-// options and the vector path of the line search, the rest is a message (headers up to the first empty line, given field by field, then
-// the body in chunks). Any crash, sanitizer report, leak or timeout is a finding.
+// options and the vector path of the line search; the rest is a message (headers up to the
+// first empty line, given field by field, then the body in chunks). Any crash, sanitizer
+// report, leak or timeout is a finding.
 //
-// Build: clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
-//        tests/fuzz/mime_fuzzer.cpp src/mime/*.cpp src/util/vector_path.cpp   (see run-mime-fuzzer.sh)
+// Build: see run-mime-fuzzer.sh.
 #include <cstddef>
 #include <cstdint>
 #include <string>
