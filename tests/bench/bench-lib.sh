@@ -23,7 +23,8 @@ DNS_EXTRA=              # more dnsmasq config lines (records) for start_dns
 
 # bench_require_tools TOOL...: skips (exit 77) unless this machine can run the benchmarks and
 # build the tools named (milter_load, null-milter) that are not given prebuilt (MILTER_LOAD,
-# NULL_MILTER): root, python3, awk, getconf, g++, and gcc with libmilter for null-milter.
+# NULL_MILTER): root, python3, awk, getconf, g++, and gcc with libmilter and libcrypto for
+# null-milter.
 bench_require_tools() {
     [ "$(id -u)" -eq 0 ] || e2e_skip "needs root (a private network namespace, dnsmasq on port 53)"
     export PATH="$PATH:/usr/sbin:/sbin"
@@ -42,6 +43,7 @@ bench_require_tools() {
             command -v "$tool" >/dev/null 2>&1 || e2e_skip "$tool is not installed (to build the benchmark tools)"
         done
         pkg-config --exists milter || e2e_skip "libmilter is not installed (Debian package libmilter-dev)"
+        pkg-config --exists libcrypto || e2e_skip "libcrypto is not installed (Debian package libssl-dev)"
     fi
 }
 
@@ -93,7 +95,7 @@ build_tools() {
     if [[ " $* " == *" null-milter "* ]] && [ -z "${NULL_MILTER:-}" ]; then
         NULL_MILTER=$BIN/null-milter
         # shellcheck disable=SC2046  # pkg-config's output is several words
-        gcc -O2 -Wall -Wextra -o "$NULL_MILTER" "$here/null_milter.c" $(pkg-config --cflags --libs milter) -lpthread ||
+        gcc -O2 -Wall -Wextra -o "$NULL_MILTER" "$here/null_milter.c" $(pkg-config --cflags --libs milter libcrypto) -lpthread ||
             e2e_die "cannot build null-milter"
     fi
 }

@@ -9,6 +9,8 @@
 #               stages before end of message, as ecomm-milter does (null-milter -b -r), unix
 #               socket: the floor of a milter that must read the body (as any DKIM verifier must)
 #   null-body-inet  the same on an inet socket (the floor over TCP)
+#   null-hash-unix, null-hash-inet  the same taking the SHA-256 of the body (null-milter -b -r
+#               -s): the least any DKIM verifier pays, the protocol plus the body's digest
 #   ecomm-unix  ecomm-milter, unix socket      ecomm-inet  ecomm-milter, inet socket
 #   ecomm-inet-rp  ecomm-milter, inet socket with [milter] no_reply = unix: every stage replies
 #               over TCP (the shipped no_reply = always negotiates the no-reply stages on any
@@ -62,8 +64,9 @@
 # or "make bench" (top_builddir gives the milter).  Environment:
 #   ROUNDS=3  MESSAGES=500 (5 KB and 60 KB cells)  MESSAGES_1M=100  SESSIONS=10  WARMUP=20
 #   SETUPS="none null-unix ..." (a subset, in this order)  TYPES="5k 60k 1m 5k-unsigned"
-#   NULL_MILTER (a built null-milter; default: built here with gcc and libmilter)
-#   NULL_MILTER_ARGS (e.g. -N: arguments for every do-nothing setup; null-body-unix adds -b -r)
+#   NULL_MILTER (a built null-milter; default: built here with gcc, libmilter and libcrypto)
+#   NULL_MILTER_ARGS (e.g. -N: arguments for every do-nothing setup; null-body-* add -b -r,
+#                    null-hash-* -b -r -s)
 #   REDIS_SERVER=redis-server  REDIS_TIMEOUT_MS=100  REDIS_CONNECTIONS=8 (ecomm-redis; without
 #   redis-server or redis-cli that setup is left out, with a note)
 #   BENCH_DEV_LOG=1  a /dev/log in the namespace read by tests/bench/log_sink.c, as a production
@@ -75,8 +78,8 @@
 #   BENCH_OUT=FILE   also write the report (Markdown) there
 #   E2E_KEEP=1       keep the work dir (maillog, milter logs, raw results)
 # Needs: Postfix (postfix, smtp-source, smtp-sink), dnsmasq (dnsmasq-base), opendkim-genkey
-# (opendkim-tools), dkimsign (python3-dkim), opendkim, gcc and libmilter-dev (for the
-# do-nothing milter), unshare; redis-server and redis-cli for ecomm-redis.  Exit 77 (skip)
+# (opendkim-tools), dkimsign (python3-dkim), opendkim, gcc, libmilter-dev and libssl-dev (for
+# the do-nothing milter), unshare; redis-server and redis-cli for ecomm-redis.  Exit 77 (skip)
 # without them; 1 when a cell failed or lacked its proof; the targets are reported, not enforced.
 # A default run sends about 50,000 messages: a few minutes on a quiet 2-core machine (17 minutes
 # at a load average of 11 to 24 before ecomm-redis and ecomm-inet-rp were added).
@@ -91,7 +94,7 @@ MESSAGES=${MESSAGES:-500}
 MESSAGES_1M=${MESSAGES_1M:-100}
 SESSIONS=${SESSIONS:-10}
 WARMUP=${WARMUP:-20}
-SETUPS=${SETUPS:-none null-unix null-inet null-body-unix null-body-inet ecomm-unix ecomm-inet ecomm-inet-rp ecomm-redis odkim-unix odkim-inet}
+SETUPS=${SETUPS:-none null-unix null-inet null-body-unix null-body-inet null-hash-unix null-hash-inet ecomm-unix ecomm-inet ecomm-inet-rp ecomm-redis odkim-unix odkim-inet}
 TYPES=${TYPES:-5k 60k 1m 5k-unsigned}
 CELL_TIMEOUT=${CELL_TIMEOUT:-300}   # seconds for one cell to be sent and delivered
 NULL_MILTER_ARGS=${NULL_MILTER_ARGS:-}
@@ -135,7 +138,8 @@ bench_requirements() {
     fi
     if [[ " $SETUPS " == *" null-"* ]] && [ -z "${NULL_MILTER:-}" ]; then
         command -v gcc >/dev/null 2>&1 || e2e_skip "gcc is needed to build the do-nothing milter"
-        pkg-config --exists milter 2>/dev/null || e2e_skip "libmilter-dev is needed to build the do-nothing milter"
+        pkg-config --exists milter libcrypto 2>/dev/null ||
+            e2e_skip "libmilter-dev and libssl-dev are needed to build the do-nothing milter"
     fi
     if [[ " $SETUPS " == *" ecomm-redis "* ]]; then
         local missing=
@@ -283,7 +287,7 @@ start_null_milters() {
     if [ -z "${NULL_MILTER:-}" ]; then
         # shellcheck disable=SC2046  # pkg-config's words are separate arguments
         gcc -O2 -Wall -Wextra -o "$bin" "$srcdir/tests/bench/null_milter.c" \
-            $(pkg-config --cflags --libs milter) -lpthread >"$E2E_DIR/null-milter.build" 2>&1 || {
+            $(pkg-config --cflags --libs milter libcrypto) -lpthread >"$E2E_DIR/null-milter.build" 2>&1 || {
             e2e_show "$E2E_DIR/null-milter.build"
             e2e_die "cannot build the do-nothing milter"
         }
@@ -309,6 +313,16 @@ start_null_milters() {
         body_port=$(port_for)
         start_milter null-body-inet "inet:$body_port@127.0.0.1" "$E2E_DIR/null-body-inet.log" \
             "$bin" "${args[@]}" -b -r "inet:$body_port@127.0.0.1"
+    fi
+    if [[ " $SETUPS " == *" null-hash-unix "* ]]; then
+        start_milter null-hash-unix "unix:$E2E_DIR/null/null-hash.sock" "$E2E_DIR/null-hash-unix.log" \
+            "$bin" "${args[@]}" -b -r -s "unix:$E2E_DIR/null/null-hash.sock"
+    fi
+    if [[ " $SETUPS " == *" null-hash-inet "* ]]; then
+        local hash_port
+        hash_port=$(port_for)
+        start_milter null-hash-inet "inet:$hash_port@127.0.0.1" "$E2E_DIR/null-hash-inet.log" \
+            "$bin" "${args[@]}" -b -r -s "inet:$hash_port@127.0.0.1"
     fi
 }
 

@@ -18,8 +18,11 @@
  * callback answers, but any other answer makes it log "milter claimed not to reply in state N
  * but did anyway" through syslog(3) each time: a dozen syslog calls a message, which made
  * earlier runs of this floor slower than ecomm-milter on some messages.)  -b -r together are
- * the floor of a milter that reads the body.  It has no unknown-command callback, no negotiate
- * callback without -r, keeps no state and writes no log.
+ * the floor of a milter that reads the body.  -s (which implies -b) also takes the SHA-256 of
+ * the body as it comes (OpenSSL's EVP, as ecomm-milter's body hash), ending it at end of
+ * message: what any DKIM verifier pays at least, the protocol plus the digest of the body
+ * (simple canonicalization of CRLF text is the bytes as they are).  It has no unknown-command
+ * callback, no negotiate callback without -r, keeps no state but -s's digest and writes no log.
  *
  * TCP_NODELAY: libmilter does not set it.  Without it, on an inet socket the MTA's delayed ACK
  * meets Nagle and a reply can wait ~40 ms (see docs/BENCHMARKS.md).  ecomm-milter sets it on its
@@ -27,11 +30,11 @@
  * the same way: the inet socket in listening state among its own descriptors.  -N leaves Nagle on
  * (to show the stall).  Unix sockets are unaffected.
  *
- * Usage:   null-milter [-b] [-r] [-N] SOCKET
+ * Usage:   null-milter [-b] [-r] [-s] [-N] SOCKET
  *          SOCKET is libmilter's spelling: unix:/path/to.sock or inet:PORT@127.0.0.1
  *          It runs in the foreground until SIGTERM or SIGINT, then removes a unix socket.
  * Build:   gcc -O2 -Wall -Wextra -o null-milter tests/bench/null_milter.c \
- *              $(pkg-config --cflags --libs milter) -lpthread
+ *              $(pkg-config --cflags --libs milter libcrypto) -lpthread
  * Used by: tests/bench/protocol-bench.sh (milter protocol alone) and the end-to-end benchmark.
  */
 
@@ -46,10 +49,14 @@
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
+#include <openssl/evp.h>
 
 /* What the stages after connect and before end of message answer: SMFIS_NOREPLY with -r (see
  * on_negotiate), else SMFIS_CONTINUE. */
 static sfsistat stage_answer = SMFIS_CONTINUE;
+
+/* -s: digest the body (the message's EVP_MD_CTX is the connection's private data). */
+static int hash_body = 0;
 
 static sfsistat on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 {
@@ -81,27 +88,63 @@ static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
     return stage_answer;
 }
 
+/* Frees the message's digest, if any: at end of message, abort and close. */
+static void drop_digest(SMFICTX *ctx)
+{
+    EVP_MD_CTX *digest = smfi_getpriv(ctx);
+    if (digest != NULL) {
+        EVP_MD_CTX_free(digest);
+        smfi_setpriv(ctx, NULL);
+    }
+}
+
+/* A digest that fails (only when memory runs out) is not a benchmark: stop, and the benchmark
+ * finds the milter gone. */
+static void digest_failed(void)
+{
+    fprintf(stderr, "null-milter: SHA-256 of the body failed\n");
+    exit(1);
+}
+
 static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t length)
 {
-    (void)ctx; (void)chunk; (void)length;
+    EVP_MD_CTX *digest;
+
+    if (!hash_body)
+        return stage_answer;
+    digest = smfi_getpriv(ctx);
+    if (digest == NULL) {
+        digest = EVP_MD_CTX_new();
+        if (digest == NULL || EVP_DigestInit_ex(digest, EVP_sha256(), NULL) != 1)
+            digest_failed();
+        smfi_setpriv(ctx, digest);
+    }
+    if (EVP_DigestUpdate(digest, chunk, length) != 1)
+        digest_failed();
     return stage_answer;
 }
 
 static sfsistat on_eom(SMFICTX *ctx)
 {
-    (void)ctx;
+    EVP_MD_CTX *digest = smfi_getpriv(ctx);
+    unsigned char value[EVP_MAX_MD_SIZE];
+    unsigned int size;
+
+    if (digest != NULL && EVP_DigestFinal_ex(digest, value, &size) != 1)
+        digest_failed();
+    drop_digest(ctx);
     return SMFIS_ACCEPT;
 }
 
 static sfsistat on_abort(SMFICTX *ctx)
 {
-    (void)ctx;
+    drop_digest(ctx);
     return SMFIS_CONTINUE;
 }
 
 static sfsistat on_close(SMFICTX *ctx)
 {
-    (void)ctx;
+    drop_digest(ctx);
     return SMFIS_CONTINUE;
 }
 
@@ -159,9 +202,10 @@ static int set_nodelay_on_listeners(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: null-milter [-b] [-r] [-N] unix:/path|inet:PORT@HOST\n"
+    fprintf(stderr, "usage: null-milter [-b] [-r] [-s] [-N] unix:/path|inet:PORT@HOST\n"
                     "  -b  ask for the body (a body callback that continues)\n"
                     "  -r  negotiate no reply for helo, mail, rcpt, data, headers, eoh and body\n"
+                    "  -s  take the SHA-256 of the body (implies -b)\n"
                     "  -N  leave Nagle on for an inet socket (no TCP_NODELAY)\n");
     exit(2);
 }
@@ -172,10 +216,11 @@ int main(int argc, char **argv)
     int want_body = 0, no_reply = 0, nodelay = 1, opt, status;
     char *socket_spec;
 
-    while ((opt = getopt(argc, argv, "brN")) != -1) {
+    while ((opt = getopt(argc, argv, "brsN")) != -1) {
         switch (opt) {
         case 'b': want_body = 1; break;
         case 'r': no_reply = 1; stage_answer = SMFIS_NOREPLY; break;
+        case 's': hash_body = want_body = 1; break;
         case 'N': nodelay = 0; break;
         default: usage();
         }

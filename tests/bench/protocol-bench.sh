@@ -5,9 +5,11 @@
 # the protocol's own cost) and OpenDKIM in verify mode, each over a unix and an inet socket, and
 # null-body-unix and null-body-inet, the do-nothing milter that takes the body and negotiates no
 # reply for the stages before end of message, as ecomm-milter does (null-milter -b -r: the floor
-# of any milter that must read the body, as a DKIM verifier does, over each socket), on the same
-# messages: 5 KB signed from a registered sender, a 60 KB HTML newsletter with List-Unsubscribe
-# (signed), 1 MB signed, 5 KB unsigned from outside, and the 5 KB signed one to 50 recipients.
+# of any milter that must read the body, as a DKIM verifier does, over each socket), and
+# null-hash-unix and null-hash-inet, the same taking the SHA-256 of the body (null-milter -b -r -s:
+# the least any DKIM verifier pays, the protocol plus the body's digest), on the same messages:
+# 5 KB signed from a registered sender, a 60 KB HTML newsletter with List-Unsubscribe (signed),
+# 1 MB signed, 5 KB unsigned from outside, and the 5 KB signed one to 50 recipients.
 # It prints Markdown tables of messages/s, p50/p99 latency and milter CPU per message (medians
 # over rounds), the ratios the issue's targets name, and whether they are met, each floor as a
 # multiple of OpenDKIM unix (is 2x OpenDKIM reachable at all by a milter that reads the body?)
@@ -21,7 +23,8 @@
 # goes to each setup with --verbose, and the run stops when a setup is not really in the path
 # (ecomm-milter and OpenDKIM must insert an Authentication-Results header with dkim=pass for a
 # signed message; every final reply must be accept; null-body-unix must be sent the body and
-# negotiate no reply for helo ... body, and the other do-nothing setups must not be sent it).
+# negotiate no reply for helo ... body, as must null-hash-*, and the other do-nothing setups must
+# not be sent it).
 # Each measured cell is checked the same way by its counts (errors, refusals, header
 # insertions); a bad cell is marked "!".
 # The tools, keys, DNS server, messages, milter start and probe are in tests/bench/bench-lib.sh
@@ -38,7 +41,7 @@
 #   BENCH_SECONDS [5]  per cell;  BENCH_ROUNDS [3];  BENCH_CONNECTIONS [10]
 #   BENCH_PER_CONNECTION [1]   messages per milter connection (Postfix: one per SMTP session)
 #   BENCH_SETUPS  [ecomm-unix ecomm-inet ecomm-inet-rp null-unix null-inet null-body-unix
-#                 null-body-inet opendkim-unix opendkim-inet]
+#                 null-body-inet null-hash-unix null-hash-inet opendkim-unix opendkim-inet]
 #                 ecomm-inet-rp is ecomm-milter over TCP with no_reply = unix
 #                 (every stage replies; the default no_reply = always negotiates no replies)
 #   BENCH_TYPES   [5k-signed 60k-html 1m-signed 5k-unsigned 50-rcpt]
@@ -52,7 +55,7 @@
 #   BENCH_REPORT  also write the Markdown report to this file
 #   E2E_KEEP=1    keep the work dir (logs, messages, raw results)
 # Needs root, unshare, dnsmasq, opendkim-genkey (opendkim-tools), dkimsign (python3-dkim),
-# opendkim, gcc, g++, pkg-config and libmilter-dev; exit 77 (skipped) without them.
+# opendkim, gcc, g++, pkg-config, libmilter-dev and libssl-dev; exit 77 (skipped) without them.
 # The whole run takes about ROUNDS x SETUPS x TYPES x (SECONDS + 1) seconds plus a minute
 # (about 10 minutes with the defaults).
 
@@ -64,7 +67,7 @@ BENCH_SECONDS=${BENCH_SECONDS:-5}
 BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-10}
 BENCH_PER_CONNECTION=${BENCH_PER_CONNECTION:-1}
-BENCH_SETUPS=${BENCH_SETUPS:-"ecomm-unix ecomm-inet ecomm-inet-rp null-unix null-inet null-body-unix null-body-inet opendkim-unix opendkim-inet"}
+BENCH_SETUPS=${BENCH_SETUPS:-"ecomm-unix ecomm-inet ecomm-inet-rp null-unix null-inet null-body-unix null-body-inet null-hash-unix null-hash-inet opendkim-unix opendkim-inet"}
 BENCH_TYPES=${BENCH_TYPES:-"5k-signed 60k-html 1m-signed 5k-unsigned 50-rcpt"}
 BENCH_REPORT=${BENCH_REPORT:-}
 BENCH_DEV_LOG=${BENCH_DEV_LOG:-1}
@@ -144,6 +147,7 @@ start_milters() {
             ecomm-inet-rp) start_milter "$setup" "$socket" "$ECOMM_MILTER" -f -c "$REPLIES_CONF" -p "$socket" ;;
             ecomm-*) start_milter "$setup" "$socket" "$ECOMM_MILTER" -f -c "$E2E_MILTER_CONF" -p "$socket" ;;
             null-body-*) start_milter "$setup" "$socket" "$NULL_MILTER" -b -r "$socket" ;;
+            null-hash-*) start_milter "$setup" "$socket" "$NULL_MILTER" -b -r -s "$socket" ;;
             null-*) start_milter "$setup" "$socket" "$NULL_MILTER" "$socket" ;;
             opendkim-*)
                 opendkim_config "$socket" "$E2E_DIR/$setup.conf"
@@ -171,18 +175,20 @@ negotiated_protocol() {
 }
 
 # check_body_sent SETUP TYPE: after probe, dies unless the body crossed the socket exactly when
-# the setup is null-body-* (the "-b" the floor row stands for), for the do-nothing setups, and
-# unless null-body-* negotiated no reply for every stage before end of message (its "-r").
+# the setup is null-body-* or null-hash-* (the "-b" the floor rows stand for), for the do-nothing
+# setups, and unless those negotiated no reply for every stage before end of message (their
+# "-r").
 check_body_sent() {
     local setup=$1 type=$2 sent=no err=$E2E_DIR/probe/$1.$2.err protocol
     [[ $setup == null-* ]] || return 0
     grep -q '^  body: ' "$err" && sent=yes
     case $setup:$sent in
-        null-body-*:no) e2e_die "$setup on $type: the milter was not sent the body (was -b lost?)" ;;
-        null-body-*:yes | *:no) ;;
+        null-body-*:no | null-hash-*:no)
+            e2e_die "$setup on $type: the milter was not sent the body (was -b lost?)" ;;
+        null-body-*:yes | null-hash-*:yes | *:no) ;;
         *:yes) e2e_die "$setup on $type: the milter was sent the body, but it should not ask for it" ;;
     esac
-    [[ $setup == null-body-* ]] || return 0
+    [[ $setup == null-body-* || $setup == null-hash-* ]] || return 0
     protocol=$(negotiated_protocol "$setup" "$type") || exit 1
     (( (protocol & NO_REPLY_STAGES) == NO_REPLY_STAGES )) ||
         e2e_die "$setup on $type: negotiated protocol $protocol lacks the no-reply stages (was -r lost?)"
@@ -371,19 +377,23 @@ ratio_row() {
     echo "$row"
 }
 
-# floor: per socket kind run, null-body-KIND / opendkim-unix msg/s per type (what a milter that
-# reads the body but does nothing with it, with no replies before end of message as ecomm-milter,
-# reaches: is 2x OpenDKIM within reach of one that verifies DKIM?) and ecomm-KIND / null-body-KIND
-# (how much of that floor ecomm-milter keeps).
+# floor: for each floor setup run (null-body-KIND, then null-hash-KIND), its msg/s against
+# opendkim-unix per type (what a milter that reads the body, and one that also hashes it, with no
+# replies before end of message as ecomm-milter, reaches: is 2x OpenDKIM within reach of one that
+# verifies DKIM?) and ecomm-KIND's share of it (how much of that floor ecomm-milter keeps).
 floor() {
-    local kind rows=()
-    for kind in unix inet; do
-        [[ " $BENCH_SETUPS " == *" null-body-$kind "* ]] || continue
-        if [[ " $BENCH_SETUPS " == *" opendkim-unix "* ]]; then rows+=("$(ratio_row "null-body-$kind" opendkim-unix)"); fi
-        if [[ " $BENCH_SETUPS " == *" ecomm-$kind "* ]]; then rows+=("$(ratio_row "ecomm-$kind" "null-body-$kind")"); fi
+    local kind base rows=()
+    for base in null-body null-hash; do
+        for kind in unix inet; do
+            [[ " $BENCH_SETUPS " == *" $base-$kind "* ]] || continue
+            [[ " $BENCH_SETUPS " != *" opendkim-unix "* ]] || rows+=("$(ratio_row "$base-$kind" opendkim-unix)")
+            [[ " $BENCH_SETUPS " != *" ecomm-$kind "* ]] || rows+=("$(ratio_row "ecomm-$kind" "$base-$kind")")
+        done
     done
     [ "${#rows[@]}" -gt 0 ] || return 0
-    echo "## Floor: do-nothing milter that takes the body (no replies before end of message, as ecomm-milter), as a multiple of OpenDKIM unix, and ecomm-milter as a share of it"
+    echo "## Floors: do-nothing milter that takes the body (null-body; no replies before end of" \
+        "message, as ecomm-milter) and one that also takes its SHA-256 (null-hash), as multiples" \
+        "of OpenDKIM unix, and ecomm-milter as a share of each"
     echo
     echo "| msg/s ratio |$(printf ' %s |' "${TYPES[@]}")"
     echo "|---|$(printf -- '---|%.0s' "${TYPES[@]}")"
