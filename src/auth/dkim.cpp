@@ -26,6 +26,7 @@
 #include "auth/dkim_signature_check.h"
 #include "auth/dns_txt_reply.h"
 #include "auth/libopendkim.h"
+#include "util/ascii.h"
 
 namespace ecomm {
 
@@ -65,17 +66,14 @@ constexpr std::size_t kSingletonCount = std::size(kSingletonFields);
 std::string lower(std::string_view text)
 {
     std::string out(text);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : out) c = ascii_lower(c);
     return out;
 }
 
 bool iequals(std::string_view a, std::string_view b)
 {
     return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
 std::string text(const unsigned char* value)
@@ -327,21 +325,33 @@ Code code_for(int error)
     }
 }
 
-// Value of tag in a DKIM-Signature field ("d", "s", ...), folding whitespace removed.
+// Whether text is tag once its whitespace is dropped.
+bool names_tag(std::string_view text, std::string_view tag)
+{
+    std::size_t matched = 0;
+    for (const char c : text) {
+        if (is_ascii_space(c)) continue;
+        if (matched == tag.size() || c != tag[matched]) return false;
+        ++matched;
+    }
+    return matched == tag.size();
+}
+
+// Value of tag in a DKIM-Signature field ("d", "s", ...), folding whitespace removed. Only the
+// wanted tag's value is copied: b= alone is a few hundred characters.
 std::string tag_value(std::string_view field, std::string_view tag)
 {
     std::size_t start = 0;
     while (start <= field.size()) {
         const std::size_t end = std::min(field.find(';', start), field.size());
-        std::string_view item = field.substr(start, end - start);
+        const std::string_view item = field.substr(start, end - start);
         const std::size_t equals = item.find('=');
-        if (equals != std::string_view::npos) {
-            std::string name, value;
-            for (char c : item.substr(0, equals))
-                if (!std::isspace(static_cast<unsigned char>(c))) name += c;
-            for (char c : item.substr(equals + 1))
-                if (!std::isspace(static_cast<unsigned char>(c))) value += c;
-            if (name == tag) return value;
+        if (equals != std::string_view::npos && names_tag(item.substr(0, equals), tag)) {
+            std::string value;
+            value.reserve(item.size() - equals);
+            for (const char c : item.substr(equals + 1))
+                if (!is_ascii_space(c)) value += c;
+            return value;
         }
         start = end + 1;
     }

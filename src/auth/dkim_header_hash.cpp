@@ -5,9 +5,9 @@
 #include "auth/dkim_header_hash.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "mail/address.h"
+#include "util/ascii.h"
 
 namespace ecomm {
 
@@ -16,14 +16,13 @@ namespace {
 // libopendkim copies h= into a buffer of this size before splitting it.
 constexpr std::size_t kMaxSignedHeaderList = 4096 - 1;
 
-bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 bool is_folding(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // The field name: what precedes the colon, trailing whitespace excluded.
 std::string_view field_name(std::string_view field)
 {
     std::string_view name = field.substr(0, std::min(field.find(':'), field.size()));
-    while (!name.empty() && is_space(name.back())) name.remove_suffix(1);
+    while (!name.empty() && is_ascii_space(name.back())) name.remove_suffix(1);
     return name;
 }
 
@@ -31,7 +30,7 @@ void append_relaxed(std::string_view field, std::string& out)
 {
     const std::size_t colon = std::min(field.find(':'), field.size());
     for (char c : field.substr(0, colon))
-        if (!is_folding(c)) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (!is_folding(c)) out += ascii_lower(c);
     if (colon == field.size()) return;
     out += ':';
     std::string_view value = field.substr(colon + 1);
@@ -39,7 +38,7 @@ void append_relaxed(std::string_view field, std::string& out)
     bool space_pending = false;
     for (char c : value) {
         if (c == '\0') break;
-        if (is_space(c)) {
+        if (is_ascii_space(c)) {
             space_pending = true;
             continue;
         }
@@ -53,6 +52,7 @@ void append_relaxed(std::string_view field, std::string& out)
 
 void append_canonical_header(DkimHeaderCanon canon, std::string_view field, std::string& out)
 {
+    out.reserve(out.size() + field.size() + 2);
     if (canon == DkimHeaderCanon::simple)
         out.append(field);
     else

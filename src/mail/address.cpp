@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <cctype>
 
+#include "util/ascii.h"
+
 namespace ecomm {
 
 namespace {
 
-char lower_char(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+char lower_char(char c) { return ascii_lower(c); }
 bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
 std::string_view trim(std::string_view text)
