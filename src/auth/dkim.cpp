@@ -26,6 +26,7 @@
 #include "auth/dkim_signature_check.h"
 #include "auth/dns_txt_reply.h"
 #include "auth/libopendkim.h"
+#include "mail/address.h"
 #include "util/ascii.h"
 
 namespace ecomm {
@@ -62,19 +63,6 @@ constexpr unsigned char kJobId[] = "ecomm-milter";
 constexpr std::string_view kSingletonFields[] = {"From", "Sender", "Reply-To", "To", "Cc", "Bcc",
                                                  "Message-ID", "In-Reply-To", "References", "Subject", "Date"};
 constexpr std::size_t kSingletonCount = std::size(kSingletonFields);
-
-std::string lower(std::string_view text)
-{
-    std::string out(text);
-    for (char& c : out) c = ascii_lower(c);
-    return out;
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
-}
 
 std::string text(const unsigned char* value)
 {
@@ -420,7 +408,7 @@ void detail::DkimMessage::remember_signature(std::string_view name, std::string_
     const std::string domain = tag_value(value, "d");
     const std::string selector = tag_value(value, "s");
     if (valid_dns_name(domain) && valid_dns_name(selector)) {
-        tags.domain = lower(domain);
+        tags.domain = to_lower(domain);
         tags.selector = selector;
     }
     tags.identity = tag_value(value, "i");
@@ -494,7 +482,7 @@ void detail::DkimMessage::run_own_checks()
     for (OwnCheck& own : own_checks) {
         own.result = check_dkim_signature_header(own.facts, fields, *resolver, library->keys());
         if (own.result.error == DKIM_SIGERROR_KEYFAIL)  // for lookup_failure's wording
-            lookups.push_back({lower(own.facts.selector + "._domainkey." + own.facts.domain), own.result.lookup});
+            lookups.push_back({to_lower(own.facts.selector + "._domainkey." + own.facts.domain), own.result.lookup});
     }
 }
 
@@ -718,7 +706,7 @@ std::vector<DkimSignatureResult> detail::DkimMessage::malformed_results() const
 DkimSignatureResult detail::DkimMessage::describe(DKIM_SIGINFO* sig) const
 {
     DkimSignatureResult result;
-    result.domain = lower(text(dkim_sig_getdomain(sig)));
+    result.domain = to_lower(text(dkim_sig_getdomain(sig)));
     result.selector = text(dkim_sig_getselector(sig));
     result.identity = signature_tag(sig, "i");
     result.algorithm = signature_tag(sig, "a");
@@ -789,7 +777,7 @@ void detail::DkimMessage::classify(DKIM_SIGINFO* sig, const SignatureState& stat
 // libopendkim reports timeouts and DNS failures alike; the resolver's answer tells them apart.
 std::string detail::DkimMessage::lookup_failure(const DkimSignatureResult& result) const
 {
-    const std::string name = lower(result.selector + "._domainkey." + result.domain);
+    const std::string name = to_lower(result.selector + "._domainkey." + result.domain);
     for (const Lookup& lookup : lookups) {
         if (lookup.name != name) continue;
         if (lookup.status == DnsAnswer::Status::timeout) return "DNS timeout";
@@ -809,7 +797,7 @@ void detail::DkimMessage::answer_query(std::string_view name, unsigned char* buf
     }
     if (lookups.size() < static_cast<std::size_t>(std::max(library->options().max_signatures, 1)) * 2) {
         try {
-            lookups.push_back({lower(name), answer.status});
+            lookups.push_back({to_lower(name), answer.status});
         } catch (...) {
             // Out of memory: the reason text falls back to "key lookup failed".
         }

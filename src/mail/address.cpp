@@ -11,7 +11,6 @@ namespace ecomm {
 
 namespace {
 
-char lower_char(char c) { return ascii_lower(c); }
 bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
 std::string_view trim(std::string_view text)
@@ -93,14 +92,14 @@ std::string_view bare_address(std::string_view element)
 std::string to_lower(std::string_view text)
 {
     std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), lower_char);
+    std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
     return out;
 }
 
 bool iequals(std::string_view a, std::string_view b)
 {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                              [](char x, char y) { return lower_char(x) == lower_char(y); });
+                                              [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
 bool istarts_with(std::string_view text, std::string_view prefix)
