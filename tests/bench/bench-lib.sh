@@ -14,6 +14,8 @@
 top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
 # shellcheck source=../e2e/lib.sh
 . "$top_srcdir/tests/e2e/lib.sh"
+# shellcheck source=build-tools.sh
+. "$top_srcdir/tests/bench/build-tools.sh"
 
 export LC_ALL=C   # decimal points in printf and awk
 
@@ -85,7 +87,7 @@ build_tools() {
     mkdir -p "$BIN"
     if [[ " $* " == *" log-sink "* ]] && [ -z "${LOG_SINK:-}" ]; then
         LOG_SINK=$BIN/log-sink
-        gcc -O2 -Wall -Wextra -o "$LOG_SINK" "$here/log_sink.c" || e2e_die "cannot build log-sink"
+        compile_log_sink "$LOG_SINK" || e2e_die "cannot build log-sink"
     fi
     if [[ " $* " == *" milter_load "* ]] && [ -z "${MILTER_LOAD:-}" ]; then
         MILTER_LOAD=$BIN/milter_load
@@ -94,9 +96,7 @@ build_tools() {
     fi
     if [[ " $* " == *" null-milter "* ]] && [ -z "${NULL_MILTER:-}" ]; then
         NULL_MILTER=$BIN/null-milter
-        # shellcheck disable=SC2046  # pkg-config's output is several words
-        gcc -O2 -Wall -Wextra -o "$NULL_MILTER" "$here/null_milter.c" $(pkg-config --cflags --libs milter libcrypto) -lpthread ||
-            e2e_die "cannot build null-milter"
+        compile_null_milter "$NULL_MILTER" || e2e_die "cannot build null-milter"
     fi
 }
 

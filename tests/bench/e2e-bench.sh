@@ -89,6 +89,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(cd "$here/../.." && pwd)
 # shellcheck source=../e2e/lib.sh
 . "$srcdir/tests/e2e/lib.sh"
+# shellcheck source=build-tools.sh
+. "$here/build-tools.sh"
 
 ROUNDS=${ROUNDS:-3}
 MESSAGES=${MESSAGES:-500}
@@ -275,7 +277,7 @@ start_milter() {
 start_dev_log() {
     local sink=${LOG_SINK:-$E2E_DIR/log-sink}
     if [ -z "${LOG_SINK:-}" ]; then
-        gcc -O2 -Wall -Wextra -o "$sink" "$srcdir/tests/bench/log_sink.c" >"$E2E_DIR/log-sink.build" 2>&1 || {
+        compile_log_sink "$sink" >"$E2E_DIR/log-sink.build" 2>&1 || {
             e2e_show "$E2E_DIR/log-sink.build"
             e2e_die "cannot build log-sink"
         }
@@ -286,9 +288,7 @@ start_dev_log() {
 start_null_milters() {
     local bin=${NULL_MILTER:-$E2E_DIR/null-milter}
     if [ -z "${NULL_MILTER:-}" ]; then
-        # shellcheck disable=SC2046  # pkg-config's words are separate arguments
-        gcc -O2 -Wall -Wextra -o "$bin" "$srcdir/tests/bench/null_milter.c" \
-            $(pkg-config --cflags --libs milter libcrypto) -lpthread >"$E2E_DIR/null-milter.build" 2>&1 || {
+        compile_null_milter "$bin" >"$E2E_DIR/null-milter.build" 2>&1 || {
             e2e_show "$E2E_DIR/null-milter.build"
             e2e_die "cannot build the do-nothing milter"
         }
