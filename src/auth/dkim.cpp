@@ -356,6 +356,7 @@ detail::DkimMessage::DkimMessage(std::shared_ptr<const DkimLibrary> lib, DnsReso
     handle.reset(dkim_verify(library->handle(), kJobId, nullptr, &status));
     if (!handle) throw std::runtime_error("libopendkim: cannot create a verifying handle");
     dkim_set_user_context(handle.get(), this);
+    fields.reserve(32);  // a typical header block without regrowing
 }
 
 void detail::DkimMessage::header(std::string_view name, std::string_view value)

@@ -35,16 +35,21 @@ void append_relaxed(std::string_view field, std::string& out)
     out += ':';
     std::string_view value = field.substr(colon + 1);
     while (!value.empty() && is_folding(value.front())) value.remove_prefix(1);
+    // Runs of other characters are copied whole; a run of whitespace becomes one blank unless
+    // it ends the value. A NUL ends the value, as it does libopendkim's C string.
     bool space_pending = false;
-    for (char c : value) {
-        if (c == '\0') break;
-        if (is_ascii_space(c)) {
-            space_pending = true;
-            continue;
+    std::size_t at = 0;
+    while (at < value.size()) {
+        std::size_t end = at;
+        while (end < value.size() && !is_ascii_space(value[end]) && value[end] != '\0') ++end;
+        if (end > at) {
+            if (space_pending) out += ' ';
+            space_pending = false;
+            out.append(value.substr(at, end - at));
         }
-        if (space_pending) out += ' ';
-        space_pending = false;
-        out += c;
+        if (end == value.size() || value[end] == '\0') break;
+        space_pending = true;
+        at = end + 1;
     }
 }
 
@@ -66,16 +71,24 @@ std::string without_signature_value(std::string_view signature_field)
     out.reserve(signature_field.size());
     char tag_end = '\0';  // the last character of the current tag's name, once its '=' is seen
     char last = '\0';
-    for (char c : signature_field) {
-        if (c == ';') tag_end = '\0';
+    std::size_t copy_from = 0;  // the text from here on is kept, unless a b= value starts
+    for (std::size_t i = 0; i < signature_field.size(); ++i) {
+        const char c = signature_field[i];
+        if (c == ';') {
+            if (tag_end == 'b') copy_from = i;  // the emptied value ends here
+            tag_end = '\0';
+        }
         if (tag_end == 'b') {
             last = c;
             continue;
         }
-        if (tag_end == '\0' && c == '=') tag_end = last;
-        out += c;
+        if (tag_end == '\0' && c == '=') {
+            tag_end = last;
+            if (tag_end == 'b') out.append(signature_field.substr(copy_from, i + 1 - copy_from));
+        }
         last = c;
     }
+    if (tag_end != 'b') out.append(signature_field.substr(copy_from));
     return out;
 }
 

@@ -9,6 +9,8 @@
 #include <cctype>
 #include <utility>
 
+#include "util/base64_values.h"
+
 namespace ecomm {
 
 namespace {
@@ -136,25 +138,21 @@ const EVP_MD* dkim_digest(bool sha1)
 std::optional<std::string> dkim_lenient_base64(std::string_view text)
 {
     std::string out;
+    out.reserve(text.size() / 4 * 3 + 3);
     unsigned bits = 0;
     int count = 0;
     for (char c : text) {
         if (c == '=') break;
-        unsigned value;
-        if (c >= 'A' && c <= 'Z') value = static_cast<unsigned>(c - 'A');
-        else if (c >= 'a' && c <= 'z') value = static_cast<unsigned>(c - 'a' + 26);
-        else if (c >= '0' && c <= '9') value = static_cast<unsigned>(c - '0' + 52);
-        else if (c == '+') value = 62;
-        else if (c == '/') value = 63;
-        else continue;
+        const int value = kBase64Values[static_cast<unsigned char>(c)];
+        if (value < 0) continue;
         // libopendkim's buffer holds as many bytes as the text has characters, and it wants
         // room for three more before each group completes.
         if (out.size() + 3 > text.size()) return std::nullopt;
-        bits = (bits << 6) | value;
+        bits = (bits << 6) | static_cast<unsigned>(value);
         if (++count == 4) {
-            out += static_cast<char>((bits >> 16) & 0xff);
-            out += static_cast<char>((bits >> 8) & 0xff);
-            out += static_cast<char>(bits & 0xff);
+            const char group[3] = {static_cast<char>((bits >> 16) & 0xff), static_cast<char>((bits >> 8) & 0xff),
+                                   static_cast<char>(bits & 0xff)};
+            out.append(group, 3);
             bits = 0;
             count = 0;
         }

@@ -7,6 +7,7 @@
 #include "dns/shared_dns_cache.h"
 #include "dns/static_resolver.h"
 #include "dns/system_resolver.h"
+#include "mime/scanner.h"
 
 namespace ecomm {
 
@@ -43,6 +44,14 @@ std::shared_ptr<const DkimLibrary> make_dkim_library(const MainConfig& config)
 
 }  // namespace
 
+std::shared_ptr<const MimeOptions> make_mime_options(const MainConfig& config)
+{
+    auto options = std::make_shared<MimeOptions>();
+    options->body_types = config.body_types;
+    options->exempt_types = config.exempt_types;
+    return options;
+}
+
 LoadResult load_snapshot(const std::string& config_path, std::uint64_t generation,
                          const CounterProvider& counters)
 {
@@ -59,6 +68,7 @@ LoadResult load_snapshot(const std::string& config_path, std::uint64_t generatio
         snapshot->resolver = make_resolver(snapshot->config, snapshot->config.dns_file, result.diagnostics);
         if (has_errors(result.diagnostics)) return result;
         snapshot->dkim = make_dkim_library(snapshot->config);
+        snapshot->mime_options = make_mime_options(snapshot->config);
         counter_line = snapshot->config.counter_file_line;
         if (counters) snapshot->counters = counters(snapshot->config);
         result.snapshot = std::move(snapshot);

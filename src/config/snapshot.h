@@ -15,6 +15,7 @@ namespace ecomm {
 class DnsResolver;
 class DkimLibrary;
 class CounterStore;
+struct MimeOptions;
 
 struct Snapshot {
     MainConfig config;
@@ -27,7 +28,13 @@ struct Snapshot {
     std::shared_ptr<const DkimLibrary> dkim;
     // The shared counters of the rate and bulk-hours rules. Null: those rules do not run (-n).
     std::shared_ptr<CounterStore> counters;
+    // The MIME scanner's options from [body], built once rather than for every message. Null
+    // (a snapshot built by hand): the session builds them from config.
+    std::shared_ptr<const MimeOptions> mime_options;
 };
+
+// The body types and exempt types of [body] as the MIME scanner takes them.
+std::shared_ptr<const MimeOptions> make_mime_options(const MainConfig& config);
 
 // Opens (or reuses) the counter store a config asks for; may throw CounterError.
 using CounterProvider = std::function<std::shared_ptr<CounterStore>(const MainConfig&)>;

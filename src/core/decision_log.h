@@ -1,7 +1,8 @@
 // The one syslog line per decision that postmasters grep and monitoring parses:
 //   QUEUEID: action=reject rule=registration class=impersonation sender=- client=host[ip]
 //   from=<a@b> rcpts=1 detail="..."
-// In monitor mode: action=accept would=reject ... Values with blanks or quotes are quoted.
+// In monitor mode: action=accept would=reject ... Values with blanks or quotes are quoted (\" and
+// \\ escaped, control characters as \xHH).
 // A message the rate rule held before accepting it carries throttled=MSms.
 #pragma once
 #include <string>
@@ -16,8 +17,5 @@ std::string format_decision(const Verdict& verdict, const MessageFacts& facts, b
 // The warning logged once per campaign, when its audience first goes over the threshold:
 //   QUEUEID: warning=bulk-hours campaign="..." sender=ID audience=N threshold=T source="..."
 std::string format_campaign_crossing(const Verdict& verdict, const MessageFacts& facts, int threshold);
-
-// key=value with the value quoted (and \" \\ escaped, control characters as \xHH) when needed.
-std::string log_field(std::string_view key, std::string_view value);
 
 }  // namespace ecomm

@@ -82,10 +82,8 @@ void Session::mail_from(std::string_view address, std::string auth_user)
     }
     // Whether the body rules apply is known only at end of message (DKIM may register the
     // sender), so every message that is not internal is scanned as it streams.
-    MimeOptions options;
-    options.body_types = config.body_types;
-    options.exempt_types = config.exempt_types;
     if (config.unsubscribe_body_link) links_ = std::make_unique<UnsubscribeLinkFinder>();
+    auto options = snapshot_->mime_options ? snapshot_->mime_options : make_mime_options(config);
     mime_ = std::make_unique<MimeScanner>(std::move(options), links_.get());
 }
 

@@ -2,7 +2,6 @@
 // sender, so the scanners are single-pass, bounded, and never index past the text.
 #include "mail/address.h"
 
-#include <algorithm>
 #include <cctype>
 
 #include "util/ascii.h"
@@ -88,24 +87,6 @@ std::string_view bare_address(std::string_view element)
 }
 
 }  // namespace
-
-std::string to_lower(std::string_view text)
-{
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
-    return out;
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                              [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
-}
-
-bool istarts_with(std::string_view text, std::string_view prefix)
-{
-    return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
-}
 
 std::string domain_of(std::string_view address)
 {

@@ -6,11 +6,9 @@
 #include <string_view>
 #include <vector>
 
-namespace ecomm {
+#include "util/ascii.h"  // to_lower, iequals, istarts_with
 
-std::string to_lower(std::string_view text);
-bool iequals(std::string_view a, std::string_view b);
-bool istarts_with(std::string_view text, std::string_view prefix);
+namespace ecomm {
 
 // The text after the last '@', lower-cased, without a trailing dot; empty when there is none.
 std::string domain_of(std::string_view address);

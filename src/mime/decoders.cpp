@@ -3,20 +3,11 @@
 
 #include <array>
 
+#include "util/base64_values.h"
+
 namespace ecomm::mime {
 
 namespace {
-
-constexpr std::array<signed char, 256> make_base64_table()
-{
-    std::array<signed char, 256> table{};
-    for (auto& entry : table) entry = -1;
-    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(alphabet[i])] = static_cast<signed char>(i);
-    return table;
-}
-
-constexpr auto kBase64 = make_base64_table();
 
 int hex_value(char c)
 {
@@ -39,10 +30,10 @@ void Base64Decoder::decode(std::string_view in, std::string& out)
     while (i < in.size()) {
         // Fast path: whole quanta of alphabet characters.
         while (count_ == 0 && i + 4 <= in.size()) {
-            const int a = kBase64[static_cast<unsigned char>(in[i])];
-            const int b = kBase64[static_cast<unsigned char>(in[i + 1])];
-            const int c = kBase64[static_cast<unsigned char>(in[i + 2])];
-            const int d = kBase64[static_cast<unsigned char>(in[i + 3])];
+            const int a = kBase64Values[static_cast<unsigned char>(in[i])];
+            const int b = kBase64Values[static_cast<unsigned char>(in[i + 1])];
+            const int c = kBase64Values[static_cast<unsigned char>(in[i + 2])];
+            const int d = kBase64Values[static_cast<unsigned char>(in[i + 3])];
             if ((a | b | c | d) < 0) break;
             const auto v = static_cast<std::uint32_t>((a << 18) | (b << 12) | (c << 6) | d);
             *dest++ = static_cast<char>(v >> 16);
@@ -61,7 +52,7 @@ void Base64Decoder::decode(std::string_view in, std::string& out)
             reset();
             continue;
         }
-        const int value = kBase64[static_cast<unsigned char>(ch)];
+        const int value = kBase64Values[static_cast<unsigned char>(ch)];
         if (value < 0) continue;
         bits_ = (bits_ << 6) | static_cast<std::uint32_t>(value);
         if (++count_ == 4) {

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "mime/decoders.h"
+#include "util/ascii.h"
 
 namespace ecomm::mime {
 
@@ -187,15 +188,6 @@ private:
 };
 
 }  // namespace
-
-std::string to_lower(std::string_view text)
-{
-    std::string out(text);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
-}
 
 const std::string* HeaderValue::parameter(std::string_view name) const
 {

@@ -36,6 +36,4 @@ std::string decode_encoded_words(std::string_view text);
 // bytes in charset converted to UTF-8; unknown charsets and invalid input give the bytes back.
 std::string to_utf8(std::string_view charset, std::string_view bytes);
 
-std::string to_lower(std::string_view text);
-
 }  // namespace ecomm::mime

@@ -10,6 +10,7 @@
 #include "mime/embedded_encodings.h"
 #include "mime/header_params.h"
 #include "mime/line_marks.h"
+#include "util/ascii.h"
 
 namespace ecomm {
 
@@ -57,7 +58,7 @@ std::string boundary_parameter(const HeaderValue& type)
 
 bool is_tnef(std::string_view type, std::string_view filename)
 {
-    return type == "application/ms-tnef" || type == "application/vnd.ms-tnef" || mime::to_lower(filename) == "winmail.dat";
+    return type == "application/ms-tnef" || type == "application/vnd.ms-tnef" || to_lower(filename) == "winmail.dat";
 }
 
 // "Name: value" header line? A name of visible characters (blanks before the colon tolerated).
@@ -81,16 +82,14 @@ enum class Field { other, content_type, disposition, encoding };
 
 bool is_mime_field(std::string_view name)
 {
-    const std::string lower = mime::to_lower(name);
-    return lower.rfind("content-", 0) == 0 || lower == "mime-version";
+    return istarts_with(name, "content-") || iequals(name, "mime-version");
 }
 
 Field classify_field(std::string_view name)
 {
-    const std::string lower = mime::to_lower(name);
-    if (lower == "content-type") return Field::content_type;
-    if (lower == "content-disposition") return Field::disposition;
-    if (lower == "content-transfer-encoding") return Field::encoding;
+    if (iequals(name, "content-type")) return Field::content_type;
+    if (iequals(name, "content-disposition")) return Field::disposition;
+    if (iequals(name, "content-transfer-encoding")) return Field::encoding;
     return Field::other;
 }
 
@@ -515,7 +514,7 @@ bool MimeParser::container_is_attachment(const std::string& type, const HeaderVa
 
 void MimeParser::start_embedded_message(const std::string& type)
 {
-    const std::string encoding = mime::to_lower(mime::parse_header_value(entity_.encoding).value);
+    const std::string encoding = to_lower(mime::parse_header_value(entity_.encoding).value);
     const std::string prefix = entity_.message_root ? join_path(entity_.prefix, 1) : entity_.prefix;
     if (encoding == "base64" || encoding == "quoted-printable") {
         encoding_ = encoding == "base64" ? Encoding::base64 : Encoding::quoted_printable;
@@ -578,7 +577,7 @@ void MimeParser::start_leaf(const HeaderValue& type_value, std::string type, con
         return;
     }
 
-    const std::string encoding = mime::to_lower(mime::parse_header_value(entity_.encoding).value);
+    const std::string encoding = to_lower(mime::parse_header_value(entity_.encoding).value);
     encoding_ = encoding == "base64" ? Encoding::base64 : encoding == "quoted-printable" ? Encoding::quoted_printable : Encoding::identity;
     base64_.reset();
     qp_ = {};
@@ -700,9 +699,14 @@ void MimeParser::finish()
 
 }  // namespace detail
 
-MimeScanner::MimeScanner(MimeOptions options, MimeTextSink* sink) : options_(std::move(options))
+MimeScanner::MimeScanner(MimeOptions options, MimeTextSink* sink)
+    : MimeScanner(std::make_shared<const MimeOptions>(std::move(options)), sink)
 {
-    context_ = std::make_unique<detail::ScanContext>(detail::ScanContext{options_, findings_, sink});
+}
+
+MimeScanner::MimeScanner(std::shared_ptr<const MimeOptions> options, MimeTextSink* sink) : options_(std::move(options))
+{
+    context_ = std::make_unique<detail::ScanContext>(detail::ScanContext{*options_, findings_, sink});
     parser_ = std::make_unique<detail::MimeParser>(*context_, "", 0, false);
 }
 

@@ -72,6 +72,8 @@ class MimeParser;    // one message's parse state, defined in scanner.cpp
 class MimeScanner {
 public:
     explicit MimeScanner(MimeOptions options = {}, MimeTextSink* sink = nullptr);
+    // Options shared by every message of a snapshot (built once, not per message).
+    explicit MimeScanner(std::shared_ptr<const MimeOptions> options, MimeTextSink* sink = nullptr);
     ~MimeScanner();
     MimeScanner(const MimeScanner&) = delete;
     MimeScanner& operator=(const MimeScanner&) = delete;
@@ -87,7 +89,7 @@ public:
     bool has_attachment() const;
 
 private:
-    MimeOptions options_;
+    std::shared_ptr<const MimeOptions> options_;
     std::vector<MimeFinding> findings_;
     std::unique_ptr<detail::ScanContext> context_;
     std::unique_ptr<detail::MimeParser> parser_;

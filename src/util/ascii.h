@@ -1,7 +1,11 @@
-// ASCII character tests for protocol text (header names, DKIM tags, domains). They match
-// <cctype> in the "C" locale, which the milter never leaves, but inline: the per-character
-// library calls were a measurable share of header parsing (docs/BENCHMARKS.md, 2026-12-07).
+// ASCII character tests, lower-casing and case-insensitive comparison for protocol text (header
+// names, DKIM tags, domains, media types). They match <cctype> in the "C" locale, which the
+// milter never leaves, but inline: the per-character library calls were a measurable share of
+// header parsing (docs/BENCHMARKS.md, 2026-12-07).
 #pragma once
+#include <algorithm>
+#include <string>
+#include <string_view>
 
 namespace ecomm {
 
@@ -14,6 +18,24 @@ constexpr bool is_ascii_space(char c)
 constexpr char ascii_lower(char c)
 {
     return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+inline std::string to_lower(std::string_view text)
+{
+    std::string out(text);
+    for (char& c : out) c = ascii_lower(c);
+    return out;
+}
+
+inline bool iequals(std::string_view a, std::string_view b)
+{
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                              [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+}
+
+inline bool istarts_with(std::string_view text, std::string_view prefix)
+{
+    return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
 }
 
 }  // namespace ecomm

@@ -123,7 +123,7 @@ double run_text_messages(const std::string& body, bool html, int messages, bool 
     for (int m = 0; m < messages; ++m) {
         ecomm::UnsubscribeLinkFinder finder;
         if (scanner) {
-            ecomm::MimeScanner mime({}, with_finder ? &finder : nullptr);
+            ecomm::MimeScanner mime(ecomm::MimeOptions{}, with_finder ? &finder : nullptr);
             mime.header("MIME-Version", "1.0");
             mime.header("Content-Type", html ? "text/html; charset=us-ascii" : "text/plain; charset=us-ascii");
             mime.header("Content-Transfer-Encoding", "7bit");

@@ -1,4 +1,5 @@
-// The inline ASCII tests agree with <cctype> in the "C" locale for every byte value.
+// The inline ASCII tests agree with <cctype> in the "C" locale for every byte value; the text
+// helpers built on them fold ASCII letters only.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <cctype>
@@ -12,6 +13,7 @@ class AsciiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(AsciiTest);
     CPPUNIT_TEST(spaceMatchesIsspaceForEveryByte);
     CPPUNIT_TEST(lowerMatchesTolowerForEveryByte);
+    CPPUNIT_TEST(textHelpers);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -30,6 +32,17 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE("byte " + std::to_string(byte), static_cast<char>(std::tolower(byte)), ascii_lower(c));
         }
         static_assert(ascii_lower('Q') == 'q' && ascii_lower('@') == '@' && ascii_lower('[') == '[');
+    }
+
+    void textHelpers()
+    {
+        CPPUNIT_ASSERT_EQUAL(std::string("mixed-case@ex.com \xC4"), to_lower("MiXeD-Case@Ex.COM \xC4"));
+        CPPUNIT_ASSERT(iequals("Content-Type", "content-TYPE"));
+        CPPUNIT_ASSERT(!iequals("Content-Type", "Content-Typ"));
+        CPPUNIT_ASSERT(!iequals("\xC4", "\xE4"));  // only ASCII letters fold
+        CPPUNIT_ASSERT(istarts_with("Content-Disposition", "CONTENT-"));
+        CPPUNIT_ASSERT(!istarts_with("Cont", "content-"));
+        CPPUNIT_ASSERT(istarts_with("x", ""));
     }
 };
 

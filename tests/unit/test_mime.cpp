@@ -640,7 +640,7 @@ public:
 
         RecordingSink sink;
         {
-            MimeScanner scanner({}, &sink);
+            MimeScanner scanner(MimeOptions{}, &sink);
             scanner.header("MIME-Version", "1.0");
             scanner.header("Content-Type", "multipart/mixed; boundary=\"==b1==\"");
             scanner.drop_text_sink();  // before any text
@@ -655,7 +655,7 @@ public:
         }
         // Dropped in the middle of a text part: that part is ended for the sink, nothing follows.
         sink.log.clear();
-        MimeScanner scanner({}, &sink);
+        MimeScanner scanner(MimeOptions{}, &sink);
         scanner.header("Content-Type", "text/plain");
         scanner.end_of_headers();
         scanner.body("Hello\r\nwor");

@@ -11,6 +11,7 @@
 #include "source_tree.h"
 #include "config/registry.h"
 #include "config/snapshot.h"
+#include "mime/scanner.h"
 #include "temp_files.h"
 
 namespace ecomm {
@@ -86,6 +87,7 @@ class RegistryTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(snapshot_with_bad_registry_is_null);
     CPPUNIT_TEST(snapshot_with_bad_config_skips_registry);
     CPPUNIT_TEST(snapshot_keeps_warnings);
+    CPPUNIT_TEST(snapshot_carries_the_body_options);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -389,6 +391,23 @@ public:
         CPPUNIT_ASSERT_EQUAL(config + ":5: warning: 10.0.0.1/8 has host bits set; using 10.0.0.0/8\n" + registry +
                                  ": warning: no entries: every sender counts as unregistered\n",
                              joined(result.diagnostics));
+    }
+
+    // Built once per snapshot for the MIME scanner of every message: they must be [body]'s.
+    void snapshot_carries_the_body_options()
+    {
+        const ecomm::test::TempDir dir;
+        const auto config = dir.write("ecomm.conf", "[milter]\nregistry = senders.conf\n"
+                                                    "[policy]\nuniversity_domains = example.edu\n"
+                                                    "[body]\nbody_types = text/plain, application/pdf\n"
+                                                    "exempt_types = application/pgp-signature\n");
+        dir.write("senders.conf", "[a]\nnetworks = 192.0.2.0/24\n");
+        const auto result = load_snapshot(config);
+        CPPUNIT_ASSERT_EQUAL(std::string(), joined(result.diagnostics));
+        CPPUNIT_ASSERT(result.snapshot && result.snapshot->mime_options);
+        const MimeOptions& options = *result.snapshot->mime_options;
+        CPPUNIT_ASSERT((options.body_types == std::vector<std::string>{"text/plain", "application/pdf"}));
+        CPPUNIT_ASSERT((options.exempt_types == std::vector<std::string>{"application/pgp-signature"}));
     }
 };
 

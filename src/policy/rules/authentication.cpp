@@ -45,14 +45,15 @@ Outcome evaluate(const MessageFacts& facts, const std::vector<std::string>& sign
 
 std::string results_text(const MessageFacts& facts)
 {
-    std::string text = "spf=";
-    text += facts.spf ? to_string(facts.spf->code) : "none";
-    if (facts.spf && !facts.spf->domain.empty()) text += " (" + facts.spf->domain + ")";
-    if (facts.dkim.empty()) return text + " dkim=none";
+    std::string text;
+    text.reserve(128);  // one allocation for the usual one signature
+    text.append("spf=").append(facts.spf ? to_string(facts.spf->code) : "none");
+    if (facts.spf && !facts.spf->domain.empty()) text.append(" (").append(facts.spf->domain).append(")");
+    if (facts.dkim.empty()) return text.append(" dkim=none");
     for (const auto& signature : facts.dkim) {
-        text += " dkim=" + std::string(to_string(signature.code)) + " (d=" + signature.domain;
-        if (!signature.reason.empty()) text += ", " + signature.reason;
-        text += ")";
+        text.append(" dkim=").append(to_string(signature.code)).append(" (d=").append(signature.domain);
+        if (!signature.reason.empty()) text.append(", ").append(signature.reason);
+        text += ')';
     }
     return text;
 }
