@@ -25,8 +25,10 @@ SETUP_NAMES = {"none": "no milter", "null-unix": "do-nothing milter, unix",
                                  "end of message, unix",
                "null-body-inet": "do-nothing milter that takes the body, no replies before "
                                  "end of message, inet",
-               "null-hash-unix": "the same taking the body's SHA-256, unix",
-               "null-hash-inet": "the same taking the body's SHA-256, inet",
+               "null-hash-unix": "do-nothing milter that takes the body and its SHA-256, no "
+                                 "replies before end of message, unix",
+               "null-hash-inet": "do-nothing milter that takes the body and its SHA-256, no "
+                                 "replies before end of message, inet",
                "ecomm-unix": "ecomm-milter, unix", "ecomm-inet": "ecomm-milter, inet",
                "ecomm-inet-rp": "ecomm-milter, inet, no_reply = unix (every stage replies)",
                "ecomm-redis": "ecomm-milter with Redis counters, unix",
@@ -81,10 +83,11 @@ def main():
                                 "socket (share of no milter)",
               "null-body-inet": "do-nothing milter that takes the body, no replies before end of "
                                 "message, inet socket with TCP_NODELAY (share of no milter)",
-              "null-hash-unix": "the same taking the body's SHA-256 (the least a DKIM verifier "
-                                "pays), unix socket (share of no milter)",
-              "null-hash-inet": "the same taking the body's SHA-256, inet socket (share of no "
-                                "milter)",
+              "null-hash-unix": "do-nothing milter that takes the body and its SHA-256 (the least "
+                                "a DKIM verifier pays), no replies before end of message, unix "
+                                "socket (share of no milter)",
+              "null-hash-inet": "do-nothing milter that takes the body and its SHA-256, no "
+                                "replies before end of message, inet socket (share of no milter)",
               "ecomm-unix": "ecomm-milter, unix socket (share of no milter; of the do-nothing milter)",
               "ecomm-inet": "ecomm-milter, inet socket (share of no milter; of the do-nothing milter)",
               "ecomm-inet-rp": "ecomm-milter, inet socket with no_reply = unix, every stage "
