@@ -11,7 +11,8 @@
 # 5 KB signed from a registered sender, a 60 KB HTML newsletter with List-Unsubscribe (signed),
 # 1 MB signed, 5 KB unsigned from outside, and the 5 KB signed one to 50 recipients.
 # It prints Markdown tables of messages/s, p50/p99 latency and milter CPU per message (medians
-# over rounds), the ratios the issue's targets name, and whether they are met, each floor as a
+# over rounds), the ratios the issue's targets name, and whether they are met (for 2x OpenDKIM
+# with the lowest and highest ratio of a single round, to show the noise), each floor as a
 # multiple of OpenDKIM unix (is 2x OpenDKIM reachable at all by a milter that reads the body?)
 # and ecomm-milter as a share of the floor over the same socket.
 #
@@ -329,6 +330,24 @@ report() {
 # ratio A B: A / B to two decimals, or "-".
 ratio() { awk -v a="${1%!}" -v b="${2%!}" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 
+# round_ratios A B TYPE: the lowest and highest of A's msg/s over B's in the same round
+# ("1.48-2.17"; setups alternate within a round, so a round's pair ran minutes apart at most),
+# or "-". Shows whether a verdict on the medians is within the machine's round-to-round noise.
+round_ratios() {
+    awk -v a="$1" -v b="$2" -v t="$3" '
+        $2 == t && $1 == a { x[$3] = $4 }
+        $2 == t && $1 == b { y[$3] = $4 }
+        END {
+            for (r in x) {
+                if (!(r in y) || y[r] <= 0) continue
+                q = x[r] / y[r]
+                if (n++ == 0 || q < lo) lo = q
+                if (n == 1 || q > hi) hi = q
+            }
+            if (n) printf "%.2f-%.2f\n", lo, hi; else print "-"
+        }' "$RESULTS"
+}
+
 # verdict VALUE OP LIMIT: "yes" or "NO".
 verdict() { awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN { if (v == "-") { print "-"; exit }
     ok = (op == ">=") ? v >= l : v < l; print ok ? "yes" : "NO" }'; }
@@ -344,7 +363,7 @@ targets() {
         row="| >= 2x OpenDKIM unix msg/s | ecomm-$kind |"
         for type in $BENCH_TYPES; do
             r=$(ratio "$(median "ecomm-$kind" "$type" 4)" "$(median opendkim-unix "$type" 4)")
-            row+=" $r ($(verdict "$r" ">=" 2)) |"
+            row+=" $r ($(verdict "$r" ">=" 2); rounds $(round_ratios "ecomm-$kind" opendkim-unix "$type")) |"
         done
         echo "$row"
     done
