@@ -1,7 +1,7 @@
 // Base64 and quoted-printable decoding, streamed.
 #include "mime/decoders.h"
 
-#include <array>
+#include <algorithm>
 
 #include "util/base64_values.h"
 
@@ -78,12 +78,13 @@ void QuotedPrintableDecoder::decode_line(std::string_view line, bool complete, s
         while (!line.empty() && is_blank(line.back())) line.remove_suffix(1);  // transport padding
     }
     bool soft_break = false;
-    for (std::size_t i = 0; i < line.size(); ++i) {
-        const char c = line[i];
-        if (c != '=') {
-            out += c;
-            continue;
-        }
+    std::size_t i = 0;
+    while (i < line.size()) {
+        // Text between escapes is copied as a run: most of a line has none.
+        const std::size_t escape = std::min(line.find('=', i), line.size());
+        out.append(line.substr(i, escape - i));
+        i = escape;
+        if (i == line.size()) break;
         if (i + 1 == line.size()) {
             if (complete) soft_break = true;
             else pending_.assign(1, '=');
@@ -97,9 +98,10 @@ void QuotedPrintableDecoder::decode_line(std::string_view line, bool complete, s
         const int low = i + 2 < line.size() ? hex_value(line[i + 2]) : -1;
         if (high >= 0 && low >= 0) {
             out += static_cast<char>(high * 16 + low);
-            i += 2;
+            i += 3;
         } else {
-            out += c;  // malformed escape: keep it
+            out += '=';  // malformed escape: keep it
+            i += 1;
         }
     }
     if (complete && !soft_break) out += '\n';

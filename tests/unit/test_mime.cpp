@@ -567,6 +567,10 @@ public:
         qp.decode_line("D  ", true, out);
         qp.decode_line("bad =ZZ", true, out);
         CPPUNIT_ASSERT_EQUAL(std::string("caf\xC3\xA9 end=\nbad =ZZ\n"), out);
+        out.clear();
+        qp.decode_line("=3D=3d==c3=a9 a=4", true, out);  // escapes back to back, lower case, cut short
+        qp.decode_line("plain text, no escape at all\t ", true, out);
+        CPPUNIT_ASSERT_EQUAL(std::string("===\xC3\xA9 a=4\nplain text, no escape at all\n"), out);
     }
 
     void embedded_encoding_detector()
