@@ -26,7 +26,6 @@
 #include "auth/dkim_signature_check.h"
 #include "auth/dns_txt_reply.h"
 #include "auth/libopendkim.h"
-#include "mail/address.h"
 #include "util/ascii.h"
 
 namespace ecomm {

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 
-#include "mail/address.h"
 #include "util/ascii.h"
 
 namespace ecomm {

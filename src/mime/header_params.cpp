@@ -212,7 +212,7 @@ HeaderValue parse_header_value(std::string_view field)
     for (const char c : trim(text.substr(0, semicolon))) {
         if (is_space(c) || c == '"') continue;
         if (c < '!' || c > '~' || std::string_view("()<>@,;:\\[]?=").find(c) != std::string_view::npos) break;
-        result.value += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+        result.value += ascii_lower(c);
     }
     std::map<std::string, std::vector<Section>> extended;
     for (auto& raw : split_parameters(text.substr(semicolon))) {

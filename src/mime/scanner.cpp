@@ -58,7 +58,7 @@ std::string boundary_parameter(const HeaderValue& type)
 
 bool is_tnef(std::string_view type, std::string_view filename)
 {
-    return type == "application/ms-tnef" || type == "application/vnd.ms-tnef" || to_lower(filename) == "winmail.dat";
+    return type == "application/ms-tnef" || type == "application/vnd.ms-tnef" || iequals(filename, "winmail.dat");
 }
 
 // "Name: value" header line? A name of visible characters (blanks before the colon tolerated).
@@ -514,7 +514,7 @@ bool MimeParser::container_is_attachment(const std::string& type, const HeaderVa
 
 void MimeParser::start_embedded_message(const std::string& type)
 {
-    const std::string encoding = to_lower(mime::parse_header_value(entity_.encoding).value);
+    const std::string encoding = mime::parse_header_value(entity_.encoding).value;  // lower-cased
     const std::string prefix = entity_.message_root ? join_path(entity_.prefix, 1) : entity_.prefix;
     if (encoding == "base64" || encoding == "quoted-printable") {
         encoding_ = encoding == "base64" ? Encoding::base64 : Encoding::quoted_printable;
@@ -577,7 +577,7 @@ void MimeParser::start_leaf(const HeaderValue& type_value, std::string type, con
         return;
     }
 
-    const std::string encoding = to_lower(mime::parse_header_value(entity_.encoding).value);
+    const std::string encoding = mime::parse_header_value(entity_.encoding).value;  // lower-cased
     encoding_ = encoding == "base64" ? Encoding::base64 : encoding == "quoted-printable" ? Encoding::quoted_printable : Encoding::identity;
     base64_.reset();
     qp_ = {};
