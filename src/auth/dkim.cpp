@@ -98,11 +98,19 @@ struct DkimMessage {
         void operator()(DKIM* dkim) const noexcept { dkim_free(dkim); }
     };
 
+    // A header field held until the end of the headers: libopendkim sees the fields only once
+    // one of them may be a signature.
+    struct PendingField {
+        std::string text;  // "Name: value", line ends CRLF
+        bool signature;    // named DKIM-Signature exactly, as the own checks count them
+    };
+
     std::shared_ptr<const DkimLibrary> library;
     DnsResolver* resolver;
-    std::unique_ptr<DKIM, DkimFree> handle;
+    std::unique_ptr<DKIM, DkimFree> handle;  // opened at end of headers, for signed mail only
     Stage stage = Stage::headers;
-    std::string field;          // reused buffer for "Name: value"
+    std::vector<PendingField> pending_fields;
+    bool library_sees_signature = false;  // a field libopendkim would take for a DKIM-Signature
     std::string stage_buffer;   // body bytes mended to CRLF, waiting for dkim_body
     bool last_was_cr = false;
     PendingQuery pending;
@@ -167,6 +175,7 @@ struct DkimMessage {
     const OwnCheck* own_check_of(const DKIM_SIGINFO* sig) const;
     SignatureState state_of(DKIM_SIGINFO* sig) const;
 
+    void open_handle();
     void remember_signature(std::string_view name, std::string_view value);
     void count_singleton(std::string_view name);
     std::string header_block_error() const;
@@ -351,33 +360,61 @@ detail::DkimMessage::DkimMessage(std::shared_ptr<const DkimLibrary> lib, DnsReso
     : library(std::move(lib)), resolver(&dns)
 {
     if (!library) throw std::invalid_argument("DkimVerifier needs a DkimLibrary");
-    DKIM_STAT status = DKIM_STAT_OK;
-    handle.reset(dkim_verify(library->handle(), kJobId, nullptr, &status));
-    if (!handle) throw std::runtime_error("libopendkim: cannot create a verifying handle");
-    dkim_set_user_context(handle.get(), this);
-    fields.reserve(32);  // a typical header block without regrowing
+    pending_fields.reserve(32);  // a typical header block without regrowing
 }
+
+namespace {
+
+// Whether libopendkim takes field for a signature: its name is the text before the first colon
+// less trailing white space (dkim_header), compared without case. Wider than the milter's header
+// name alone, so that no field it would verify is missed.
+bool library_takes_for_signature(std::string_view field)
+{
+    std::string_view name = field.substr(0, field.find(':'));
+    while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back()))) name.remove_suffix(1);
+    return iequals(name, DKIM_SIGNHEADER);
+}
+
+}  // namespace
 
 void detail::DkimMessage::header(std::string_view name, std::string_view value)
 {
     if (stage != Stage::headers) return;
+    std::string field;
+    field.reserve(name.size() + 2 + value.size());
     field.assign(name);
     field += ": ";
     bool last_was_cr_in_header = false;
     append_crlf(field, value, last_was_cr_in_header);
-    // A header libopendkim refuses (no colon, too long) is left out of the hashes, as OpenDKIM
-    // does; signatures covering it will fail on their own.
-    const DKIM_STAT status = dkim_header(handle.get(), reinterpret_cast<unsigned char*>(field.data()), field.size());
-    // The fields libopendkim keeps, for the signatures checked here: it keeps a DKIM-Signature
-    // whose tags do not parse too (it reports that signature as malformed, and other
-    // signatures may cover the field).
-    const bool signature = iequals(name, DKIM_SIGNHEADER);
-    if (status == DKIM_STAT_OK || (signature && status == DKIM_STAT_SYNTAX)) {
-        if (signature) signature_fields.push_back(fields.size());
-        fields.push_back(field);
-    }
+    if (library_takes_for_signature(field)) library_sees_signature = true;
+    pending_fields.push_back({std::move(field), iequals(name, DKIM_SIGNHEADER)});
     remember_signature(name, value);
     count_singleton(name);
+}
+
+// Most mail is unsigned: the libopendkim handle, and its copy of every header, only for the rest.
+void detail::DkimMessage::open_handle()
+{
+    DKIM_STAT status = DKIM_STAT_OK;
+    handle.reset(dkim_verify(library->handle(), kJobId, nullptr, &status));
+    if (!handle) throw std::runtime_error("libopendkim: cannot create a verifying handle");
+    dkim_set_user_context(handle.get(), this);
+    fields.reserve(pending_fields.size());
+    for (PendingField& pending_field : pending_fields) {
+        std::string& text = pending_field.text;
+        // A header libopendkim refuses (no colon, too long) is left out of the hashes, as
+        // OpenDKIM does; signatures covering it will fail on their own.
+        const DKIM_STAT header_status =
+            dkim_header(handle.get(), reinterpret_cast<unsigned char*>(text.data()), text.size());
+        // The fields libopendkim keeps, for the signatures checked here: it keeps a
+        // DKIM-Signature whose tags do not parse too (it reports that signature as malformed,
+        // and other signatures may cover the field).
+        if (header_status == DKIM_STAT_OK || (pending_field.signature && header_status == DKIM_STAT_SYNTAX)) {
+            if (pending_field.signature) signature_fields.push_back(fields.size());
+            fields.push_back(std::move(text));
+        }
+    }
+    pending_fields = {};
 }
 
 void detail::DkimMessage::count_singleton(std::string_view name)
@@ -423,8 +460,15 @@ void detail::DkimMessage::end_of_headers()
     if (!header_error.empty()) {
         // No point hashing anything: every signature on this message is a permerror.
         stage = signature_tags.empty() ? Stage::unsigned_message : Stage::malformed;
+        pending_fields = {};
         return;
     }
+    if (!library_sees_signature) {  // libopendkim would answer DKIM_STAT_NOSIG
+        stage = Stage::unsigned_message;
+        pending_fields = {};
+        return;
+    }
+    open_handle();
     DKIM_STAT status;
     {
         ActiveVerifier active(this);  // keys are looked up here

@@ -153,8 +153,10 @@ Verdict Session::end_of_message(std::string queue_id, std::chrono::system_clock:
             facts_.unsubscribe_link_evidence = links_->evidence();
         }
     }
-    if (rate_) count_message(classify(facts_, *snapshot_));
-    Verdict verdict = run_pipeline(facts_, *snapshot_);
+    // The rate and audience facts count_message adds do not change the class.
+    Classification classification = classify(facts_, *snapshot_);
+    if (rate_) count_message(classification);
+    Verdict verdict = run_pipeline(facts_, *snapshot_, std::move(classification));
     if (rate_) {
         const bool refused = verdict.action == Action::reject || verdict.action == Action::tempfail ||
                              verdict.action == Action::discard;

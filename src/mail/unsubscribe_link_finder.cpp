@@ -362,11 +362,6 @@ void UnsubscribeLinkFinder::Link::set(std::string_view text)
     state = State::unknown;
 }
 
-UnsubscribeLinkFinder::UnsubscribeLinkFinder()
-{
-    raw_.reserve(behind_bytes + lookahead_bytes + block_bytes);
-}
-
 void UnsubscribeLinkFinder::reset()
 {
     found_ = false;
@@ -400,6 +395,10 @@ void UnsubscribeLinkFinder::end_text()
 
 void UnsubscribeLinkFinder::text(std::string_view decoded)
 {
+    // The window's usual size at once, and only for a message with text to search: a finder is
+    // made for every message, and dropped at the end of the headers when the search cannot matter.
+    if (!found_ && !decoded.empty() && raw_.capacity() < behind_bytes + lookahead_bytes + block_bytes)
+        raw_.reserve(behind_bytes + lookahead_bytes + block_bytes);
     while (!found_ && !decoded.empty()) {
         const std::size_t n = std::min(decoded.size(), block_bytes);
         raw_.append(decoded.data(), n);

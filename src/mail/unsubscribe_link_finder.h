@@ -46,7 +46,7 @@ namespace ecomm {
 
 class UnsubscribeLinkFinder : public MimeTextSink {
 public:
-    UnsubscribeLinkFinder();
+    UnsubscribeLinkFinder() = default;
 
     // One text leaf: begin_text, any number of text calls, end_text. Text arriving without
     // begin_text is treated as plain text; end_text must come before found() is final (up to

@@ -2,6 +2,7 @@
 #include "policy/pipeline.h"
 
 #include <array>
+#include <utility>
 
 #include "policy/authentication_results.h"
 #include "policy/calendar.h"
@@ -67,9 +68,14 @@ void add_authentication_results(const MessageFacts& facts, const MainConfig& con
 
 Verdict run_pipeline(const MessageFacts& facts, const Snapshot& snapshot)
 {
+    return run_pipeline(facts, snapshot, classify(facts, snapshot));
+}
+
+Verdict run_pipeline(const MessageFacts& facts, const Snapshot& snapshot, Classification classification)
+{
     const MainConfig& config = snapshot.config;
     Verdict verdict;
-    verdict.classification = classify(facts, snapshot);
+    verdict.classification = std::move(classification);
     const RuleInput input{facts, snapshot, verdict.classification, local_date(facts.now, config.time_zone)};
 
     const RuleResult* deciding = nullptr;

@@ -327,6 +327,30 @@ std::vector<DkimSignatureResult> verify_both_ways(const Message& message, FakeRe
     return own;
 }
 
+// Whether libopendkim, fed message's header block on its own, finds a signature in it (lists
+// one after dkim_eoh). Every signature is ignored before any key look-up: only the finding
+// counts.
+bool library_finds_signature(const Message& message)
+{
+    std::unique_ptr<DKIM_LIB, LibClose> lib(dkim_init(nullptr, nullptr));
+    dkim_set_prescreen(lib.get(), [](DKIM*, DKIM_SIGINFO** sigs, int count) {
+        for (int i = 0; i < count; ++i) dkim_sig_ignore(sigs[i]);
+        return DKIM_CBSTAT_CONTINUE;
+    });
+    DKIM_STAT status = DKIM_STAT_OK;
+    std::unique_ptr<DKIM, HandleFree> dkim(
+        dkim_verify(lib.get(), reinterpret_cast<const unsigned char*>("test"), nullptr, &status));
+    if (!dkim) throw std::runtime_error("dkim_verify failed");
+    for (const auto& field : message.headers) {
+        std::string line = field.name + ": " + crlf(field.value);
+        dkim_header(dkim.get(), reinterpret_cast<unsigned char*>(line.data()), line.size());
+    }
+    dkim_eoh(dkim.get());
+    DKIM_SIGINFO** sigs = nullptr;
+    int count = 0;
+    return dkim_getsiglist(dkim.get(), &sigs, &count) == DKIM_STAT_OK && count > 0;
+}
+
 // p= of a generated key's record.
 std::string public_key_of(int bits)
 {
@@ -410,6 +434,7 @@ class DkimTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(smallKeyIsPolicy);
     CPPUNIT_TEST(signatureCountIsCapped);
     CPPUNIT_TEST(unsignedMessageHasNoResultsAndSkipsBody);
+    CPPUNIT_TEST(signatureIsFoundUnderAnySpellingOfItsName);
     CPPUNIT_TEST(lfAndCrlfBodiesVerifyAlike);
     CPPUNIT_TEST(oneByteChunksGiveTheSameResult);
     CPPUNIT_TEST(mixedLineEndsInAnyChunkingVerify);
@@ -845,6 +870,30 @@ public:
         verifier.body("ignored\r\n");
         CPPUNIT_ASSERT(verifier.finish().empty());
         CPPUNIT_ASSERT_EQUAL(0, dns.queries);
+    }
+
+    // The verifier hands the header block to libopendkim only when one field may be a signature
+    // (most mail is unsigned), so its test must find every field libopendkim itself takes for a
+    // DKIM-Signature: whatever the case of the name, wherever the field stands, with white space
+    // before the colon. libopendkim, asked directly, is the reference.
+    void signatureIsFoundUnderAnySpellingOfItsName()
+    {
+        if (KeyStore::instance().skip_without_keys("signatureIsFoundUnderAnySpellingOfItsName")) return;
+        FakeResolver dns;
+        publish(dns, "k2048", 2048);
+        const std::string signature = sign(sample_message());
+        std::size_t found = 0;
+        for (const std::string name : {"dkim-signature", "DKIM-SIGNATURE", "DKIM-Signature ", "DKIM-Signature\t"}) {
+            Message last = sample_message();
+            last.headers.push_back(Field{name, signature});
+            const auto results = verify_both_ways(last, dns, "signature named \"" + name + "\", last");
+            const bool library_finds = library_finds_signature(last);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::size_t{library_finds ? 1u : 0u}, results.size());
+            if (!library_finds) continue;
+            ++found;
+            assert_single(results, Code::pass, "");
+        }
+        CPPUNIT_ASSERT(found >= 3);  // the case variants and the space before the colon at least
     }
 
     void lfAndCrlfBodiesVerifyAlike()

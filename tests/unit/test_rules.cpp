@@ -46,6 +46,7 @@ class RulesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(tagActionOnOtherRuleAddsReportHeader);
     CPPUNIT_TEST(junkAndQuarantineActions);
     CPPUNIT_TEST(logActionOnlyLogs);
+    CPPUNIT_TEST(givenClassificationIsTheOneJudged);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -61,6 +62,25 @@ public:
         CPPUNIT_ASSERT(v.reply->text.find("not registered to send university mail") != std::string::npos);
         CPPUNIT_ASSERT(v.reply->text.ends_with("(eComm policy IV.B.3.c.i; https://www.example.edu/policy)"));
         CPPUNIT_ASSERT(v.edits.empty());
+    }
+
+    // The session classifies once at end of message and hands the class to the pipeline: the
+    // verdict is the one the pipeline reaches classifying by itself, and judges the class given.
+    void givenClassificationIsTheOneJudged()
+    {
+        const Snapshot s = base_snapshot();
+        const MessageFacts impostor = facts("203.0.113.9", "dean@example.edu");
+        const Verdict own = run_pipeline(impostor, s);
+        const Verdict given = run_pipeline(impostor, s, classify(impostor, s));
+        CPPUNIT_ASSERT(given.action == own.action);
+        CPPUNIT_ASSERT_EQUAL(own.deciding_rule, given.deciding_rule);
+        CPPUNIT_ASSERT(given.classification.sender_class == SenderClass::impersonation);
+
+        Classification external;
+        external.sender_class = SenderClass::external;
+        const Verdict tagged = run_pipeline(impostor, s, external);
+        CPPUNIT_ASSERT(tagged.classification.sender_class == SenderClass::external);
+        CPPUNIT_ASSERT(tagged.action == Action::tag);
     }
 
     void expiredRegistrationNamesTheExpiry()
