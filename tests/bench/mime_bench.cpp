@@ -4,7 +4,8 @@
 // own (plus the block): run at 5 and 50 MB and compare.
 //
 //   make bench   (or by hand: g++ -std=c++20 -O2 -DNDEBUG -Isrc tests/bench/mime_bench.cpp src/mime/*.cpp
-//                 src/mail/unsubscribe_link_finder.cpp src/mail/list_unsubscribe.cpp src/mail/address.cpp)
+//                 src/util/vector_path.cpp src/mail/unsubscribe_link_finder.cpp src/mail/list_unsubscribe.cpp
+//                 src/mail/address.cpp)
 //   ./mime_bench 50            # base64 attachments (no decoding needed: skipped, scanned for boundaries)
 //   ./mime_bench 50 embedded   # the same inside a base64-encoded message/rfc822 (decoded and re-scanned)
 //   ./mime_bench 50 text       # 1 MB text/plain messages through the scanner and the unsubscribe
