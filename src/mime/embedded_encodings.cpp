@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "mime/line_marks.h"
+
 namespace ecomm::mime {
 
 namespace {
@@ -92,6 +94,23 @@ bool EmbeddedEncodingDetector::feed(std::string_view text)
 {
     bool completed = false;
     while (!text.empty() && !found_) {
+        if (skipping_) {
+            const void* end = std::memchr(text.data(), '\n', text.size());
+            if (!end) break;
+            text.remove_prefix(static_cast<std::size_t>(static_cast<const char*>(end) - text.data()) + 1);
+            skipping_ = false;
+            continue;
+        }
+        if (idle()) {
+            // Only a line that starts with 'b' or '=' can change anything: the others are
+            // skipped 64 bytes at a time instead of being split into lines and copied.
+            const std::size_t start = find_marked_line(text, kBlockLines);
+            if (start == text.size()) {
+                skipping_ = text.back() != '\n';
+                break;
+            }
+            text.remove_prefix(start);
+        }
         const void* nl = std::memchr(text.data(), '\n', text.size());
         const std::size_t length = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - text.data()) : text.size();
         if (line_.size() < kKeep) line_.append(text.substr(0, std::min(length, kKeep - line_.size())));
@@ -116,6 +135,7 @@ bool EmbeddedEncodingDetector::feed_line(std::string_view line, bool ends_line)
 
 bool EmbeddedEncodingDetector::finish()
 {
+    skipping_ = false;
     if (line_.empty() || found_) return false;
     const bool completed = judge_line(line_);
     line_.clear();

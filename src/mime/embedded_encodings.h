@@ -26,7 +26,7 @@ public:
     bool found() const { return found_; }
     // No begin line waits for its next line and no line is half read: a line that starts with
     // neither 'b' nor '=' then changes nothing, and need not be fed.
-    bool idle() const { return begin_name_.empty() && line_.empty(); }
+    bool idle() const { return begin_name_.empty() && line_.empty() && !skipping_; }
     const Block& block() const { return block_; }
     void reset() { *this = EmbeddedEncodingDetector{}; }
 
@@ -38,6 +38,7 @@ private:
     std::string line_;          // start of the current line, at most kKeep bytes
     std::string begin_name_;    // a "begin" line was seen; the next line decides
     std::string begin_kind_;    // "uu" or "uu-base64"
+    bool skipping_ = false;     // feed: the rest of a line whose start needed no look
     bool found_ = false;
     Block block_;
 };

@@ -13,6 +13,7 @@ using LineMarks = std::array<char, 3>;
 
 inline constexpr LineMarks kBoundaryLines = {'-', '-', '-'};
 inline constexpr LineMarks kBoundaryOrBlockLines = {'-', 'b', '='};
+inline constexpr LineMarks kBlockLines = {'b', '=', '='};
 
 // The offset of the first line start in text whose first byte is one of marks, where text itself
 // starts a line; text.size() when no line in it does.

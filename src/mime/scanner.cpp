@@ -24,6 +24,7 @@ constexpr std::size_t kMaxLine = 64 * 1024;          // longer lines are handled
 constexpr std::size_t kMaxHeaderBytes = 64 * 1024;   // kept per part: Content-Type/-Disposition/-Transfer-Encoding
 constexpr std::size_t kMaxFieldCopies = 4;           // repeated Content-Type fields judged
 constexpr std::size_t kSinkBatch = 8 * 1024;         // text comes a line at a time: one sink call per this much
+constexpr std::size_t kScanBatch = 8 * 1024;         // decoded text goes to the block detector in pieces this large
 
 bool contains(const std::vector<std::string>& list, std::string_view item)
 {
@@ -165,7 +166,7 @@ private:
     void end_part();
     void decode(std::string_view line, bool ends_line, std::string& out);
     void flush_sink();  // passes on the decoded text gathered so far
-    void scan_text(std::string_view text, const std::string& type);
+    void flush_scan();  // the same for the block detector
     void report_block(const std::string& type);
     void add_finding(std::string part, std::string type, std::string filename, std::string reason);
     std::string leaf_path() const { return entity_.message_root ? join_path(entity_.prefix, 1) : entity_.prefix; }
@@ -194,6 +195,7 @@ private:
     mime::EmbeddedEncodingDetector detector_;
     bool sinking_ = false;
     std::string sink_text_;  // decoded text for the sink, passed on in pieces of kSinkBatch
+    std::string scan_text_;  // decoded text for the block detector, passed on in pieces of kScanBatch
     bool sniffing_ = false;  // top-level headers ended without a Content-Type (see end_headers)
     std::unique_ptr<MimeParser> nested_;
     std::string decoded_;  // scratch
@@ -603,9 +605,20 @@ void MimeParser::flush_sink()
     sink_text_.clear();
 }
 
+// Decoded text reaches the detector in batches: fed a decoded line at a time (57 bytes of base64),
+// its per-call work outweighed the search itself.
+void MimeParser::flush_scan()
+{
+    if (scan_text_.empty()) return;
+    const bool completed = body_ == Body::text && !detector_.found() && detector_.feed(scan_text_);
+    scan_text_.clear();
+    if (completed) report_block(leaf_type_);
+}
+
 void MimeParser::end_part()
 {
     if (mode_ == Mode::headers) keep_field();
+    flush_scan();
     if ((body_ == Body::text || body_ == Body::between) && detector_.finish()) report_block(leaf_type_);
     if (sinking_) {
         flush_sink();
@@ -635,11 +648,6 @@ void MimeParser::decode(std::string_view line, bool ends_line, std::string& out)
 }
 
 // uu/yEnc blocks in text; a finding names the text part (or the multipart of a preamble).
-void MimeParser::scan_text(std::string_view text, const std::string& type)
-{
-    if (detector_.feed(text)) report_block(type);
-}
-
 void MimeParser::report_block(const std::string& type)
 {
     const auto& block = detector_.block();
@@ -670,7 +678,10 @@ void MimeParser::body_line(std::string_view line, bool ends_line)
             return;
         }
         decode(line, ends_line, decoded_);
-        if (!detector_.found()) scan_text(decoded_, leaf_type_);
+        if (!detector_.found()) {
+            scan_text_.append(decoded_);
+            if (scan_text_.size() >= kScanBatch) flush_scan();
+        }
         if (sinking_) {
             sink_text_.append(decoded_);
             if (sink_text_.size() >= kSinkBatch) flush_sink();

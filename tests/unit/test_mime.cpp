@@ -672,11 +672,15 @@ public:
             std::string(300, 'x') + "\nbegin 644 ok.exe\nM" + std::string(60, '"') + "\n",
             "text without a line end: =ybegin name=x",
             "begin 644 ok.exe\n\nM" + std::string(60, '!') + "\n",  // a blank line breaks the block
+            "xx begin 644 no.exe\nM" + std::string(60, '!') + "\nsee =ybegin name=no\n",  // not at a line start
+            std::string(90, 'q') + "\n" + std::string(70, 'b') + "\n=\nbegin 644 late.exe\nM" + std::string(60, '#') + "\n",
         };
         for (const std::string& text : texts) {
             for (std::size_t piece : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{100}}) {
                 mime::EmbeddedEncodingDetector fed, lines;
-                bool fed_completed = fed.feed(text);
+                bool fed_completed = false;
+                for (std::size_t at = 0; at < text.size(); at += piece == 0 ? text.size() : piece)  // feed in chunks too
+                    fed_completed = fed.feed(std::string_view(text).substr(at, piece == 0 ? text.size() : piece)) || fed_completed;
                 fed_completed = fed.finish() || fed_completed;
                 bool lines_completed = false;
                 for (std::size_t at = 0; at < text.size();) {
