@@ -110,7 +110,7 @@ struct DkimMessage {
     std::unique_ptr<DKIM, DkimFree> handle;  // opened at end of headers, for signed mail only
     Stage stage = Stage::headers;
     std::vector<PendingField> pending_fields;
-    bool library_sees_signature = false;  // a field libopendkim would take for a DKIM-Signature
+    bool maybe_signed = false;  // a field may be a DKIM-Signature (may_be_signature_field)
     std::string stage_buffer;   // body bytes mended to CRLF, waiting for dkim_body
     bool last_was_cr = false;
     PendingQuery pending;
@@ -365,10 +365,11 @@ detail::DkimMessage::DkimMessage(std::shared_ptr<const DkimLibrary> lib, DnsReso
 
 namespace {
 
-// Whether libopendkim takes field for a signature: its name is the text before the first colon
-// less trailing white space (dkim_header), compared without case. Wider than the milter's header
-// name alone, so that no field it would verify is missed.
-bool library_takes_for_signature(std::string_view field)
+// Whether field may be one libopendkim takes for a signature: the text before the first colon,
+// trailing white space dropped, is DKIM-Signature in any case. At least as wide as libopendkim's
+// own test (it takes a space before the colon, not a tab: tests/unit/test_dkim.cpp), so that no
+// field it would verify is missed; a field it then does not take costs a handle, no more.
+bool may_be_signature_field(std::string_view field)
 {
     std::string_view name = field.substr(0, field.find(':'));
     while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back()))) name.remove_suffix(1);
@@ -386,7 +387,7 @@ void detail::DkimMessage::header(std::string_view name, std::string_view value)
     field += ": ";
     bool last_was_cr_in_header = false;
     append_crlf(field, value, last_was_cr_in_header);
-    if (library_takes_for_signature(field)) library_sees_signature = true;
+    if (may_be_signature_field(field)) maybe_signed = true;
     pending_fields.push_back({std::move(field), iequals(name, DKIM_SIGNHEADER)});
     remember_signature(name, value);
     count_singleton(name);
@@ -463,7 +464,7 @@ void detail::DkimMessage::end_of_headers()
         pending_fields = {};
         return;
     }
-    if (!library_sees_signature) {  // libopendkim would answer DKIM_STAT_NOSIG
+    if (!maybe_signed) {  // libopendkim would answer DKIM_STAT_NOSIG
         stage = Stage::unsigned_message;
         pending_fields = {};
         return;

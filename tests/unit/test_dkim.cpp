@@ -874,8 +874,8 @@ public:
 
     // The verifier hands the header block to libopendkim only when one field may be a signature
     // (most mail is unsigned), so its test must find every field libopendkim itself takes for a
-    // DKIM-Signature: whatever the case of the name, wherever the field stands, with white space
-    // before the colon. libopendkim, asked directly, is the reference.
+    // DKIM-Signature: whatever the case of the name, wherever the field stands, with a space
+    // before the colon (a tab it does not take). libopendkim, asked directly, is the reference.
     void signatureIsFoundUnderAnySpellingOfItsName()
     {
         if (KeyStore::instance().skip_without_keys("signatureIsFoundUnderAnySpellingOfItsName")) return;
