@@ -72,8 +72,14 @@ __attribute__((target("avx2"))) std::size_t decode_avx2_steps(std::string_view i
 void Base64Decoder::decode(std::string_view in, std::string& out)
 {
     const std::size_t start = out.size();
-    out.resize(start + in.size() / 4 * 3 + 3 + 8);  // 8: the vector steps' last store
-    char* dest = out.data() + start;
+    out.resize(start + room_for(in.size()));
+    out.resize(start + decode(in, out.data() + start));
+}
+
+// Room: 3 bytes a quantum, 3 more for a partial quantum completed, 8 for the vector steps' last store.
+std::size_t Base64Decoder::decode(std::string_view in, char* const begin)
+{
+    char* dest = begin;
 #if defined(ECOMM_HAVE_AVX2)
     const bool avx2 = vector_path() == VectorPath::avx2;
 #endif
@@ -120,7 +126,7 @@ void Base64Decoder::decode(std::string_view in, std::string& out)
             reset();
         }
     }
-    out.resize(static_cast<std::size_t>(dest - out.data()));
+    return static_cast<std::size_t>(dest - begin);
 }
 
 void QuotedPrintableDecoder::decode_line(std::string_view line, bool complete, std::string& out)

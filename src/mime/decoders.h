@@ -3,6 +3,7 @@
 // lenient the way mail clients are: base64 skips characters outside its alphabet and resumes after
 // padding; quoted-printable keeps malformed escapes literally.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -11,7 +12,11 @@ namespace ecomm::mime {
 
 class Base64Decoder {
 public:
-    void decode(std::string_view in, std::string& out);
+    void decode(std::string_view in, std::string& out);  // appends to out
+    // The same into a caller's buffer of room_for(in.size()) bytes (no zero-filling of a string's
+    // growth); returns the bytes written.
+    std::size_t decode(std::string_view in, char* dest);
+    static constexpr std::size_t room_for(std::size_t characters) { return characters / 4 * 3 + 3 + 8; }
     void reset() { bits_ = 0; count_ = 0; }
 
 private:

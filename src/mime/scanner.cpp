@@ -155,6 +155,8 @@ private:
     void body_line(std::string_view line, bool ends_line);
     std::optional<mime::LineMarks> watched_lines() const;
     std::string_view skip_unwatched_lines(std::string_view data);
+    bool reads_encoded_content() const { return encoding_ != Encoding::identity && (body_ == Body::text || body_ == Body::embedded); }
+    std::string_view decode_encoded_lines(std::string_view data);
 
     // Parts
     void begin_entity(Entity entity);
@@ -165,6 +167,7 @@ private:
     bool container_is_attachment(const std::string& type, const HeaderValue& type_value, const HeaderValue& disposition);
     void end_part();
     void decode(std::string_view line, bool ends_line, std::string& out);
+    void take_decoded(std::string_view decoded);  // decoded content of the current text part or embedded message
     void flush_sink();  // passes on the decoded text gathered so far
     void flush_scan();  // the same for the block detector
     void report_block(const std::string& type);
@@ -199,6 +202,8 @@ private:
     bool sniffing_ = false;  // top-level headers ended without a Content-Type (see end_headers)
     std::unique_ptr<MimeParser> nested_;
     std::string decoded_;  // scratch
+    std::string encoded_;      // base64 lines gathered without their line breaks, for decode_encoded_lines
+    std::string decode_room_;  // their decoding (its size only grows: no zero-filling per batch)
 };
 
 MimeParser::MimeParser(ScanContext& context, std::string prefix, int depth, bool embedded) : context_(context)
@@ -230,8 +235,16 @@ void MimeParser::feed(std::string_view data)
             continue;
         }
         if (carry_.empty() && !continuing_ && mode_ == Mode::body) {
-            data = skip_unwatched_lines(data);
-            if (data.empty() || skip_line_) continue;
+            if (reads_encoded_content()) {
+                const std::string_view rest = decode_encoded_lines(data);
+                if (rest.size() < data.size()) {
+                    data = rest;
+                    continue;
+                }  // else the line machine takes the next line (a possible boundary, or one not yet whole)
+            } else {
+                data = skip_unwatched_lines(data);
+                if (data.empty() || skip_line_) continue;
+            }
         }
         const void* nl = std::memchr(data.data(), '\n', data.size());
         if (!nl) {
@@ -678,21 +691,65 @@ void MimeParser::body_line(std::string_view line, bool ends_line)
             return;
         }
         decode(line, ends_line, decoded_);
-        if (!detector_.found()) {
-            scan_text_.append(decoded_);
-            if (scan_text_.size() >= kScanBatch) flush_scan();
-        }
-        if (sinking_) {
-            sink_text_.append(decoded_);
-            if (sink_text_.size() >= kSinkBatch) flush_sink();
-        }
+        take_decoded(decoded_);
         return;
     case Body::embedded:
         if (!nested_ || nested_->settled()) return;
         decode(line, ends_line, decoded_);
-        if (nested_ && !decoded_.empty()) nested_->feed(decoded_);
+        take_decoded(decoded_);
         return;
     }
+}
+
+void MimeParser::take_decoded(std::string_view decoded)
+{
+    if (body_ == Body::embedded) {
+        if (nested_ && !decoded.empty()) nested_->feed(decoded);
+        return;
+    }
+    if (!detector_.found()) {
+        scan_text_.append(decoded);
+        if (scan_text_.size() >= kScanBatch) flush_scan();
+    }
+    if (sinking_) {
+        sink_text_.append(decoded);
+        if (sink_text_.size() >= kSinkBatch) flush_sink();
+    }
+}
+
+// Encoded content (a base64 or quoted-printable text part, an encoded embedded message) at a line
+// start: decodes the whole lines before the first that starts with '-' (only such a line can be
+// a boundary), about kScanBatch bytes of them at most, without taking each through the line
+// machine. Base64 lines are joined first, so that the vector decoder runs across line ends.
+// Returns the rest of data: data itself when its first line must go through the line machine
+// (a possible boundary, a line not yet whole or longer than kMaxLine).
+std::string_view MimeParser::decode_encoded_lines(std::string_view data)
+{
+    const bool skip = body_ == Body::embedded && (!nested_ || nested_->settled());  // nothing left to learn
+    const bool base64 = encoding_ == Encoding::base64;
+    decoded_.clear();
+    encoded_.clear();
+    std::size_t at = 0;
+    while (at < data.size() && data[at] != '-' && encoded_.size() + decoded_.size() < kScanBatch) {
+        const std::size_t room = std::min(data.size() - at, kMaxLine + 1);
+        const void* nl = std::memchr(data.data() + at, '\n', room);
+        if (!nl) break;
+        const std::size_t end = static_cast<std::size_t>(static_cast<const char*>(nl) - data.data());
+        std::string_view line = data.substr(at, end - at);
+        at = end + 1;
+        if (skip) continue;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (base64) encoded_.append(line);
+        else qp_.decode_line(line, true, decoded_);
+    }
+    std::string_view decoded = decoded_;
+    if (base64) {
+        const std::size_t room = mime::Base64Decoder::room_for(encoded_.size());
+        if (decode_room_.size() < room) decode_room_.resize(room);
+        decoded = {decode_room_.data(), base64_.decode(encoded_, decode_room_.data())};
+    }
+    if (!decoded.empty()) take_decoded(decoded);
+    return data.substr(at);
 }
 
 void MimeParser::finish()

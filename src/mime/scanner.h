@@ -20,14 +20,16 @@
 // blocks, not attachments. Signature parts (MimeOptions::exempt_types) of a multipart/signed do
 // not count.
 //
-// Streaming and bounded: no part is ever buffered (only up to 8 KiB of decoded text on its way
-// to the sink); lines are looked at one by one (longer lines than 64 KiB in pieces), content
-// that can only matter at a boundary or a uuencode/yEnc begin line (attachments, unencoded
-// text the sink does not read) is searched for lines starting with '-', 'b' or '=' and only
-// those are read, and decoder state is a few bytes. Malformed structure is judged on what can
-// be seen: a missing final boundary, a header without a blank line, broken base64 or an
-// unknown encoding never hide a part that was already visible, and there are no loops that do
-// not consume input.
+// Streaming and bounded: no part is ever buffered (only batches of about 8 KiB of text on their
+// way to the decoders, the detector and the sink, plus at most one line of 64 KiB); lines are
+// looked at one by one (longer lines than 64 KiB in pieces), except where they need no look of
+// their own: encoded content is decoded a batch of whole lines at a time up to the next line
+// starting with '-' (the only kind that can be a boundary), and content that can only matter at
+// a boundary or a uuencode/yEnc begin line (attachments, unencoded text the sink does not read)
+// is searched for lines starting with '-', 'b' or '=' and only those are read. Decoder state is
+// a few bytes. Malformed structure is judged on what can be seen: a missing final boundary, a
+// header without a blank line, broken base64 or an unknown encoding never hide a part that was
+// already visible, and there are no loops that do not consume input.
 #pragma once
 #include <cstddef>
 #include <memory>

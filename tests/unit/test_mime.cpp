@@ -4,6 +4,7 @@
 // bounded memory on hostile input; plus the parameter decoding and decoders underneath.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "mime/embedded_encodings.h"
 #include "mime/header_params.h"
 #include "mime/line_marks.h"
+#include "base64_lines.h"
 #include "mime/scanner.h"
 #include "vector_paths.h"
 
@@ -86,27 +88,7 @@ std::string with_mixed(const std::vector<std::string>& parts, bool close = true)
     return kHead + multipart("multipart/mixed", "==b1==", parts, close);
 }
 
-std::string base64(std::string_view in)
-{
-    static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    std::size_t line = 0;
-    for (std::size_t i = 0; i < in.size(); i += 3) {
-        const unsigned a = static_cast<unsigned char>(in[i]);
-        const unsigned b = i + 1 < in.size() ? static_cast<unsigned char>(in[i + 1]) : 0;
-        const unsigned c = i + 2 < in.size() ? static_cast<unsigned char>(in[i + 2]) : 0;
-        const unsigned v = (a << 16) | (b << 8) | c;
-        out += alphabet[(v >> 18) & 63];
-        out += alphabet[(v >> 12) & 63];
-        out += i + 1 < in.size() ? alphabet[(v >> 6) & 63] : '=';
-        out += i + 2 < in.size() ? alphabet[v & 63] : '=';
-        if ((line += 4) >= 76) {
-            out += '\n';
-            line = 0;
-        }
-    }
-    return out + "\n";
-}
+std::string base64(std::string_view in) { return test::base64_lines(in); }
 
 // The findings of a body the MTA handed over in two chunks, cut at split.
 std::vector<MimeFinding> scan_split_body(const std::string& content_type, std::string_view body, std::size_t split)
@@ -170,6 +152,7 @@ class MimeScannerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(dropped_sink_gets_no_more_text);
     CPPUNIT_TEST(marked_lines_found_as_reading_line_by_line_finds_them);
     CPPUNIT_TEST(blocks_and_boundaries_after_skipped_lines_at_every_split);
+    CPPUNIT_TEST(encoded_lines_read_alike_in_batches_and_one_by_one);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -838,6 +821,64 @@ public:
         const Scan plain = scan(kHead + multipart("multipart/mixed", "b1", {"Content-Type: text/plain\n\n" + prose, kPdf}), 5);
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, plain.findings.size());
         CPPUNIT_ASSERT_EQUAL(std::string("report.pdf"), plain.findings[0].filename);
+    }
+
+    // Encoded content is decoded a batch of whole lines at a time when the MTA's chunk holds them,
+    // and a line at a time otherwise (a chunk of 1 byte never holds a whole line): both must give
+    // the same text and findings, whatever the lines hold.
+    void encoded_lines_read_alike_in_batches_and_one_by_one()
+    {
+        std::string html = "<p>Report</p>\n";
+        for (int i = 0; i < 400; ++i) html += "<p>line " + std::to_string(i) + " of the annual report</p>\n";
+        const std::string uu_text = "See below.\n" + kUuBlock + "Thanks.\n";
+        std::string stray_b64 = base64(uu_text);
+        stray_b64.insert(40, "!*");                     // bytes outside the alphabet, skipped
+        stray_b64.insert(stray_b64.find('\n') + 1, "--\n-----\n");  // '-' lines that are no boundary
+        std::string qp = "Soft=\nbreak and trailing blanks   \nan escape =3D and a bad one =ZZ\n--not-the-boundary\n";
+        for (int i = 0; i < 300; ++i) qp += "qp line " + std::to_string(i) + " with =E2=80=94 a dash\n";
+        const std::string long_b64 = base64(std::string(70000, 'y'));  // one part of lines ...
+        std::string one_line = long_b64;                                 // ... and the same on one line
+        one_line.erase(std::remove(one_line.begin(), one_line.end(), '\n'), one_line.end());
+        const std::string inner = "From: c@d\nContent-Type: multipart/mixed; boundary=in\n\n--in\n" + kText + "--in\n" + kPdf + "--in--\n";
+        const std::string parts_lf = with_mixed({
+            "Content-Type: text/html\nContent-Transfer-Encoding: base64\n\n" + base64(html),
+            "Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\n" + qp,
+            "Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\n" + stray_b64,
+            "Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\n" + long_b64,
+            "Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\n" + one_line + "\n",
+            "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n" + base64(inner),
+        });
+        std::string parts_crlf;
+        for (const char c : parts_lf) parts_crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+        for (const std::string& message : {parts_lf, parts_crlf}) {
+            RecordingSink whole_sink;
+            const Scan whole = scan(message, 0, {}, &whole_sink);
+            // What is in it: the uuencoded block in the third part, the PDF in the embedded message.
+            CPPUNIT_ASSERT_EQUAL(std::size_t{2}, whole.findings.size());
+            CPPUNIT_ASSERT_EQUAL(std::string("uu"), whole.findings[0].reason);
+            CPPUNIT_ASSERT_EQUAL(std::string("3"), whole.findings[0].part);
+            CPPUNIT_ASSERT_EQUAL(std::string("report.pdf"), whole.findings[1].filename);
+            CPPUNIT_ASSERT_EQUAL(std::string("6.2"), whole.findings[1].part);
+            const std::string y(70000, 'y');
+            const std::string expected = "[html]" + html + "[end][text]Softbreak and trailing blanks\nan escape = and a bad one =ZZ\n" +
+                                         "--not-the-boundary\n" + qp.substr(qp.find("qp line 0")) + "\n[end][text]" + uu_text +
+                                         "[end][text]" + y + "[end][text]" + y + "[end]";
+            std::string expected_decoded = expected;
+            for (std::size_t at = 0; (at = expected_decoded.find("=E2=80=94", at)) != std::string::npos;)
+                expected_decoded.replace(at, 9, "\xE2\x80\x94");
+            CPPUNIT_ASSERT(whole_sink.log == expected_decoded);
+            for (const std::size_t chunk : {1, 2, 7, 77, 78, 100, 4096, 65535}) {
+                RecordingSink sink;
+                const Scan result = scan(message, chunk, {}, &sink);
+                const std::string where = "chunks of " + std::to_string(chunk) + (message == parts_crlf ? ", CRLF" : ", LF");
+                CPPUNIT_ASSERT_MESSAGE(where, sink.log == whole_sink.log);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(where, whole.findings.size(), result.findings.size());
+                for (std::size_t i = 0; i < whole.findings.size(); ++i) {
+                    CPPUNIT_ASSERT_EQUAL_MESSAGE(where, whole.findings[i].part, result.findings[i].part);
+                    CPPUNIT_ASSERT_EQUAL_MESSAGE(where, whole.findings[i].reason, result.findings[i].reason);
+                }
+            }
+        }
     }
 };
 
