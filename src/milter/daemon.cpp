@@ -401,19 +401,6 @@ struct Identities {
     }
 };
 
-// [milter] no_reply: the stages after connect go without replies on any socket by default
-// (always), on a unix socket only (unix), or never. docs/BENCHMARKS.md has the measurements
-// behind the default, over TCP too.
-bool wants_no_reply(const MainConfig& config, const SocketSpec& spec)
-{
-    switch (config.no_reply) {
-    case MainConfig::NoReply::unix_only: return spec.is_unix();
-    case MainConfig::NoReply::always: return true;
-    case MainConfig::NoReply::never: return false;
-    }
-    return false;
-}
-
 // Registers the callbacks and opens the listening socket while still root: a unix socket gets
 // its owner and mode (and a remover for exit), an inet one TCP_NODELAY.
 std::string open_listener(SnapshotHolder& holder, const SocketSpec& spec, const MainConfig& config,
@@ -424,7 +411,7 @@ std::string open_listener(SnapshotHolder& holder, const SocketSpec& spec, const 
         if (!check.ok) return check.error;
         if (check.removed) log::notice("removed stale socket " + spec.path);
     }
-    if (!register_milter(holder, wants_no_reply(config, spec))) return "smfi_register failed";
+    if (!register_milter(holder, quiet_stages(config.no_reply, spec.is_unix()))) return "smfi_register failed";
     std::string connection = spec.to_libmilter();
     if (smfi_setconn(connection.data()) != MI_SUCCESS) return "smfi_setconn(" + connection + ") failed";
     smfi_settimeout(kMilterTimeoutSeconds);

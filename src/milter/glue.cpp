@@ -71,8 +71,8 @@ struct Connection {
     bool message_failed = false;     // a stage of the current message; cleared at MAIL FROM
 };
 
-// Set by register_milter() before smfi_main(): whether the non-final stages send no reply.
-bool g_no_reply = false;
+// Set by register_milter() before smfi_main(): the stages negotiated without a reply (SMFIP_NR_*).
+unsigned long g_quiet_stages = 0;
 
 Connection* connection_of(SMFICTX* ctx) { return static_cast<Connection*>(smfi_getpriv(ctx)); }
 
@@ -146,12 +146,13 @@ sfsistat guarded(SMFICTX* ctx, const char* callback, Body&& body) noexcept
     }
 }
 
-// For the stages before end of message, which only ever continue. With g_no_reply they send no
-// reply at all: a failure is logged and remembered, and end of message answers it.
+// For the stages before end of message, which only ever continue. Negotiated without a reply
+// (stage, an SMFIP_NR_* bit, in g_quiet_stages) they send none at all: a failure is logged and
+// remembered, and end of message answers it.
 template <typename Body>
-sfsistat quiet_stage(SMFICTX* ctx, const char* callback, bool whole_connection, Body&& body) noexcept
+sfsistat quiet_stage(SMFICTX* ctx, const char* callback, unsigned long stage, bool whole_connection, Body&& body) noexcept
 {
-    if (!g_no_reply) {
+    if ((g_quiet_stages & stage) == 0) {
         return guarded(ctx, callback, [&] {
             body();
             return SMFIS_CONTINUE;
@@ -242,13 +243,13 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* address)
 
 sfsistat on_helo(SMFICTX* ctx, char* name)
 {
-    return quiet_stage(ctx, "helo", true, [&] { require_session(ctx).helo(name != nullptr ? name : ""); });
+    return quiet_stage(ctx, "helo", SMFIP_NR_HELO, true, [&] { require_session(ctx).helo(name != nullptr ? name : ""); });
 }
 
 sfsistat on_envfrom(SMFICTX* ctx, char** argv)
 {
     if (Connection* connection = connection_of(ctx)) connection->message_failed = false;  // a new message
-    return quiet_stage(ctx, "envfrom", false, [&] {
+    return quiet_stage(ctx, "envfrom", SMFIP_NR_MAIL, false, [&] {
         Session& session = require_session(ctx);
         const char* argument = argv != nullptr && argv[0] != nullptr ? argv[0] : "";
         session.mail_from(argument, symbol(ctx, "{auth_authen}"));
@@ -257,7 +258,7 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv)
 
 sfsistat on_envrcpt(SMFICTX* ctx, char** argv)
 {
-    return quiet_stage(ctx, "envrcpt", false, [&] {
+    return quiet_stage(ctx, "envrcpt", SMFIP_NR_RCPT, false, [&] {
         const char* argument = argv != nullptr && argv[0] != nullptr ? argv[0] : "";
         require_session(ctx).recipient(argument);
     });
@@ -265,19 +266,19 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv)
 
 sfsistat on_data(SMFICTX* ctx)
 {
-    return quiet_stage(ctx, "data", false, [&] { require_session(ctx); });
+    return quiet_stage(ctx, "data", SMFIP_NR_DATA, false, [&] { require_session(ctx); });
 }
 
 sfsistat on_header(SMFICTX* ctx, char* name, char* value)
 {
-    return quiet_stage(ctx, "header", false, [&] {
+    return quiet_stage(ctx, "header", SMFIP_NR_HDR, false, [&] {
         require_session(ctx).header(name != nullptr ? name : "", value != nullptr ? value : "");
     });
 }
 
 sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t length)
 {
-    return quiet_stage(ctx, "body", false, [&] {
+    return quiet_stage(ctx, "body", SMFIP_NR_BODY, false, [&] {
         Session& session = require_session(ctx);
         if (chunk != nullptr) session.body(std::string_view(reinterpret_cast<const char*>(chunk), length));
     });
@@ -315,10 +316,21 @@ sfsistat on_close(SMFICTX* ctx)
 }
 
 // The stages after connect that only ever continue. Without a reply for them the MTA streams a
-// message's commands and waits only at end of message (libmilter answers "continue" itself when
-// the MTA lacks the feature). Connect keeps its reply: see on_connect.
+// message's commands and waits only at end of message, and at DATA over TCP (libmilter answers
+// "continue" itself when the MTA lacks the feature). Connect keeps its reply: see on_connect.
 constexpr unsigned long kNoReplyStages = SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
                                          SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
+
+unsigned long quiet_stage_bits(QuietStages quiet)
+{
+    switch (quiet) {
+    case QuietStages::none: return 0;
+    case QuietStages::all: return kNoReplyStages;
+    case QuietStages::all_but_data: return kNoReplyStages & ~static_cast<unsigned long>(SMFIP_NR_DATA);
+    }
+    return 0;
+}
+
 constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
 
 // *steps arrives holding libmilter's own choice (skip the stages without a callback).
@@ -326,16 +338,16 @@ sfsistat on_negotiate(SMFICTX*, unsigned long, unsigned long, unsigned long, uns
                       unsigned long* actions, unsigned long* steps, unsigned long*, unsigned long*)
 {
     *actions = kActions;
-    *steps |= kNoReplyStages;
+    *steps |= g_quiet_stages;
     return SMFIS_CONTINUE;
 }
 
 }  // namespace
 
-bool register_milter(SnapshotHolder& holder, bool no_reply_stages)
+bool register_milter(SnapshotHolder& holder, QuietStages quiet)
 {
     g_holder = &holder;
-    g_no_reply = no_reply_stages;
+    g_quiet_stages = quiet_stage_bits(quiet);
     smfiDesc description{};
     description.xxfi_name = c_arg("ecomm-milter");
     description.xxfi_version = SMFI_VERSION;
@@ -352,7 +364,7 @@ bool register_milter(SnapshotHolder& holder, bool no_reply_stages)
     description.xxfi_data = on_data;
     // xxfi_eoh and xxfi_unknown stay null; xxfi_negotiate only when the stages go without
     // replies: see glue.h.
-    if (no_reply_stages) description.xxfi_negotiate = on_negotiate;
+    if (g_quiet_stages != 0) description.xxfi_negotiate = on_negotiate;
     return smfi_register(description) == MI_SUCCESS;
 }
 

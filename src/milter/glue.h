@@ -9,27 +9,46 @@
 // Every stage before end of message only continues. Those after connect can be negotiated
 // without replies (SMFIP_NR_HELO ... SMFIP_NR_BODY, through xxfi_negotiate): the MTA streams a
 // message's commands and waits once, at end of message, which saves a round trip per header and
-// stage. [milter] no_reply chooses: always (the default), on a unix socket only, or never.
-// Connect still replies, so that a connection's snapshot is the one current when the client
-// connected. An internal error in a stage without a reply is logged where it happens and
+// stage. Connect still replies, so that a connection's snapshot is the one current when the
+// client connected. An internal error in a stage without a reply is logged where it happens and
 // answered with the on_error action at end of message (an error at HELO fails every message of
 // the connection). Without no-reply stages no xxfi_negotiate is registered and every stage
-// replies. Over TCP, an MTA that writes several small commands without reading a reply between
-// them (a macro packet, then its command) can meet the milter host's delayed ACK under Nagle
-// and stall ~40 ms; replies do not prevent that, and fewer bursts make fewer stalls
-// (docs/BENCHMARKS.md). xxfi_data is registered so that DATA is a stage of its own;
-// xxfi_unknown stays null, so libmilter asks the MTA to skip unknown commands, and so does
-// xxfi_eoh: the MTA sends no end-of-headers command (Postfix not its macros either), and the
-// session ends the headers at the first body chunk or at end of message. Two commands fewer a
-// message for the milter to poll for and read.
+// replies. Over TCP DATA keeps its reply (QuietStages::all_but_data): Postfix sends the
+// commands before the message in one write and the message in a second, which Nagle's
+// algorithm holds until the first is acknowledged, and a milter host that has nothing to send
+// delays that ACK by ~40 ms; the reply to DATA carries it (docs/BENCHMARKS.md, "Replies over
+// TCP"). xxfi_data is registered so that DATA is a stage of its own; xxfi_unknown stays null,
+// so libmilter asks the MTA to skip unknown commands, and so does xxfi_eoh: the MTA sends no
+// end-of-headers command (Postfix not its macros either), and the session ends the headers at
+// the first body chunk or at end of message. Two commands fewer a message for the milter to
+// poll for and read.
 #pragma once
 #include "config/snapshot.h"
 
 namespace ecomm {
 
+// The stages after connect negotiated without a reply.
+enum class QuietStages {
+    none,          // every stage replies
+    all,           // HELO, MAIL FROM, RCPT TO, DATA, each header, end of headers, each body chunk
+    all_but_data,  // the same but DATA, which replies (for TCP: see above)
+};
+
+// [milter] no_reply for the socket: the stages after connect go without replies on any socket
+// (always), on a unix socket only (unix), or never; over TCP DATA still replies.
+inline QuietStages quiet_stages(MainConfig::NoReply choice, bool unix_socket)
+{
+    const QuietStages quiet = unix_socket ? QuietStages::all : QuietStages::all_but_data;
+    switch (choice) {
+    case MainConfig::NoReply::unix_only: return unix_socket ? quiet : QuietStages::none;
+    case MainConfig::NoReply::always: return quiet;
+    case MainConfig::NoReply::never: return QuietStages::none;
+    }
+    return QuietStages::none;
+}
+
 // Registers the callbacks with libmilter (smfi_register). Connections take their snapshot from
-// holder, which must outlive smfi_main(). no_reply_stages: negotiate the stages after connect
-// without replies. Returns false when libmilter refuses.
-bool register_milter(SnapshotHolder& holder, bool no_reply_stages);
+// holder, which must outlive smfi_main(). Returns false when libmilter refuses.
+bool register_milter(SnapshotHolder& holder, QuietStages quiet);
 
 }  // namespace ecomm

@@ -14,7 +14,7 @@
 #   ecomm-unix  ecomm-milter, unix socket      ecomm-inet  ecomm-milter, inet socket
 #   ecomm-inet-rp  ecomm-milter, inet socket with [milter] no_reply = unix: every stage replies
 #               over TCP (the shipped no_reply = always negotiates the no-reply stages on any
-#               socket); its own config file, otherwise that of ecomm-inet
+#               socket, but for DATA over TCP); its own config file, otherwise that of ecomm-inet
 #   ecomm-redis ecomm-milter with Redis counters (issue 8), unix socket: [counters] backend =
 #               redis on a redis-server of the benchmark's own in the namespace (127.0.0.1, a
 #               free port, --save "" --appendonly no), shipped redis_timeout (100 ms), stopped

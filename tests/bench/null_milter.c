@@ -14,7 +14,8 @@
  * -r it also registers a negotiate callback that asks for no reply at helo, mail, rcpt, data,
  * each header, eoh and each body chunk (SMFIP_NR_*), as ecomm-milter does: the MTA then streams
  * a message's commands and waits only at connect and end of message, and those callbacks answer
- * SMFIS_NOREPLY, as ecomm-milter's do.  (libmilter sends no reply for such a stage whatever the
+ * SMFIS_NOREPLY, as ecomm-milter's do; on an inet socket DATA keeps its reply, as ecomm-milter's
+ * does (see data_answer).  (libmilter sends no reply for such a stage whatever the
  * callback answers, but any other answer makes it log "milter claimed not to reply in state N
  * but did anyway" through syslog(3) each time: a dozen syslog calls a message, which made
  * earlier runs of this floor slower than ecomm-milter on some messages.)  -b -r together are
@@ -54,6 +55,10 @@
 /* What the stages after connect and before end of message answer: SMFIS_NOREPLY with -r (see
  * on_negotiate), else SMFIS_CONTINUE. */
 static sfsistat stage_answer = SMFIS_CONTINUE;
+/* DATA's answer: as stage_answer, but over TCP DATA keeps its reply, as ecomm-milter's does
+ * (src/milter/glue.h: the reply acknowledges the commands before the message, which Nagle on
+ * the MTA's side would otherwise hold the message behind for the host's delayed ACK). */
+static sfsistat data_answer = SMFIS_CONTINUE;
 
 /* -s: digest the body (the message's EVP_MD_CTX is the connection's private data). */
 static int hash_body = 0;
@@ -76,10 +81,16 @@ static sfsistat on_argv(SMFICTX *ctx, char **argv)   /* envfrom and envrcpt */
     return stage_answer;
 }
 
-static sfsistat on_ctx(SMFICTX *ctx)                 /* data and eoh */
+static sfsistat on_ctx(SMFICTX *ctx)                 /* eoh */
 {
     (void)ctx;
     return stage_answer;
+}
+
+static sfsistat on_data(SMFICTX *ctx)
+{
+    (void)ctx;
+    return data_answer;
 }
 
 static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
@@ -149,9 +160,9 @@ static sfsistat on_close(SMFICTX *ctx)
 }
 
 /* The stages after connect and before end of message that only ever continue: asked to go without
- * a reply (-r), as ecomm-milter asks (src/milter/glue.cpp). */
-static const unsigned long no_reply_stages = SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
-                                             SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
+ * a reply (-r), as ecomm-milter asks (src/milter/glue.cpp); main drops DATA on an inet socket. */
+static unsigned long no_reply_stages = SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
+                                       SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
 
 /* -r: libmilter calls xxfi_negotiate only when it is set, and the MTA must offer the NR flags
  * (Postfix 3.7 and milter_load do; to an MTA that does not, libmilter drops them and sends the
@@ -219,7 +230,7 @@ int main(int argc, char **argv)
     while ((opt = getopt(argc, argv, "brsN")) != -1) {
         switch (opt) {
         case 'b': want_body = 1; break;
-        case 'r': no_reply = 1; stage_answer = SMFIS_NOREPLY; break;
+        case 'r': no_reply = 1; stage_answer = data_answer = SMFIS_NOREPLY; break;
         case 's': hash_body = want_body = 1; break;
         case 'N': nodelay = 0; break;
         default: usage();
@@ -228,6 +239,10 @@ int main(int argc, char **argv)
     if (optind != argc - 1)
         usage();
     socket_spec = argv[optind];
+    if (no_reply && strncmp(socket_spec, "inet", 4) == 0) {
+        no_reply_stages &= ~(unsigned long)SMFIP_NR_DATA;
+        data_answer = SMFIS_CONTINUE;
+    }
 
     memset(&desc, 0, sizeof desc);
     desc.xxfi_name = (char *)"null-milter";
@@ -237,7 +252,7 @@ int main(int argc, char **argv)
     desc.xxfi_helo = on_helo;
     desc.xxfi_envfrom = on_argv;
     desc.xxfi_envrcpt = on_argv;
-    desc.xxfi_data = on_ctx;
+    desc.xxfi_data = on_data;
     desc.xxfi_header = on_header;
     desc.xxfi_eoh = on_ctx;
     desc.xxfi_body = want_body ? on_body : NULL;

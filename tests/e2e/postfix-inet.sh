@@ -6,7 +6,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/scenarios.sh"
-# With the default no_reply = always the stages after connect go without replies over TCP too
-# (postfix-unix.sh tests the path where every stage replies, no_reply = never).
+# With the default no_reply = always the stages after connect go without replies over TCP too,
+# but for DATA (postfix-unix.sh tests the path where every stage replies, no_reply = never).
 unset E2E_NO_REPLY
 e2e_run_scenarios inet

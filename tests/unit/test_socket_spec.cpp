@@ -1,5 +1,6 @@
-// Tests for milter/socket_spec: the socket specification forms and their errors, and the stale
-// unix socket check against real sockets in a private temporary directory.
+// Tests for milter/socket_spec: the socket specification forms and their errors, the stale
+// unix socket check against real sockets in a private temporary directory, and which stages
+// each socket kind negotiates without a reply ([milter] no_reply, milter/glue.h).
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "milter/glue.h"
 #include "milter/socket_spec.h"
 #include "temp_files.h"
 
@@ -75,9 +77,24 @@ class SocketSpecTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(dead_socket_is_removed);
     CPPUNIT_TEST(live_listener_is_detected);
     CPPUNIT_TEST(regular_file_is_refused);
+    CPPUNIT_TEST(data_replies_over_tcp);
     CPPUNIT_TEST_SUITE_END();
 
 public:
+    // Over TCP DATA keeps its reply, which acknowledges the MTA's commands before the message
+    // (otherwise Nagle holds the message for the delayed ACK); a unix socket has no ACK to wait.
+    void data_replies_over_tcp()
+    {
+        using ecomm::QuietStages;
+        using NoReply = ecomm::MainConfig::NoReply;
+        CPPUNIT_ASSERT(ecomm::quiet_stages(NoReply::always, true) == QuietStages::all);
+        CPPUNIT_ASSERT(ecomm::quiet_stages(NoReply::always, false) == QuietStages::all_but_data);
+        CPPUNIT_ASSERT(ecomm::quiet_stages(NoReply::unix_only, true) == QuietStages::all);
+        CPPUNIT_ASSERT(ecomm::quiet_stages(NoReply::unix_only, false) == QuietStages::none);
+        CPPUNIT_ASSERT(ecomm::quiet_stages(NoReply::never, true) == QuietStages::none);
+        CPPUNIT_ASSERT(ecomm::quiet_stages(NoReply::never, false) == QuietStages::none);
+    }
+
     void unix_forms()
     {
         const char* const forms[] = {"unix:/run/m.sock", "local:/run/m.sock", "/run/m.sock",
