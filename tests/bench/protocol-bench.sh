@@ -208,8 +208,7 @@ check_body_sent() {
 
 # check_ecomm_replies SETUP TYPE: after probe, dies unless ecomm-milter negotiated no reply for
 # the stages before end of message (ecomm-unix, ecomm-inet: the default no_reply = always; over
-# TCP DATA replies), or
-# negotiated none of them (ecomm-inet-rp: no_reply = unix over TCP).
+# TCP DATA replies), or none of them (ecomm-inet-rp: no_reply = unix over TCP).
 check_ecomm_replies() {
     local setup=$1 type=$2 protocol
     [[ $setup == ecomm-* ]] || return 0
