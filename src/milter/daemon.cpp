@@ -4,8 +4,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <libmilter/mfapi.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -29,6 +27,7 @@
 #include "config.h"  // PACKAGE_VERSION (autoconf)
 #include "core/logger.h"
 #include "milter/glue.h"
+#include "milter/listener_options.h"
 #include "milter/socket_spec.h"
 
 namespace ecomm {
@@ -105,35 +104,6 @@ std::string secure_unix_socket(const std::string& path, const MainConfig& config
     if (::chmod(path.c_str(), static_cast<mode_t>(config.socket_mode)) != 0)
         return "cannot set the mode of " + path + ": " + errno_text();
     return {};
-}
-
-// At end of message the milter writes several small packets in a row (header edits, then the
-// reply) while the MTA reads without answering; under Nagle each waits for the MTA's delayed ACK
-// (~40 ms). libmilter hides its listening descriptor, so find it: a socket in SO_ACCEPTCONN
-// state in the inet families. Accepted connections inherit TCP_NODELAY from the listener on
-// Linux (checked with getsockopt on an accepted socket). Returns how many listeners were changed.
-int set_nodelay_on_listeners()
-{
-    int changed = 0;
-    std::error_code error;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
-        int fd = -1;
-        try {
-            fd = std::stoi(entry.path().filename().string());
-        } catch (const std::exception&) {
-            continue;
-        }
-        int listening = 0;
-        int family = 0;
-        socklen_t length = sizeof listening;
-        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0 || !listening) continue;
-        length = sizeof family;
-        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &length) != 0) continue;
-        if (family != AF_INET && family != AF_INET6) continue;
-        const int on = 1;
-        if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0) ++changed;
-    }
-    return changed;
 }
 
 // Removes the unix socket at exit when it is still the one this process created. libmilter only
@@ -314,6 +284,7 @@ void warn_restart_only_changes(const MainConfig& before, const MainConfig& after
     note(before.user != after.user, "user");
     note(before.pid_file != after.pid_file, "pid_file");
     note(before.no_reply != after.no_reply, "no_reply");
+    note(before.tcp_receive_buffer_kib != after.tcp_receive_buffer_kib, "tcp_receive_buffer");
     if (!changed.empty()) log::warning("changes to " + changed + " take effect at the next restart");
 }
 
@@ -402,7 +373,7 @@ struct Identities {
 };
 
 // Registers the callbacks and opens the listening socket while still root: a unix socket gets
-// its owner and mode (and a remover for exit), an inet one TCP_NODELAY.
+// its owner and mode (and a remover for exit), an inet one its options (listener_options.h).
 std::string open_listener(SnapshotHolder& holder, const SocketSpec& spec, const MainConfig& config,
                           const Identities& identities, std::optional<UnixSocketRemover>& remover)
 {
@@ -422,8 +393,17 @@ std::string open_listener(SnapshotHolder& holder, const SocketSpec& spec, const 
         remover.emplace(spec.path);
         return secure_unix_socket(spec.path, config, identities.user, identities.socket_group);
     }
-    if (set_nodelay_on_listeners() == 0)
+    ListenerOptions options;
+    options.receive_buffer = static_cast<std::size_t>(config.tcp_receive_buffer_kib) * 1024;
+    const ListenerTuning tuning = tune_inet_listeners(options);
+    if (tuning.nodelay_set == 0)
         log::warning("could not set TCP_NODELAY on " + connection + ": replies may wait for delayed ACKs");
+    if (options.receive_buffer > 0 && tuning.receive_buffer_set == 0)
+        log::warning("could not set the receive buffer (tcp_receive_buffer) on " + connection);
+    else if (options.receive_buffer > 0 && tuning.receive_buffer < 2 * options.receive_buffer)  // the kernel doubles it
+        log::notice("tcp_receive_buffer: the kernel gave " + std::to_string(tuning.receive_buffer / 2048) + " of " +
+                    std::to_string(config.tcp_receive_buffer_kib) +
+                    " KiB: net.core.rmem_max caps a process that is not root (contrib/sysctl)");
     return {};
 }
 

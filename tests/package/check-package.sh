@@ -220,6 +220,10 @@ check "ecomm-milter -V says version ${VERSION%-*} (debian/changelog and configur
 for page in man8/ecomm-milter.8 man5/ecomm-milter.conf.5 man8/ecomm-milter-stats.8; do
     check "man page /usr/share/man/$page.gz" test -s "/usr/share/man/$page.gz"
 done
+for example in main.cf ecomm-milter.mc ecomm-milter.mtail 60-ecomm-milter.conf; do
+    check "example $example is installed" \
+        test -s "/usr/share/doc/$PKG/examples/$example" -o -s "/usr/share/doc/$PKG/examples/$example.gz"
+done
 conffiles=$(dpkg-query -W -f='${Conffiles}\n' "$PKG")
 for conffile in /etc/$PKG/ecomm-milter.conf /etc/$PKG/registry.conf; do
     check "$conffile is a conffile" \
