@@ -454,11 +454,6 @@ const std::array kKeys{
     KeySpec{"milter", "no_reply", "always",
             "stages after connect without replies: on a unix socket (unix), on any socket (always) or never",
             false, false, set_no_reply},
-    KeySpec{"milter", "tcp_receive_buffer", "1024",
-            "KiB of receive buffer for each MTA connection over TCP (0-65536); 0: the kernel's", false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_bounded_int(c.tcp_receive_buffer_kib, 0, 65536, k, v, p);
-            }},
 
     KeySpec{"policy", "university_domains", "",
             "the university's mail domains (list, required); subdomains match too", true, true,

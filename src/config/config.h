@@ -31,7 +31,6 @@ struct MainConfig {
     // Which sockets negotiate the stages after connect without replies (src/milter/glue.h).
     enum class NoReply { unix_only, always, never };
     NoReply no_reply = NoReply::always;
-    int tcp_receive_buffer_kib = 1024;  // each MTA connection over TCP; 0: the kernel's (listener_options.h)
 
     // [policy]
     std::vector<std::string> university_domains;  // lower case, no leading dot; subdomains match

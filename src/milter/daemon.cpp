@@ -284,7 +284,6 @@ void warn_restart_only_changes(const MainConfig& before, const MainConfig& after
     note(before.user != after.user, "user");
     note(before.pid_file != after.pid_file, "pid_file");
     note(before.no_reply != after.no_reply, "no_reply");
-    note(before.tcp_receive_buffer_kib != after.tcp_receive_buffer_kib, "tcp_receive_buffer");
     if (!changed.empty()) log::warning("changes to " + changed + " take effect at the next restart");
 }
 
@@ -373,7 +372,7 @@ struct Identities {
 };
 
 // Registers the callbacks and opens the listening socket while still root: a unix socket gets
-// its owner and mode (and a remover for exit), an inet one its options (listener_options.h).
+// its owner and mode (and a remover for exit), an inet one TCP_NODELAY (listener_options.h).
 std::string open_listener(SnapshotHolder& holder, const SocketSpec& spec, const MainConfig& config,
                           const Identities& identities, std::optional<UnixSocketRemover>& remover)
 {
@@ -393,17 +392,8 @@ std::string open_listener(SnapshotHolder& holder, const SocketSpec& spec, const 
         remover.emplace(spec.path);
         return secure_unix_socket(spec.path, config, identities.user, identities.socket_group);
     }
-    ListenerOptions options;
-    options.receive_buffer = static_cast<std::size_t>(config.tcp_receive_buffer_kib) * 1024;
-    const ListenerTuning tuning = tune_inet_listeners(options);
-    if (tuning.nodelay_set == 0)
+    if (set_nodelay_on_inet_listeners().nodelay_set == 0)
         log::warning("could not set TCP_NODELAY on " + connection + ": replies may wait for delayed ACKs");
-    if (options.receive_buffer > 0 && tuning.receive_buffer_set == 0)
-        log::warning("could not set the receive buffer (tcp_receive_buffer) on " + connection);
-    else if (options.receive_buffer > 0 && tuning.receive_buffer < 2 * options.receive_buffer)  // the kernel doubles it
-        log::notice("tcp_receive_buffer: the kernel gave " + std::to_string(tuning.receive_buffer / 2048) + " of " +
-                    std::to_string(config.tcp_receive_buffer_kib) +
-                    " KiB: net.core.rmem_max caps a process that is not root (contrib/sysctl)");
     return {};
 }
 

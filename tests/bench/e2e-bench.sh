@@ -67,9 +67,6 @@
 #   NULL_MILTER (a built null-milter; default: built here with gcc, libmilter and libcrypto)
 #   NULL_MILTER_ARGS (e.g. -N: arguments for every do-nothing setup; null-body-* add -b -r,
 #                    null-hash-* -b -r -s)
-#   NULL_RECEIVE_KIB=1024  the receive buffer the do-nothing milters give each inet connection
-#                    (null-milter -R), as ecomm-milter's tcp_receive_buffer does by default; 0:
-#                    the kernel's (the runs before 2026-12-07 12:00 UTC)
 #   REDIS_SERVER=redis-server  REDIS_TIMEOUT_MS=100  REDIS_CONNECTIONS=8 (ecomm-redis; without
 #   redis-server or redis-cli that setup is left out, with a note)
 #   BENCH_DEV_LOG=1  a /dev/log in the namespace read by tests/bench/log_sink.c, as a production
@@ -104,7 +101,6 @@ SETUPS=${SETUPS:-none null-unix null-inet null-body-unix null-body-inet null-has
 TYPES=${TYPES:-5k 60k 1m 5k-unsigned}
 CELL_TIMEOUT=${CELL_TIMEOUT:-300}   # seconds for one cell to be sent and delivered
 NULL_MILTER_ARGS=${NULL_MILTER_ARGS:-}
-NULL_RECEIVE_KIB=${NULL_RECEIVE_KIB:-1024}
 REDIS_SERVER=${REDIS_SERVER:-redis-server}
 REDIS_TIMEOUT_MS=${REDIS_TIMEOUT_MS:-100}
 REDIS_CONNECTIONS=${REDIS_CONNECTIONS:-8}
@@ -300,7 +296,7 @@ start_null_milters() {
     mkdir -p "$E2E_DIR/null"
     chmod 0755 "$E2E_DIR/null"
     local args=()
-    read -r -a args <<<"-R $NULL_RECEIVE_KIB $NULL_MILTER_ARGS"
+    read -r -a args <<<"$NULL_MILTER_ARGS"
     if [[ " $SETUPS " == *" null-unix "* ]]; then
         start_milter null-unix "unix:$E2E_DIR/null/null.sock" "$E2E_DIR/null-unix.log" "$bin" "${args[@]}" "unix:$E2E_DIR/null/null.sock"
     fi
@@ -773,7 +769,7 @@ fi
 report=$E2E_DIR/report.md
 python3 "$here/e2e/report.py" "$RESULTS" \
     "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, Postfix $(postconf -h -d mail_version)$(
-        [ -z "${ECOMM_MILTER:-}" ] || printf ', %s' "$("$ECOMM_MILTER" -V 2>&1 | head -n 1)"); ROUNDS=$ROUNDS MESSAGES=$MESSAGES MESSAGES_1M=$MESSAGES_1M SESSIONS=$SESSIONS WARMUP=$WARMUP NULL_RECEIVE_KIB=$NULL_RECEIVE_KIB${NULL_MILTER_ARGS:+ NULL_MILTER_ARGS=$NULL_MILTER_ARGS}; load average $load_before before, $load_after after; $dev_log; $((SECONDS - started)) s" \
+        [ -z "${ECOMM_MILTER:-}" ] || printf ', %s' "$("$ECOMM_MILTER" -V 2>&1 | head -n 1)"); ROUNDS=$ROUNDS MESSAGES=$MESSAGES MESSAGES_1M=$MESSAGES_1M SESSIONS=$SESSIONS WARMUP=$WARMUP${NULL_MILTER_ARGS:+ NULL_MILTER_ARGS=$NULL_MILTER_ARGS}; load average $load_before before, $load_after after; $dev_log; $((SECONDS - started)) s" \
     >"$report" || e2e_die "report.py failed"
 cat "$report"
 [ -z "${BENCH_OUT:-}" ] || cp "$report" "$BENCH_OUT"

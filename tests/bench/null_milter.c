@@ -29,11 +29,9 @@
  * meets Nagle and a reply can wait ~40 ms (see docs/BENCHMARKS.md).  ecomm-milter sets it on its
  * listener (accepted sockets inherit it on Linux), so this milter does the same by default, found
  * the same way: the inet socket in listening state among its own descriptors.  -N leaves Nagle on
- * (to show the stall).  -R KIB gives each inet connection a receive buffer of that many KiB,
- * as ecomm-milter's tcp_receive_buffer does (set on the listener too), so that a floor compared
- * with ecomm-milter takes a large body the same way.  Unix sockets are unaffected.
+ * (to show the stall).  Unix sockets are unaffected.
  *
- * Usage:   null-milter [-b] [-r] [-s] [-N] [-R KIB] SOCKET
+ * Usage:   null-milter [-b] [-r] [-s] [-N] SOCKET
  *          SOCKET is libmilter's spelling: unix:/path/to.sock or inet:PORT@127.0.0.1
  *          It runs in the foreground until SIGTERM or SIGINT, then removes a unix socket.
  * Build:   gcc -O2 -Wall -Wextra -o null-milter tests/bench/null_milter.c \
@@ -183,9 +181,8 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long offered_actions, unsign
     return SMFIS_CONTINUE;
 }
 
-/* Sets TCP_NODELAY (when nodelay) and a receive buffer of receive_kib KiB (when not 0) on every
- * listening inet socket of this process; returns how many took them. */
-static int tune_listeners(int nodelay, int receive_kib)
+/* Sets TCP_NODELAY on every listening inet socket of this process; returns how many. */
+static int set_nodelay_on_listeners(void)
 {
     DIR *dir = opendir("/proc/self/fd");
     struct dirent *entry;
@@ -207,15 +204,8 @@ static int tune_listeners(int nodelay, int receive_kib)
         if (getsockopt((int)fd, SOL_SOCKET, SO_DOMAIN, &family, &length) != 0 ||
             (family != AF_INET && family != AF_INET6))
             continue;
-        if (nodelay && setsockopt((int)fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0)
-            continue;
-        if (receive_kib > 0) {
-            int bytes = receive_kib * 1024;
-            if (setsockopt((int)fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0 &&
-                setsockopt((int)fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) != 0)
-                continue;
-        }
-        ++changed;
+        if (setsockopt((int)fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0)
+            ++changed;
     }
     closedir(dir);
     return changed;
@@ -223,33 +213,26 @@ static int tune_listeners(int nodelay, int receive_kib)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: null-milter [-b] [-r] [-s] [-N] [-R KIB] unix:/path|inet:PORT@HOST\n"
+    fprintf(stderr, "usage: null-milter [-b] [-r] [-s] [-N] unix:/path|inet:PORT@HOST\n"
                     "  -b  ask for the body (a body callback that continues)\n"
                     "  -r  negotiate no reply for helo, mail, rcpt, data, headers, eoh and body\n"
                     "  -s  take the SHA-256 of the body (implies -b)\n"
-                    "  -N  leave Nagle on for an inet socket (no TCP_NODELAY)\n"
-                    "  -R  KiB of receive buffer for each inet connection (ecomm-milter's\n"
-                    "      tcp_receive_buffer); 0, the default: the kernel's\n");
+                    "  -N  leave Nagle on for an inet socket (no TCP_NODELAY)\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
     struct smfiDesc desc;
-    int want_body = 0, no_reply = 0, nodelay = 1, receive_kib = 0, opt, status;
+    int want_body = 0, no_reply = 0, nodelay = 1, opt, status;
     char *socket_spec;
 
-    while ((opt = getopt(argc, argv, "brsNR:")) != -1) {
+    while ((opt = getopt(argc, argv, "brsN")) != -1) {
         switch (opt) {
         case 'b': want_body = 1; break;
         case 'r': no_reply = 1; stage_answer = data_answer = SMFIS_NOREPLY; break;
         case 's': hash_body = want_body = 1; break;
         case 'N': nodelay = 0; break;
-        case 'R':
-            receive_kib = atoi(optarg);
-            if (receive_kib < 0 || receive_kib > 65536)
-                usage();
-            break;
         default: usage();
         }
     }
@@ -291,8 +274,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "null-milter: cannot listen on %s\n", socket_spec);
         return 1;
     }
-    if (strncmp(socket_spec, "inet", 4) == 0 && (nodelay || receive_kib > 0) && tune_listeners(nodelay, receive_kib) == 0)
-        fprintf(stderr, "null-milter: could not set TCP_NODELAY or the receive buffer on %s\n", socket_spec);
+    if (strncmp(socket_spec, "inet", 4) == 0 && nodelay && set_nodelay_on_listeners() == 0)
+        fprintf(stderr, "null-milter: could not set TCP_NODELAY on %s\n", socket_spec);
 
     status = smfi_main();
 

@@ -54,9 +54,6 @@
 #                 (Syslog and SyslogSuccess yes), as ecomm-milter logs with its defaults.
 #                 0: no /dev/log and OpenDKIM with Syslog no (the runs before 2026-12-06
 #                 14:40 UTC); glibc's syslog(3) then tries to connect for every line
-#   BENCH_NULL_RECEIVE_KIB [1024]  the receive buffer the do-nothing milters give each inet
-#                 connection (null-milter -R), as ecomm-milter's tcp_receive_buffer does by
-#                 default; 0: the kernel's (the runs before 2026-12-07 12:00 UTC)
 #   BENCH_REPORT  also write the Markdown report to this file
 #   E2E_KEEP=1    keep the work dir (logs, messages, raw results)
 # Needs root, unshare, dnsmasq, opendkim-genkey (opendkim-tools), dkimsign (python3-dkim),
@@ -75,7 +72,6 @@ BENCH_PER_CONNECTION=${BENCH_PER_CONNECTION:-1}
 BENCH_SETUPS=${BENCH_SETUPS:-"ecomm-unix ecomm-inet ecomm-inet-rp null-unix null-inet null-body-unix null-body-inet null-hash-unix null-hash-inet opendkim-unix opendkim-inet"}
 BENCH_TYPES=${BENCH_TYPES:-"5k-signed 60k-html 1m-signed 5k-unsigned 50-rcpt"}
 BENCH_REPORT=${BENCH_REPORT:-}
-BENCH_NULL_RECEIVE_KIB=${BENCH_NULL_RECEIVE_KIB:-1024}
 BENCH_DEV_LOG=${BENCH_DEV_LOG:-1}
 read -r -a TYPES <<<"$BENCH_TYPES"
 read -r -a LOAD_ARGS <<<"${BENCH_LOAD_ARGS:-}"
@@ -152,9 +148,9 @@ start_milters() {
         case $setup in
             ecomm-inet-rp) start_milter "$setup" "$socket" "$ECOMM_MILTER" -f -c "$REPLIES_CONF" -p "$socket" ;;
             ecomm-*) start_milter "$setup" "$socket" "$ECOMM_MILTER" -f -c "$E2E_MILTER_CONF" -p "$socket" ;;
-            null-body-*) start_milter "$setup" "$socket" "$NULL_MILTER" -R "$BENCH_NULL_RECEIVE_KIB" -b -r "$socket" ;;
-            null-hash-*) start_milter "$setup" "$socket" "$NULL_MILTER" -R "$BENCH_NULL_RECEIVE_KIB" -b -r -s "$socket" ;;
-            null-*) start_milter "$setup" "$socket" "$NULL_MILTER" -R "$BENCH_NULL_RECEIVE_KIB" "$socket" ;;
+            null-body-*) start_milter "$setup" "$socket" "$NULL_MILTER" -b -r "$socket" ;;
+            null-hash-*) start_milter "$setup" "$socket" "$NULL_MILTER" -b -r -s "$socket" ;;
+            null-*) start_milter "$setup" "$socket" "$NULL_MILTER" "$socket" ;;
             opendkim-*)
                 opendkim_config "$socket" "$E2E_DIR/$setup.conf"
                 start_milter "$setup" "$socket" opendkim -f -x "$E2E_DIR/$setup.conf" ;;
@@ -438,7 +434,7 @@ floor() {
 # Main
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-e2e_note "protocol benchmark: setups [$BENCH_SETUPS], types [$BENCH_TYPES], $BENCH_ROUNDS rounds of ${BENCH_SECONDS}s cells, $BENCH_CONNECTIONS connections, $BENCH_PER_CONNECTION message(s) per connection, do-nothing milters with -R $BENCH_NULL_RECEIVE_KIB"
+e2e_note "protocol benchmark: setups [$BENCH_SETUPS], types [$BENCH_TYPES], $BENCH_ROUNDS rounds of ${BENCH_SECONDS}s cells, $BENCH_CONNECTIONS connections, $BENCH_PER_CONNECTION message(s) per connection"
 e2e_note "machine: $(nproc) cores, $(uname -sr), load average $LOAD_START; work dir $E2E_DIR"
 build_tools milter_load null-milter "$(dev_log_tool)"
 if [ "$BENCH_DEV_LOG" = 0 ]; then
@@ -484,7 +480,7 @@ compute_medians
     echo
     echo "Machine: $(nproc) cores, $(uname -sr); load average $LOAD_START at the start, $LOAD_END at the end."
     echo "Command: BENCH_SECONDS=$BENCH_SECONDS BENCH_ROUNDS=$BENCH_ROUNDS BENCH_CONNECTIONS=$BENCH_CONNECTIONS" \
-        "BENCH_PER_CONNECTION=$BENCH_PER_CONNECTION BENCH_DEV_LOG=$BENCH_DEV_LOG BENCH_NULL_RECEIVE_KIB=$BENCH_NULL_RECEIVE_KIB tests/bench/protocol-bench.sh"
+        "BENCH_PER_CONNECTION=$BENCH_PER_CONNECTION BENCH_DEV_LOG=$BENCH_DEV_LOG tests/bench/protocol-bench.sh"
     echo "Messages (bytes): $(message_sizes "${TYPES[@]}")"
     echo "Syslog: $DEV_LOG_NOTE."
     report

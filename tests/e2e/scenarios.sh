@@ -385,15 +385,6 @@ scenario_unsubscribe() {
     e2e_expect_delivered k-transactional "k: transactional without List-Unsubscribe"
 }
 
-# Over TCP the listener carries the options every MTA connection inherits (listener_options.h):
-# TCP_NODELAY and the default tcp_receive_buffer of 1024 KiB, which the kernel reports doubled.
-scenario_tcp_listener() {
-    local rest=${E2E_MILTER_SOCKET#inet:} memory
-    memory=$(ss -Hltmn "sport = :${rest%@*}" 2>&1 | tr -d '\n')
-    assert_true "the TCP listener has the 1024 KiB receive buffer (ss: skmem:${memory##*skmem:})" \
-        grep -Eq 'skmem:\(([^)]*,)?rb2097152[,)]' <<<"$memory"
-}
-
 # e2e_run_scenarios unix|inet
 e2e_run_scenarios() {
     local kind=$1
@@ -401,7 +392,6 @@ e2e_run_scenarios() {
     e2e_require_milter
     e2e_init "e2e-$kind"
     e2e_start_stack "$kind"
-    [ "$kind" = unix ] || scenario_tcp_listener
     scenario_registered
     scenario_impersonation_envelope
     scenario_impersonation_header

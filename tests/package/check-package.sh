@@ -220,7 +220,7 @@ check "ecomm-milter -V says version ${VERSION%-*} (debian/changelog and configur
 for page in man8/ecomm-milter.8 man5/ecomm-milter.conf.5 man8/ecomm-milter-stats.8; do
     check "man page /usr/share/man/$page.gz" test -s "/usr/share/man/$page.gz"
 done
-for example in main.cf ecomm-milter.mc ecomm-milter.mtail 60-ecomm-milter.conf; do
+for example in main.cf ecomm-milter.mc ecomm-milter.mtail; do
     check "example $example is installed" \
         test -s "/usr/share/doc/$PKG/examples/$example" -o -s "/usr/share/doc/$PKG/examples/$example.gz"
 done
