@@ -16,29 +16,19 @@
 #include <string>
 #include <utility>
 
+#include "counters/mapped_file.h"  // FileDescriptor
 #include "milter/listener_options.h"
 
 namespace {
 
-// A descriptor closed at scope exit.
-class Socket {
-public:
-    explicit Socket(int fd) : fd_(fd)
-    {
-        if (fd_ < 0) throw std::runtime_error("socket failed");
-    }
-    ~Socket()
-    {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Socket(Socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    Socket(const Socket&) = delete;
-    Socket& operator=(const Socket&) = delete;
-    int fd() const { return fd_; }
+using ecomm::FileDescriptor;
 
-private:
-    int fd_;
-};
+FileDescriptor new_socket(int family)
+{
+    FileDescriptor socket(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!socket.valid()) throw std::runtime_error("socket failed");
+    return socket;
+}
 
 int int_option(int fd, int level, int name)
 {
@@ -48,27 +38,28 @@ int int_option(int fd, int level, int name)
     return value;
 }
 
-Socket loopback_listener(sockaddr_in& address)
+FileDescriptor loopback_listener(sockaddr_in& address)
 {
-    Socket listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    FileDescriptor listener = new_socket(AF_INET);
     address = {};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t length = sizeof address;
-    if (::bind(listener.fd(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
-        ::listen(listener.fd(), 4) != 0 ||
-        ::getsockname(listener.fd(), reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    if (::bind(listener.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(listener.get(), 4) != 0 ||
+        ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0)
         throw std::runtime_error("cannot listen on loopback");
     return listener;
 }
 
 // A connection to address, and the listener's side of it.
-std::pair<Socket, Socket> connected_pair(const Socket& listener, const sockaddr_in& address)
+std::pair<FileDescriptor, FileDescriptor> connected_pair(const FileDescriptor& listener, const sockaddr_in& address)
 {
-    Socket client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (::connect(client.fd(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
+    FileDescriptor client = new_socket(AF_INET);
+    if (::connect(client.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
         throw std::runtime_error("cannot connect to the listener");
-    Socket accepted(::accept4(listener.fd(), nullptr, nullptr, SOCK_CLOEXEC));
+    FileDescriptor accepted(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!accepted.valid()) throw std::runtime_error("accept failed");
     return {std::move(client), std::move(accepted)};
 }
 
@@ -84,31 +75,31 @@ public:
     void accepted_connections_inherit_nodelay()
     {
         sockaddr_in address{};
-        const Socket listener = loopback_listener(address);
-        CPPUNIT_ASSERT_EQUAL(0, int_option(listener.fd(), IPPROTO_TCP, TCP_NODELAY));
+        const FileDescriptor listener = loopback_listener(address);
+        CPPUNIT_ASSERT_EQUAL(0, int_option(listener.get(), IPPROTO_TCP, TCP_NODELAY));
 
         const ecomm::ListenerTuning tuning = ecomm::set_nodelay_on_inet_listeners();
         CPPUNIT_ASSERT(tuning.listeners >= 1);
         CPPUNIT_ASSERT_EQUAL(tuning.listeners, tuning.nodelay_set);
-        CPPUNIT_ASSERT_EQUAL(1, int_option(listener.fd(), IPPROTO_TCP, TCP_NODELAY));
+        CPPUNIT_ASSERT_EQUAL(1, int_option(listener.get(), IPPROTO_TCP, TCP_NODELAY));
 
         const auto [client, accepted] = connected_pair(listener, address);
-        CPPUNIT_ASSERT_EQUAL(1, int_option(accepted.fd(), IPPROTO_TCP, TCP_NODELAY));
+        CPPUNIT_ASSERT_EQUAL(1, int_option(accepted.get(), IPPROTO_TCP, TCP_NODELAY));
     }
 
     void unix_and_unlistening_sockets_are_left_alone()
     {
-        const Socket unix_listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        const FileDescriptor unix_listener = new_socket(AF_UNIX);
         sockaddr_un unix_address{};
         unix_address.sun_family = AF_UNIX;
         const std::string name = "ecomm-listener-test-" + std::to_string(::getpid());  // abstract: no file
         std::memcpy(unix_address.sun_path + 1, name.data(), name.size());
         const auto unix_length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
-        if (::bind(unix_listener.fd(), reinterpret_cast<const sockaddr*>(&unix_address), unix_length) != 0 ||
-            ::listen(unix_listener.fd(), 4) != 0)
+        if (::bind(unix_listener.get(), reinterpret_cast<const sockaddr*>(&unix_address), unix_length) != 0 ||
+            ::listen(unix_listener.get(), 4) != 0)
             throw std::runtime_error("cannot listen on an abstract unix socket");
         sockaddr_in address{};
-        const Socket listener = loopback_listener(address);
+        const FileDescriptor listener = loopback_listener(address);
         const auto [client, accepted] = connected_pair(listener, address);
 
         const ecomm::ListenerTuning tuning = ecomm::set_nodelay_on_inet_listeners();
@@ -116,9 +107,9 @@ public:
         // unix listener taken for one would be counted and refuse TCP_NODELAY).
         CPPUNIT_ASSERT(tuning.listeners >= 1);
         CPPUNIT_ASSERT_EQUAL(tuning.listeners, tuning.nodelay_set);
-        CPPUNIT_ASSERT_EQUAL(1, int_option(listener.fd(), IPPROTO_TCP, TCP_NODELAY));
-        CPPUNIT_ASSERT_EQUAL(0, int_option(client.fd(), IPPROTO_TCP, TCP_NODELAY));
-        CPPUNIT_ASSERT_EQUAL(0, int_option(accepted.fd(), IPPROTO_TCP, TCP_NODELAY));
+        CPPUNIT_ASSERT_EQUAL(1, int_option(listener.get(), IPPROTO_TCP, TCP_NODELAY));
+        CPPUNIT_ASSERT_EQUAL(0, int_option(client.get(), IPPROTO_TCP, TCP_NODELAY));
+        CPPUNIT_ASSERT_EQUAL(0, int_option(accepted.get(), IPPROTO_TCP, TCP_NODELAY));
     }
 };
 
