@@ -46,6 +46,10 @@
 #                 ecomm-inet-rp is ecomm-milter over TCP with no_reply = unix
 #                 (every stage replies; the default no_reply = always negotiates no replies,
 #                 but for DATA over TCP)
+#                 ecomm-unix-b and ecomm-inet-b (not in the default) run ECOMM_MILTER_B with
+#                 the same configuration, alternating with ecomm-unix and ecomm-inet in every
+#                 round: an A/B comparison of two builds (see "A/B" in the report)
+#   ECOMM_MILTER_B        the second build for the -b setups
 #   BENCH_TYPES   [5k-signed 60k-html 1m-signed 5k-unsigned 50-rcpt]
 #   BENCH_LOAD_ARGS  more milter_load options for every cell, e.g. "--nagle --sendmail" to
 #                 play Sendmail's writes with Nagle on (its default build; see milter_load.cpp)
@@ -93,6 +97,10 @@ require_tools
 e2e_require_dns_tools
 case " $BENCH_SETUPS " in
     *" ecomm-"*) e2e_require_milter ;;
+esac
+case " $BENCH_SETUPS " in
+    *" ecomm-unix-b "* | *" ecomm-inet-b "*)
+        [ -x "${ECOMM_MILTER_B:-}" ] || e2e_die "the -b setups need ECOMM_MILTER_B, a second ecomm-milter binary" ;;
 esac
 # Runs this script again inside the namespace (and exits with its status); returns in there.
 e2e_enter_private_netns "$here/$(basename "$0")" "$@"
@@ -147,6 +155,7 @@ start_milters() {
         esac
         case $setup in
             ecomm-inet-rp) start_milter "$setup" "$socket" "$ECOMM_MILTER" -f -c "$REPLIES_CONF" -p "$socket" ;;
+            ecomm-*-b) start_milter "$setup" "$socket" "$ECOMM_MILTER_B" -f -c "$E2E_MILTER_CONF" -p "$socket" ;;
             ecomm-*) start_milter "$setup" "$socket" "$ECOMM_MILTER" -f -c "$E2E_MILTER_CONF" -p "$socket" ;;
             null-body-*) start_milter "$setup" "$socket" "$NULL_MILTER" -b -r "$socket" ;;
             null-hash-*) start_milter "$setup" "$socket" "$NULL_MILTER" -b -r -s "$socket" ;;
@@ -334,6 +343,7 @@ report() {
     targets
     echo
     floor
+    a_b
     echo "\"!\": a round of that cell failed its check (errors, a refusal, a missing header): see the log above."
 }
 
@@ -425,6 +435,34 @@ floor() {
         "of OpenDKIM unix, and ecomm-milter as a share of each"
     echo
     echo "| msg/s ratio |$(printf ' %s |' "${TYPES[@]}")"
+    echo "|---|$(printf -- '---|%.0s' "${TYPES[@]}")"
+    printf '%s\n' "${rows[@]}"
+    echo
+}
+
+# a_b: for each -b setup run, its msg/s and CPU a message against its A setup's, per type: the
+# ratio of the medians and the lowest and highest ratio of a single round. Rates on a shared
+# machine drift by a fifth within one run; a pair of one round ran seconds apart, so the round
+# ratios are the comparison to trust.
+a_b() {
+    local kind type rows=() row
+    for kind in unix inet; do
+        [[ " $BENCH_SETUPS " == *" ecomm-$kind-b "* && " $BENCH_SETUPS " == *" ecomm-$kind "* ]] || continue
+        row="| ecomm-$kind-b / ecomm-$kind, msg/s |"
+        for type in $BENCH_TYPES; do
+            row+=" $(ratio "$(median "ecomm-$kind-b" "$type" 4)" "$(median "ecomm-$kind" "$type" 4)") (rounds $(round_ratios "ecomm-$kind-b" "ecomm-$kind" "$type")) |"
+        done
+        rows+=("$row")
+        row="| ecomm-$kind-b / ecomm-$kind, CPU a message |"
+        for type in $BENCH_TYPES; do
+            row+=" $(ratio "$(median "ecomm-$kind-b" "$type" 7)" "$(median "ecomm-$kind" "$type" 7)") |"
+        done
+        rows+=("$row")
+    done
+    [ "${#rows[@]}" -gt 0 ] || return 0
+    echo "## A/B: ECOMM_MILTER_B ($ECOMM_MILTER_B) against ECOMM_MILTER ($ECOMM_MILTER)"
+    echo
+    echo "| ratio |$(printf ' %s |' "${TYPES[@]}")"
     echo "|---|$(printf -- '---|%.0s' "${TYPES[@]}")"
     printf '%s\n' "${rows[@]}"
     echo
