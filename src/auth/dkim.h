@@ -41,7 +41,7 @@ struct dkim_lib;  // libopendkim's DKIM_LIB, kept out of this header
 namespace ecomm {
 
 namespace detail {
-struct DkimMessage;  // one message's libopendkim state, defined in dkim.cpp
+struct DkimMessage;  // one message's libopendkim state, defined in auth/dkim_message.h
 }
 
 struct DkimSignatureResult {

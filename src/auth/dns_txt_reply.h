@@ -1,4 +1,4 @@
-// The DNS reply packet libopendkim's query hooks hand back (src/auth/dkim.cpp): libopendkim
+// The DNS reply packet libopendkim's query hooks hand back (src/auth/dkim_library.cpp): libopendkim
 // asks for a TXT record and parses a server's reply itself, so the answer of our resolver is
 // written out as one.
 #pragma once
