@@ -20,6 +20,9 @@
 #               free port, --save "" --appendonly no), shipped redis_timeout (100 ms), stopped
 #               at the end
 #   odkim-unix  OpenDKIM in verify mode, unix  odkim-inet  OpenDKIM, inet socket
+#   ecomm-unix-b, ecomm-inet-b (not in the default)  ECOMM_MILTER_B, a second build, with
+#               ecomm-unix's configuration and counter table: an A/B comparison of two builds,
+#               alternating with ecomm-unix and ecomm-inet in every round (the report's "A/B")
 # on four messages (tests/bench/e2e/make-messages.py): 5 KB signed, 60 KB HTML newsletter
 # signed, 1 MB signed, 5 KB unsigned from outside.  Everything runs inside a private network
 # and mount namespace (tests/e2e/lib.sh) whose DNS server, dnsmasq on 127.0.0.1, answers the SPF
@@ -62,6 +65,7 @@
 # Run (as root; from the source tree, the milter from a -O2 build):
 #     ECOMM_MILTER=/path/to/build/ecomm-milter tests/bench/e2e-bench.sh
 # or "make bench" (top_builddir gives the milter).  Environment:
+#   ECOMM_MILTER_B   the second build for the -b setups
 #   ROUNDS=3  MESSAGES=500 (5 KB and 60 KB cells)  MESSAGES_1M=100  SESSIONS=10  WARMUP=20
 #   SETUPS="none null-unix ..." (a subset, in this order)  TYPES="5k 60k 1m 5k-unsigned"
 #   NULL_MILTER (a built null-milter; default: built here with gcc, libmilter and libcrypto)
@@ -163,6 +167,11 @@ bench_requirements() {
         e2e_require_milter
         ECOMM_MILTER=$(cd "$(dirname "$ECOMM_MILTER")" && pwd)/$(basename "$ECOMM_MILTER")
         export ECOMM_MILTER
+    fi
+    if [[ " $SETUPS " == *" ecomm-unix-b "* || " $SETUPS " == *" ecomm-inet-b "* ]]; then
+        [ -x "${ECOMM_MILTER_B:-}" ] || e2e_die "the -b setups need ECOMM_MILTER_B, a second ecomm-milter binary"
+        ECOMM_MILTER_B=$(cd "$(dirname "$ECOMM_MILTER_B")" && pwd)/$(basename "$ECOMM_MILTER_B")
+        export ECOMM_MILTER_B
     fi
     [ -z "${NULL_MILTER:-}" ] || [ -x "$NULL_MILTER" ] || e2e_die "NULL_MILTER is not executable: $NULL_MILTER"
 }
@@ -393,6 +402,16 @@ redis_unavailable = table"
         port=$(port_for)
         start_milter ecomm-inet "inet:$port@127.0.0.1" "$E2E_DIR/ecomm-inet.log" \
             "$ECOMM_MILTER" -f -c "$E2E_MILTER_CONF" -p "inet:$port@127.0.0.1"
+    fi
+    if [[ " $SETUPS " == *" ecomm-unix-b "* ]]; then
+        start_milter ecomm-unix-b "unix:$E2E_DIR/milter/ecomm-b.sock" "$E2E_DIR/ecomm-unix-b.log" \
+            "$ECOMM_MILTER_B" -f -c "$E2E_MILTER_CONF" -p "unix:$E2E_DIR/milter/ecomm-b.sock"
+    fi
+    if [[ " $SETUPS " == *" ecomm-inet-b "* ]]; then
+        local b_port
+        b_port=$(port_for)
+        start_milter ecomm-inet-b "inet:$b_port@127.0.0.1" "$E2E_DIR/ecomm-inet-b.log" \
+            "$ECOMM_MILTER_B" -f -c "$E2E_MILTER_CONF" -p "inet:$b_port@127.0.0.1"
     fi
     if [ -n "$rp_port" ]; then
         start_milter ecomm-inet-rp "inet:$rp_port@127.0.0.1" "$E2E_DIR/ecomm-inet-rp.log" \

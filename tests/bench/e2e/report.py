@@ -29,7 +29,8 @@ SETUP_NAMES = {"none": "no milter", "null-unix": "do-nothing milter, unix",
                                  "replies before end of message, unix",
                "null-hash-inet": "do-nothing milter that takes the body and its SHA-256, no "
                                  "replies before end of message, inet",
-               "ecomm-unix": "ecomm-milter, unix", "ecomm-inet": "ecomm-milter, inet",
+               "ecomm-unix": "ecomm-milter, unix", "ecomm-unix-b": "ecomm-milter B build, unix",
+               "ecomm-inet": "ecomm-milter, inet", "ecomm-inet-b": "ecomm-milter B build, inet",
                "ecomm-inet-rp": "ecomm-milter, inet, no_reply = unix (every stage replies)",
                "ecomm-redis": "ecomm-milter with Redis counters, unix",
                "odkim-unix": "OpenDKIM verify, unix", "odkim-inet": "OpenDKIM verify, inet"}
@@ -89,7 +90,11 @@ def main():
               "null-hash-inet": "do-nothing milter that takes the body and its SHA-256, no "
                                 "replies before end of message, inet socket (share of no milter)",
               "ecomm-unix": "ecomm-milter, unix socket (share of no milter; of the do-nothing milter)",
+              "ecomm-unix-b": "ecomm-milter B build (ECOMM_MILTER_B), unix socket (share of no "
+                              "milter; of the do-nothing milter)",
               "ecomm-inet": "ecomm-milter, inet socket (share of no milter; of the do-nothing milter)",
+              "ecomm-inet-b": "ecomm-milter B build (ECOMM_MILTER_B), inet socket (share of no "
+                              "milter; of the do-nothing milter)",
               "ecomm-inet-rp": "ecomm-milter, inet socket with no_reply = unix, every stage "
                                "replying (share of no milter; of the do-nothing milter over inet)",
               "ecomm-redis": "ecomm-milter with Redis counters, unix socket (share of no milter; "
@@ -132,6 +137,35 @@ def main():
         for a, b in floor:
             say("| %s as a share of %s | %s |" % (a, b, " | ".join(
                 fmt(share(a, b, t)) for t in types)))
+        say("")
+
+    # A/B: a second build against the first on the same socket. A cell's rate moves by a fifth
+    # between rounds; the two of a round ran one after the other, so the round pairs are the
+    # comparison to trust.
+    ab = [(b, a) for a, b in (("ecomm-unix", "ecomm-unix-b"), ("ecomm-inet", "ecomm-inet-b"))
+          if a in setups and b in setups]
+    if ab:
+        def round_pairs(b, a, kind):
+            by_round = {}
+            for r in rows:
+                if r["type"] == kind and r["status"] == "ok" and r["setup"] in (a, b):
+                    by_round.setdefault(r["round"], {})[r["setup"]] = float(r["msg_per_s"])
+            ratios = [p[b] / p[a] for p in by_round.values() if a in p and b in p and p[a] > 0]
+            return "%.2f-%.2f" % (min(ratios), max(ratios)) if ratios else "n/a"
+
+        say("A/B: the B build (ECOMM_MILTER_B) against ecomm-milter on the same socket: ratio of "
+            "the medians (lowest-highest ratio of a round's pair):")
+        say("")
+        say("| ratio | " + " | ".join(TYPE_NAMES[t] for t in types) + " |")
+        say("|---" * (len(types) + 1) + "|")
+        for b, a in ab:
+            say("| %s / %s, msg/s | %s |" % (b, a, " | ".join(
+                "%s (%s)" % (fmt(share(b, a, t)), round_pairs(b, a, t)) for t in types)))
+            cpu = []
+            for t in types:
+                x, y = median(b, t, "milter_cpu_ms"), median(a, t, "milter_cpu_ms")
+                cpu.append(fmt(x / y if x is not None and y else None))
+            say("| %s / %s, milter CPU a message | %s |" % (b, a, " | ".join(cpu)))
         say("")
 
     say("Absolute msg/s, median (lowest-highest) over the rounds:")
