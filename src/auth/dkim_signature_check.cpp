@@ -19,6 +19,14 @@ namespace {
 // libopendkim reads a key record into a buffer of this size.
 constexpr std::size_t kMaxKeyRecord = 1024;
 
+// The key record as libopendkim reads it: its first kMaxKeyRecord bytes, as a C string, so a
+// NUL (a TXT string may hold any byte) ends it.
+std::string_view key_record_as_read(const std::string& record)
+{
+    const std::string_view text = std::string_view(record).substr(0, kMaxKeyRecord);
+    return text.substr(0, text.find('\0'));
+}
+
 struct MdContextFree {
     void operator()(EVP_MD_CTX* context) const noexcept { EVP_MD_CTX_free(context); }
 };
@@ -116,8 +124,7 @@ DkimHeaderCheck check_dkim_signature_header(const DkimSignatureFacts& facts, con
         check.error = DKIM_SIGERROR_MULTIREPLY;
         return check;
     }
-    const std::string_view text = std::string_view(answer.records.front()).substr(0, kMaxKeyRecord);
-    const std::shared_ptr<const DkimKeyRecord> record = keys.get(text);
+    const std::shared_ptr<const DkimKeyRecord> record = keys.get(key_record_as_read(answer.records.front()));
     if (const int error = record_error(facts, *record); error != DKIM_SIGERROR_OK) {
         check.error = error;
         return check;

@@ -1077,6 +1077,10 @@ public:
             {"v=DKIM1; s=; p=" + p},
             {"v=DKIM1; k=; p=" + p},
             {""},
+            // TXT strings may hold any byte; libopendkim reads the record as a C string.
+            {"v=DKIM1; p=" + p + std::string(1, '\0') + "; garbage \x01"},
+            {"v=DKIM1; p=" + p.substr(0, 40) + std::string(1, '\0') + p.substr(40)},
+            {std::string(1, '\0') + "v=DKIM1; p=" + p},
         };
         const Message message = with_signature(sample_message(), sign(sample_message()));
         std::vector<std::string> outcomes;
