@@ -447,6 +447,7 @@ class DkimTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(keyRecordsJudgedAsLibopendkimDoes);
     CPPUNIT_TEST(signaturesJudgedAsLibopendkimDoes);
     CPPUNIT_TEST(keyIsDecodedOncePerRecord);
+    CPPUNIT_TEST(undecodableKeyIsOneErrorForEverySignatureUsingIt);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -1178,6 +1179,34 @@ public:
         CPPUNIT_ASSERT(verify_both_ways(small_key, dns, "1024-bit key, 2048 required", strict)[0].code == Code::policy);
         const Message both = with_signature(small_key, sign(sample_message()));
         CPPUNIT_ASSERT_EQUAL(std::size_t{2}, verify_both_ways(both, dns, "two signatures").size());
+    }
+
+    // The one difference from libopendkim the DKIM verifier fuzzer allows (README, DKIM): when
+    // p= does not decode, libopendkim keeps the failed key's buffer and a later signature with
+    // the same d= and s= reuses it, failing as "unable to apply public key"; here every
+    // signature using that record is a key record syntax error. Both are permerror.
+    void undecodableKeyIsOneErrorForEverySignatureUsingIt()
+    {
+        if (KeyStore::instance().skip_without_keys("undecodableKeyIsOneErrorForEverySignatureUsingIt")) return;
+        FakeResolver dns;
+        dns.txt("k2048._domainkey.example.edu", {"v=DKIM1; p=AAAAA"});  // a lone fifth character
+        const Message signed_once = with_signature(sample_message(), sign(sample_message()));
+        const Message twice = with_signature(signed_once, sign(signed_once));
+        DkimOptions library_only;
+        library_only.own_key_checks = false;
+        const auto library = verify(twice, dns, 0, library_only);
+        const auto own = verify(twice, dns);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(library), std::size_t{2}, library.size());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(own), std::size_t{2}, own.size());
+        for (const auto& result : own) {
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(own), Code::permerror, result.code);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(own), std::string("key record syntax error"), result.reason);
+        }
+        // libopendkim checks the signatures in header order: the first one fetches the key.
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(library), Code::permerror, library[0].code);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(library), std::string("key record syntax error"), library[0].reason);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(library), Code::permerror, library[1].code);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(describe(library), std::string("unable to apply public key"), library[1].reason);
     }
 
     void keyIsDecodedOncePerRecord()
