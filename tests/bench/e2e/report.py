@@ -64,15 +64,17 @@ def main():
     def fmt(x, digits=2):
         return "n/a" if x is None else "%.*f" % (digits, x)
 
+    def table_head(first_column):
+        say("| %s | " % first_column + " | ".join(TYPE_NAMES[t] for t in types) + " |")
+        say("|---" * (len(types) + 1) + "|")
+
     out = []
     say = out.append
     say("## End to end (smtp-source -> Postfix -> smtp-sink)")
     say("")
     say("%s; medians of %d alternating rounds." % (sys.argv[2], rounds))
     say("")
-    say("| end to end (smtp-source -> Postfix -> smtp-sink) | "
-        + " | ".join(TYPE_NAMES[t] for t in types) + " |")
-    say("|---" * (len(types) + 1) + "|")
+    table_head("end to end (smtp-source -> Postfix -> smtp-sink)")
     if "none" not in setups:
         say("| (no shares: the setup without a milter was not run) |" + " |" * len(types))
     else:
@@ -132,8 +134,7 @@ def main():
             "end of message, as ecomm-milter does, and the same taking the body's SHA-256 "
             "(msg/s, ratio of medians):")
         say("")
-        say("| ratio | " + " | ".join(TYPE_NAMES[t] for t in types) + " |")
-        say("|---" * (len(types) + 1) + "|")
+        table_head("ratio")
         for a, b in floor:
             say("| %s as a share of %s | %s |" % (a, b, " | ".join(
                 fmt(share(a, b, t)) for t in types)))
@@ -156,8 +157,7 @@ def main():
         say("A/B: the B build (ECOMM_MILTER_B) against ecomm-milter on the same socket: ratio of "
             "the medians (lowest-highest ratio of a round's pair):")
         say("")
-        say("| ratio | " + " | ".join(TYPE_NAMES[t] for t in types) + " |")
-        say("|---" * (len(types) + 1) + "|")
+        table_head("ratio")
         for b, a in ab:
             say("| %s / %s, msg/s | %s |" % (b, a, " | ".join(
                 "%s (%s)" % (fmt(share(b, a, t)), round_pairs(b, a, t)) for t in types)))
@@ -170,8 +170,7 @@ def main():
 
     say("Absolute msg/s, median (lowest-highest) over the rounds:")
     say("")
-    say("| setup | " + " | ".join(TYPE_NAMES[t] for t in types) + " |")
-    say("|---" * (len(types) + 1) + "|")
+    table_head("setup")
     for setup in setups:
         figures = []
         for t in types:
@@ -185,8 +184,7 @@ def main():
     if milters:
         say("Milter CPU per message (ms, user + system, all threads; median):")
         say("")
-        say("| setup | " + " | ".join(TYPE_NAMES[t] for t in types) + " |")
-        say("|---" * (len(types) + 1) + "|")
+        table_head("setup")
         for setup in milters:
             say("| %s | %s |" % (SETUP_NAMES[setup], " | ".join(
                 fmt(median(setup, t, "milter_cpu_ms")) for t in types)))
@@ -196,8 +194,7 @@ def main():
         say("")
         say("DNS queries that reached the DNS server, per message (median):")
         say("")
-        say("| setup | " + " | ".join(TYPE_NAMES[t] for t in types) + " |")
-        say("|---" * (len(types) + 1) + "|")
+        table_head("setup")
         for setup in milters:
             say("| %s | %s |" % (SETUP_NAMES[setup], " | ".join(
                 fmt(median(setup, t, "dns_queries")) for t in types)))
