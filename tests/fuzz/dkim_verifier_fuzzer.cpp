@@ -12,12 +12,14 @@
 // (bits 2-7); byte 1 the options (bit 0 strict_headers, bit 1 accept_rsa_sha1, bit 2
 // max_signatures 2 instead of 16). The rest is a message: header lines up to the first empty
 // line (a line starting with a space or a tab continues the field before it), then the body.
-// The seeds in dkim-verifier-seeds/ are signed with the key whose public half is kTestKey.
+// The seeds in dkim-verifier-seeds/ are two bytes and a message signed with
+// dkim-verifier-test-key.pem, the private half of kTestKey (e.g. "dkimsign sel example.edu
+// dkim-verifier-test-key.pem < message"; any selector and domain will do).
 //
 // Build: see run-dkim-verifier-fuzzer.sh.
 #include <cstddef>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <string>
@@ -81,7 +83,7 @@ Message parse(std::string_view text)
     Message message;
     bool last_kept = false;
     while (!text.empty()) {
-        std::size_t end = text.find('\n');
+        const std::size_t end = text.find('\n');
         const std::size_t next = end == std::string_view::npos ? text.size() : end + 1;
         std::string_view line = text.substr(0, end == std::string_view::npos ? text.size() : end);
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
