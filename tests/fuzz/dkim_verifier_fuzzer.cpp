@@ -122,8 +122,9 @@ constexpr std::string_view kKeySyntax = "key record syntax error";
 
 // The one known difference (see README, "DKIM"): when a key's p= does not decode, libopendkim
 // keeps the failed key's buffer, and a later signature with the same d= and s= reuses it and
-// fails as "unable to apply public key"; the verifier's own checks call both a key record
-// syntax error. Both are permerror.
+// fails as "unable to apply public key"; the verifier's own checks call it a key record syntax
+// error. Both are permerror. The earlier signature's own result may be anything that came after
+// the key look-up (say an l= signature's "length tag value exceeds body size").
 bool reuses_failed_key(const std::vector<ecomm::DkimSignatureResult>& own, std::size_t i,
                        const ecomm::DkimSignatureResult& library)
 {
@@ -132,8 +133,7 @@ bool reuses_failed_key(const std::vector<ecomm::DkimSignatureResult>& own, std::
     same.reason = own[i].reason;
     if (describe(same) != describe(own[i])) return false;
     for (std::size_t j = 0; j < i; ++j)
-        if (own[j].reason == kKeySyntax && own[j].domain == own[i].domain && own[j].selector == own[i].selector)
-            return true;
+        if (own[j].domain == own[i].domain && own[j].selector == own[i].selector) return true;
     return false;
 }
 
