@@ -29,9 +29,28 @@ run_fuzzer() {
         exit 77
     fi
 
+    # Each source to an object, as many at once as there are processors; libraries (-l, -L) go
+    # to the link, the other arguments (-I and the like) to every compile.
     echo "building $name in $work"
-    "$CLANGXX" -std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-        -fno-sanitize-recover=undefined -I"$top/src" -I"$top/tests/unit" "$@" -o "$work/$name" || exit 1
+    flags="-std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=undefined,address -fno-sanitize-recover=undefined"
+    rm -rf "$work/obj" && mkdir -p "$work/obj" || exit 1
+    : >"$work/sources"
+    others='' libraries=''
+    for arg in "$@"; do
+        case $arg in
+        *.cpp) printf '%s\n' "$arg" >>"$work/sources" ;;
+        -l* | -L* | -Wl,*) libraries="$libraries $arg" ;;
+        *) others="$others $arg" ;;
+        esac
+    done
+    export CLANGXX flags others top work
+    # shellcheck disable=SC2016
+    xargs -d '\n' -P "$(nproc 2>/dev/null || echo 1)" -I{} sh -c \
+        'object="$work/obj/$(printf "%s" "${1#"$top"/}" | tr / _).o"
+         exec $CLANGXX $flags -fsanitize=fuzzer-no-link -I"$top/src" -I"$top/tests/unit" $others -c "$1" -o "$object"' \
+        sh {} <"$work/sources" || exit 1
+    # shellcheck disable=SC2086
+    "$CLANGXX" $flags -fsanitize=fuzzer "$work"/obj/*.o $libraries -o "$work/$name" || exit 1
 
     echo "running for ${seconds}s"
     cd "$work" || exit 1
