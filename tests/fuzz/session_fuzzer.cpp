@@ -24,11 +24,15 @@
 //
 // Build: see run-session-fuzzer.sh. To see the verdicts of some inputs (a new seed, say), run the
 // built fuzzer on them with SESSION_FUZZER_PRINT set: ./session_fuzzer FILE...
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +40,7 @@
 #include "auth/dkim.h"
 #include "core/session.h"
 #include "dns/resolver.h"
+#include "dkim_test_key.h"
 #include "fixtures.h"
 #include "policy/reply.h"
 #include "testmode/message_file.h"
@@ -44,14 +49,7 @@ namespace {
 
 using ecomm::DnsAnswer;
 using ecomm::DnsType;
-
-constexpr std::string_view kTestKey =
-    "v=DKIM1; k=rsa; p="
-    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"
-    "xyhZms7cYKbIZ2fsu6yG52IJKJuPucBpcKFIC2abrAkHqUe6R6pLNBWWR622lK+Zjuit9yH4nSoxs1GCQ0vRhpC/"
-    "VPb3Z9EOwdSkPqHYImEkdldOMF4Z0qSvVlKoTNZ7DAMjTA3QRG7Yh5PxaC/y50ARqZgsKxNACPexPdhejZdZecS4"
-    "vidpT0JZ1BB/MTzsIg5EomKkOdoUv7AkUGCaenb0bqTZn+6qtojqqFbF/fr31lkAgWtj8YCfp9jhneIi17k4LU02"
-    "uu01QugypoR65drKfPq89euGFR43n5A5N9+DpU3qOfFcQPSm0EShiMYHqU6mrELWKjVEnHoClF3H6wIDAQAB";
+using ecomm::fuzz::kTestKey;
 
 constexpr std::string_view kDefaultSpf = "v=spf1 ip4:192.0.2.0/25 ip4:198.51.100.0/24 ip4:203.0.113.0/24 -all";
 
@@ -241,7 +239,8 @@ std::string send_message(ecomm::Session& session, std::string_view input, unsign
     return summary(verdict);
 }
 
-// One connection: the message, and a second one after it when flags ask.
+// One connection: the message, and a second one after it when flags ask. The body goes in pieces
+// of chunk bytes (npos: in one piece).
 std::string run_connection(std::string_view input, unsigned flags, std::size_t chunk)
 {
     ecomm::Clock clock;
