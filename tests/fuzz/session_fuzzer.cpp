@@ -11,6 +11,13 @@
 // Header fields and envelope arguments end at a NUL, as libmilter's C strings do. And each input
 // runs twice, the body in the chunks byte 1 sets and in one piece: the verdicts must be the same
 // (action, deciding rule, every rule's result and detail, the edits and the reply).
+// The rate and bulk-hours rules count in two in-memory counter tables, one for each way of
+// running, so both see the same history; a finding may therefore need the inputs before it to
+// come back (the log has the verdicts it compared). Every input starts a second after the one
+// before, so a day of mail, business hours and nights, goes by every 86,400 inputs; waiting (the
+// throttle) moves the session's clock rather than sleeping. A bulk threshold of 2 university
+// recipients and a limit of 20 messages a minute for each unregistered client let those rules
+// fire.
 //
 // Input: byte 0 picks the client (bits 0-2: internal 10.1.2.3, registered 192.0.2.10, registered
 // 198.51.100.7, outside 203.0.113.9, outside IPv6 2001:db8::7, no address), whether the body's
@@ -39,6 +46,7 @@
 
 #include "auth/dkim.h"
 #include "core/session.h"
+#include "counters/counter_table.h"
 #include "dns/resolver.h"
 #include "dkim_test_key.h"
 #include "fixtures.h"
@@ -74,17 +82,29 @@ public:
     }
 };
 
+// Two snapshots alike but for their counters: the chunked run counts in one table, the run with
+// the body in one piece in the other.
 struct Fixture {
     std::shared_ptr<FuzzResolver> resolver = std::make_shared<FuzzResolver>();
-    std::shared_ptr<const ecomm::Snapshot> snapshot;
+    std::shared_ptr<const ecomm::Snapshot> chunked;
+    std::shared_ptr<const ecomm::Snapshot> whole;
+    std::chrono::system_clock::time_point next_start = ecomm::test::test_now();
 
     Fixture()
     {
         ecomm::Snapshot s = ecomm::test::base_snapshot();
         s.config.authserv_id = "mx.example.edu";  // a loaded config always has one
+        s.config.actions["rate"] = ecomm::Action::tempfail;
+        s.config.actions["bulk-hours"] = ecomm::Action::tempfail;
+        s.config.bulk_threshold = 2;
+        s.config.client_rate_limit = 20;
         s.resolver = resolver;
         s.dkim = ecomm::DkimLibrary::create();
-        snapshot = ecomm::test::share(std::move(s));
+        ecomm::Snapshot other = s;
+        s.counters = ecomm::CounterTable::open(ecomm::CounterTableOptions{});
+        other.counters = ecomm::CounterTable::open(ecomm::CounterTableOptions{});
+        chunked = ecomm::test::share(std::move(s));
+        whole = ecomm::test::share(std::move(other));
     }
 };
 
@@ -204,7 +224,7 @@ std::string summary(const ecomm::Verdict& verdict)
 
 // The verdict's summary, or "aborted".
 std::string send_message(ecomm::Session& session, std::string_view input, unsigned flags, std::size_t chunk,
-                         const std::string& id)
+                         const std::string& id, std::chrono::system_clock::time_point now)
 {
     std::string_view text = input;
     const std::string_view mail_from = as_c_string(next_line(text));
@@ -234,23 +254,25 @@ std::string send_message(ecomm::Session& session, std::string_view input, unsign
         session.abort_message();
         return "aborted";
     }
-    const ecomm::Verdict verdict = session.end_of_message(id, ecomm::test::test_now());
+    const ecomm::Verdict verdict = session.end_of_message(id, now);
     check_verdict(verdict);
     return summary(verdict);
 }
 
-// One connection: the message, and a second one after it when flags ask. The body goes in pieces
-// of chunk bytes (npos: in one piece).
-std::string run_connection(std::string_view input, unsigned flags, std::size_t chunk)
+// One connection from start, counting in snapshot's counters: the message, and a second one after
+// it when flags ask. The body goes in pieces of chunk bytes (npos: in one piece).
+std::string run_connection(const std::shared_ptr<const ecomm::Snapshot>& snapshot, std::chrono::system_clock::time_point start,
+                           std::string_view input, unsigned flags, std::size_t chunk)
 {
+    auto now = start;
     ecomm::Clock clock;
-    clock.now = [] { return ecomm::test::test_now(); };
-    clock.sleep = [](std::chrono::milliseconds) {};
-    ecomm::Session session(fixture().snapshot, clock);
+    clock.now = [&now] { return now; };
+    clock.sleep = [&now](std::chrono::milliseconds wait) { now += wait; };
+    ecomm::Session session(snapshot, clock);
     session.connect("client.test", client_address(flags & 0x07));
     session.helo("client.test");
-    std::string outcome = send_message(session, input, flags, chunk, "FUZZ1");
-    if (flags & 0x20) outcome += "--\n" + send_message(session, input, flags & ~0x10u, chunk, "FUZZ2");
+    std::string outcome = send_message(session, input, flags, chunk, "FUZZ1", now);
+    if (flags & 0x20) outcome += "--\n" + send_message(session, input, flags & ~0x10u, chunk, "FUZZ2", now);
     return outcome;
 }
 
@@ -263,8 +285,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t chunk = 1 + static_cast<std::size_t>(data[1]) * 61;
     const std::string_view input(reinterpret_cast<const char*>(data + 2), size - 2);
 
-    const std::string chunked = run_connection(input, flags, chunk);
-    const std::string whole = run_connection(input, flags, std::string_view::npos);
+    Fixture& f = fixture();
+    const auto start = f.next_start;
+    f.next_start += std::chrono::seconds(1);
+    const std::string chunked = run_connection(f.chunked, start, input, flags, chunk);
+    const std::string whole = run_connection(f.whole, start, input, flags, std::string_view::npos);
     if (chunked != whole)
         fail("the verdict depends on the body's chunks of " + std::to_string(chunk) + " bytes:\n" + chunked +
              "-- in one piece:\n" + whole);
