@@ -44,6 +44,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/crlf_text.h"
 #include "auth/dkim.h"
 #include "core/session.h"
 #include "counters/counter_table.h"
@@ -183,17 +184,6 @@ std::string_view next_line(std::string_view& text)
     return line;
 }
 
-std::string with_crlf(std::string_view text)
-{
-    std::string out;
-    out.reserve(text.size() + text.size() / 32);
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) out += '\r';
-        out += text[i];
-    }
-    return out;
-}
-
 // libmilter hands names, values and envelope arguments over as C strings: text after a NUL
 // never reaches the milter (the body, with its length, can hold NULs).
 std::string_view as_c_string(std::string_view text) { return text.substr(0, text.find('\0')); }
@@ -246,7 +236,13 @@ std::string send_message(ecomm::Session& session, std::string_view input, unsign
     session.end_of_headers();
 
     const std::string_view raw_body = text.substr(std::min(parsed.body_offset, text.size()));
-    const std::string body = (flags & 0x08) ? with_crlf(raw_body) : std::string(raw_body);
+    std::string body;
+    if (flags & 0x08) {
+        bool last_was_cr = false;
+        ecomm::append_crlf(body, raw_body, last_was_cr);
+    } else {
+        body = raw_body;
+    }
     for (std::size_t at = 0; at < body.size() && session.wants_body(); at += chunk)
         session.body(std::string_view(body).substr(at, chunk));
 
