@@ -23,6 +23,7 @@
 
 #include "config/ini_reader.h"
 #include "counters/redis_connection.h"
+#include "util/ascii.h"
 #include "util/decimal.h"
 
 namespace ecomm {
@@ -93,14 +94,6 @@ void report_invalid_item(const KeySpec& spec, const ListItem& item, std::string_
 {
     problems.error(item.line, std::string("invalid ") + spec.key + " entry '" + item.text + "' (expected " +
                                   std::string(expected) + ")");
-}
-
-// RFC 5322 field name: printable ASCII except ':' (and so no space).
-bool is_header_field_name(std::string_view name)
-{
-    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-        return c > ' ' && c <= '~' && c != ':';
-    });
 }
 
 std::optional<unsigned> parse_file_mode(std::string_view text)
@@ -241,7 +234,7 @@ void set_expiry_warning_days(MainConfig& config, const KeySpec& spec, const KeyV
 
 void set_header_name(std::string& field, const KeySpec& spec, const KeyValue& value, Problems& problems)
 {
-    if (!is_header_field_name(value.text))
+    if (!is_field_name(value.text))
         return report_invalid(spec, value, "a header field name: printable ASCII without ':' or space", problems);
     field = value.text;
 }
@@ -304,7 +297,7 @@ void set_media_types(std::vector<std::string>& field, const KeySpec& spec, const
         const std::string type = lower(item.text);
         const auto slash = type.find('/');
         const bool valid = slash != std::string::npos && slash > 0 && slash + 1 < type.size() &&
-                           type.find('/', slash + 1) == std::string::npos && is_header_field_name(type);
+                           type.find('/', slash + 1) == std::string::npos && is_field_name(type);
         if (!valid) {
             report_invalid_item(spec, item, "a media type such as text/plain", problems);
             continue;
@@ -392,7 +385,7 @@ void set_header_names(std::vector<std::string>& field, const KeySpec& spec, cons
 {
     field.clear();
     for (const auto& item : value.items) {
-        if (!is_header_field_name(item.text)) {
+        if (!is_field_name(item.text)) {
             report_invalid_item(spec, item, "a header field name", problems);
             continue;
         }

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "util/ascii.h"
+
 namespace ecomm {
 
 namespace {
@@ -18,12 +20,6 @@ std::string_view next_line(std::string_view text, std::size_t& pos)
     pos = end == std::string_view::npos ? text.size() : end + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     return line;
-}
-
-bool is_field_name_char(char c)
-{
-    const auto byte = static_cast<unsigned char>(c);
-    return byte > 0x20 && byte < 0x7F && c != ':';
 }
 
 }  // namespace

@@ -53,6 +53,7 @@
 #include "fixtures.h"
 #include "policy/reply.h"
 #include "testmode/message_file.h"
+#include "util/ascii.h"
 
 namespace {
 
@@ -121,14 +122,6 @@ Fixture& fixture()
     std::abort();
 }
 
-bool is_field_name(std::string_view name)
-{
-    if (name.empty()) return false;
-    for (const char c : name)
-        if (c < 33 || c > 126 || c == ':') return false;
-    return true;
-}
-
 // A value the MTA may write as it is: folded lines only, no NUL.
 bool is_safe_field_value(std::string_view value)
 {
@@ -161,7 +154,7 @@ void check_verdict(const ecomm::Verdict& verdict)
     if (verdict.reply) check_reply(*verdict.reply);
     if (refuses && (!verdict.edits.empty() || verdict.new_subject)) fail("header edits on a refusal");
     for (const ecomm::HeaderEdit& edit : verdict.edits) {
-        if (!is_field_name(edit.name)) fail("header edit named '" + edit.name + "'");
+        if (!ecomm::is_field_name(edit.name)) fail("header edit named '" + edit.name + "'");
         if (!is_safe_field_value(edit.value)) fail("unsafe value for " + edit.name + ": " + edit.value);
     }
     if (verdict.new_subject && !is_safe_field_value(*verdict.new_subject))

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <string>
+#include <string_view>
 
 #include "util/ascii.h"
 
@@ -13,6 +14,8 @@ class AsciiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(AsciiTest);
     CPPUNIT_TEST(spaceMatchesIsspaceForEveryByte);
     CPPUNIT_TEST(lowerMatchesTolowerForEveryByte);
+    CPPUNIT_TEST(fieldNameCharIsGraphButColon);
+    CPPUNIT_TEST(fieldNames);
     CPPUNIT_TEST(textHelpers);
     CPPUNIT_TEST_SUITE_END();
 
@@ -32,6 +35,27 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE("byte " + std::to_string(byte), static_cast<char>(std::tolower(byte)), ascii_lower(c));
         }
         static_assert(ascii_lower('Q') == 'q' && ascii_lower('@') == '@' && ascii_lower('[') == '[');
+    }
+
+    // RFC 5322 ftext is %d33-57 / %d59-126: what isgraph() takes in the "C" locale, but ':'.
+    void fieldNameCharIsGraphButColon()
+    {
+        for (int byte = 0; byte < 256; ++byte) {
+            const char c = static_cast<char>(byte);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE("byte " + std::to_string(byte), std::isgraph(byte) != 0 && c != ':',
+                                         is_field_name_char(c));
+        }
+    }
+
+    void fieldNames()
+    {
+        CPPUNIT_ASSERT(is_field_name("X-Ecomm-External"));
+        CPPUNIT_ASSERT(is_field_name("~!#"));
+        CPPUNIT_ASSERT(!is_field_name(""));
+        CPPUNIT_ASSERT(!is_field_name("X Ecomm"));
+        CPPUNIT_ASSERT(!is_field_name("Subject:"));
+        CPPUNIT_ASSERT(!is_field_name("X-\xC3\xA9t\xC3\xA9"));
+        CPPUNIT_ASSERT(!is_field_name(std::string_view("X-\0A", 4)));
     }
 
     void textHelpers()
