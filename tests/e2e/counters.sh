@@ -64,13 +64,6 @@ RATE_SENT=40
 RATE_LIMIT=30
 RATE_T0_MS=0   # when the first rate message was sent (milliseconds since the epoch)
 
-now_ms() { echo $((${EPOCHREALTIME/[.,]/} / 1000)); }
-
-# The last 4xx/5xx reply in the current transcript ($E2E_TX), without the "<** " marker.
-last_refusal() {
-    tr -d '\r' <"$E2E_TX" | grep -E '^<\*\* +[45][0-9][0-9][ -]' | tail -n 1 | sed 's/^<\*\* *//'
-}
-
 # reconfigure WHAT CONFIG-ARGUMENT...: rewrites the milter config and reloads it (SIGUSR1).
 reconfigure() {
     local what=$1
@@ -91,18 +84,12 @@ restart_milter() {
 # count_log_since MARK ERE: the number of milter log lines after MARK that match.
 count_log_since() { e2e_log_since "$1" | grep -cE -- "$2"; }
 
-# sink_ids PREFIX: the distinct X-E2E-Id values starting with PREFIX that reached the sink.
-sink_ids() {
-    grep -ho -E "X-E2E-Id: $1[0-9]+" "$E2E_SINK_DIR"/msg.* 2>/dev/null | sed 's/^X-E2E-Id: //' | sort -u
-}
-sink_count_at_least() { [ "$(sink_ids "$1" | grep -c .)" -ge "$2" ]; }
-
 # expect_rate_deferral ID WHAT: the client saw 451 4.7.1 with a retry hint of 1..60 seconds and
 # nothing was delivered.
 expect_rate_deferral() {
     local id=$1 what=$2 reply seconds
     e2e_expect_refused "$id" "451 4.7.1" "" "$what"
-    reply=$(last_refusal)
+    reply=$(e2e_last_refusal)
     seconds=$(printf '%s\n' "$reply" | sed -nE 's/.* ([0-9]+) seconds?.*/\1/p')
     if [ -n "$seconds" ] && [ "$seconds" -ge 1 ] && [ "$seconds" -le 60 ]; then
         e2e_pass "$what: the reply says when to retry ($seconds seconds)"
@@ -126,7 +113,7 @@ scenario_rate() {
         e2e_write_message "$E2E_DIR/msg/$id.eml" "$id" news@rate.example.edu "Rate test $i"
     done
     mark=$(e2e_log_mark)
-    RATE_T0_MS=$(now_ms)
+    RATE_T0_MS=$(e2e_now_ms)
     local senders=()
     for ((i = 1; i <= RATE_SENT; i += RATE_BATCH)); do
         senders=()
@@ -139,7 +126,7 @@ scenario_rate() {
     done
     for ((i = 1; i <= RATE_SENT; i++)); do
         E2E_TX=$E2E_DIR/tx/$(printf 'rate-%02d' "$i").txt
-        reply=$(last_refusal)
+        reply=$(e2e_last_refusal)
         if [ -n "$(e2e_queue_id "$E2E_TX")" ]; then
             pattern+=A
         elif [[ $reply == "451 4.7.1 "* ]]; then
@@ -151,7 +138,7 @@ scenario_rate() {
             [ "$other" -le 2 ] && e2e_show "$E2E_TX" 15
         fi
     done
-    elapsed_ms=$(($(now_ms) - RATE_T0_MS))
+    elapsed_ms=$(($(e2e_now_ms) - RATE_T0_MS))
     e2e_note "rate: sent $RATE_SENT messages in ${elapsed_ms} ms: $pattern (A accepted, D deferred)"
     local accepted=${pattern//[^A]/} deferred=${pattern//[^D]/}
     e2e_note "rate: ${#accepted} accepted, ${#deferred} deferred with 451 4.7.1, $other otherwise"
@@ -164,16 +151,16 @@ scenario_rate() {
         e2e_fail "rate: $RATE_LIMIT accepted, the other $((RATE_SENT - RATE_LIMIT)) deferred (got $pattern)"
     fi
     if [ "$hinted" -eq "$((RATE_SENT - RATE_LIMIT))" ]; then
-        e2e_pass "rate: every deferral says after how many seconds to retry ($(last_refusal))"
+        e2e_pass "rate: every deferral says after how many seconds to retry ($(e2e_last_refusal))"
     else
         e2e_fail "rate: every deferral says after how many seconds to retry ($hinted of ${#deferred})"
     fi
 
     # What reached the sink: exactly the accepted ones.
-    e2e_wait_for "$RATE_LIMIT rate messages in the sink" sink_count_at_least rate- "$RATE_LIMIT"
+    e2e_wait_for "$RATE_LIMIT rate messages in the sink" e2e_sink_count_at_least rate- "$RATE_LIMIT"
     sleep 1   # anything more would have arrived together with the rest
     local delivered n
-    delivered=$(sink_ids rate- | grep -c .)
+    delivered=$(e2e_sink_ids rate- | grep -c .)
     if [ "$delivered" -eq "$RATE_LIMIT" ]; then
         e2e_pass "rate: $delivered messages delivered to the sink"
     else
@@ -183,7 +170,7 @@ scenario_rate() {
     n=0
     for ((i = 1; i <= RATE_SENT; i++)); do
         id=$(printf 'rate-%02d' "$i")
-        [ "${pattern:i-1:1}" = D ] && sink_ids rate- | grep -qxF "$id" && n=$((n + 1))
+        [ "${pattern:i-1:1}" = D ] && e2e_sink_ids rate- | grep -qxF "$id" && n=$((n + 1))
     done
     if [ "$n" -eq 0 ]; then
         e2e_pass "rate: none of the deferred messages reached the sink"
@@ -204,7 +191,7 @@ scenario_rate() {
 
 # The rate-test sender's minute is still full: true while less than 50 s have passed since its
 # first message (30 accepted within a few seconds, so its window is full for about a minute).
-rate_window_still_full() { [ $(($(now_ms) - RATE_T0_MS)) -lt 50000 ]; }
+rate_window_still_full() { [ $(($(e2e_now_ms) - RATE_T0_MS)) -lt 50000 ]; }
 
 # ecomm-milter-stats reads the table live: the rate-test sender has 30 in its last minute.
 check_stats_rate() {
@@ -268,11 +255,11 @@ scenario_throttle() {
     e2e_say "# throttle: held, then accepted; beyond the delay, deferred"
     reconfigure "throttle 8 s" throttle=8
     local start_ms total_ms
-    start_ms=$(now_ms)
+    start_ms=$(e2e_now_ms)
     e2e_send throttle-1 "$THROTTLE_IP" th55-1@throttle.example.edu news@throttle.example.edu "Throttle 1"
     e2e_expect_delivered throttle-1 "throttle: the first message"
     e2e_send throttle-2 "$THROTTLE_IP" th55-2@throttle.example.edu news@throttle.example.edu "Throttle 2"
-    total_ms=$(($(now_ms) - start_ms))
+    total_ms=$(($(e2e_now_ms) - start_ms))
     e2e_expect_delivered throttle-2 "throttle: the second message, held until its sender had room"
     # The second message can only be accepted once the second the first was counted in has left
     # the 5 s window: more than 4 s after the first began. Without the hold both take well under
@@ -317,7 +304,7 @@ send_campaign() {
 expect_bulk_deferral() {
     local id=$1 what=$2 reply
     e2e_expect_refused "$id" "451 4.7.0" "IV.B.3.c.iv" "$what"
-    reply=$(last_refusal)
+    reply=$(e2e_last_refusal)
     if [[ $reply =~ after\ [^\ ]*[0-9] ]]; then
         e2e_pass "$what: the reply names the time after which it may be sent"
     else

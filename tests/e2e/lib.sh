@@ -221,6 +221,9 @@ e2e_stop_pid() {
     kill -KILL "$pid" 2>/dev/null
 }
 
+# e2e_now_ms: milliseconds since the epoch (bash's EPOCHREALTIME, no process started).
+e2e_now_ms() { echo $((${EPOCHREALTIME/[.,]/} / 1000)); }
+
 # e2e_wait_for DESCRIPTION COMMAND...: polls the command every 0.1 s until it succeeds, at most
 # E2E_TIMEOUT seconds. Returns 1 on timeout.
 e2e_wait_for() {
@@ -302,6 +305,15 @@ e2e_sink_file_for() {
     [ -n "$E2E_SINK_DIR" ] || return 1
     grep -lF -- "X-E2E-Id: $id" "$E2E_SINK_DIR"/msg.* 2>/dev/null | head -n 1
 }
+
+# e2e_sink_ids PREFIX: the distinct X-E2E-Id values that reached the sink and are PREFIX followed
+# by digits and dashes ("rate-" finds rate-1 and rate-2-7, not rated-1).
+e2e_sink_ids() {
+    grep -ho -E "X-E2E-Id: $1[0-9-]+" "$E2E_SINK_DIR"/msg.* 2>/dev/null | sed 's/^X-E2E-Id: //' | sort -u
+}
+
+# e2e_sink_count_at_least PREFIX N: at least N such messages reached the sink (for e2e_wait_for).
+e2e_sink_count_at_least() { [ "$(e2e_sink_ids "$1" | grep -c .)" -ge "$2" ]; }
 
 # ---------------------------------------------------------------------------------------------
 # The private Postfix instance
@@ -847,13 +859,19 @@ e2e_expect_delivered() {
     fi
 }
 
+# e2e_last_refusal: the last 4xx/5xx reply in the current transcript ($E2E_TX), without swaks's
+# "<** " marker.
+e2e_last_refusal() {
+    tr -d '\r' <"$E2E_TX" | grep -E '^<\*\* +[45][0-9][0-9][ -]' | tail -n 1 | sed 's/^<\*\* *//'
+}
+
 # e2e_expect_refused ID REPLY-START REPLY-TEXT [DESCRIPTION]: the last 4xx/5xx reply the client
 # saw starts with REPLY-START (e.g. "550 5.7.20" or "451 4.4.3") and contains REPLY-TEXT, and
 # no copy reached the sink.
 e2e_expect_refused() {
     local id=$1 start=$2 text=$3 what=${4:-$1}
     local reply
-    reply=$(tr -d '\r' <"$E2E_TX" | grep -E '^<\*\* +[45][0-9][0-9][ -]' | tail -n 1 | sed 's/^<\*\* *//')
+    reply=$(e2e_last_refusal)
     if [ -n "$reply" ] && [[ $reply == "$start "* ]] && [[ $reply == *"$text"* ]]; then
         e2e_pass "$what: client saw $reply"
     else

@@ -101,8 +101,6 @@ RATE_SENT=40
 RATE_LIMIT=30
 RATE_BATCH=10   # concurrent SMTP sessions
 
-now_ms() { echo $((${EPOCHREALTIME/[.,]/} / 1000)); }
-
 # ---------------------------------------------------------------------------------------------
 # Two MTAs. lib.sh keeps one Postfix + milter in its E2E_* variables, under $E2E_DIR; each MTA
 # here has its own copy of those variables and its own dir, $ROOT/mtaN (so $ROOT/mtaN/milter/
@@ -311,17 +309,6 @@ assert_sender_counts() {
     fi
 }
 
-# The last 4xx/5xx reply in the current transcript ($E2E_TX), without the "<** " marker.
-last_refusal() {
-    tr -d '\r' <"$E2E_TX" | grep -E '^<\*\* +[45][0-9][0-9][ -]' | tail -n 1 | sed 's/^<\*\* *//'
-}
-
-# sink_ids PREFIX: the distinct X-E2E-Id values starting with PREFIX that reached the sink.
-sink_ids() {
-    grep -ho -E "X-E2E-Id: $1[0-9-]+" "$E2E_SINK_DIR"/msg.* 2>/dev/null | sed 's/^X-E2E-Id: //' | sort -u
-}
-sink_count_at_least() { [ "$(sink_ids "$1" | grep -c .)" -ge "$2" ]; }
-
 # Milter log lines (of the current MTA) after MARK that start an outage ("... unreachable (why):
 # counting in the local table until it is back") and that end one ("... is back after N ms").
 outage_lines() { e2e_log_since "$1" | grep -F unreachable; }
@@ -415,7 +402,7 @@ scenario_shared_rate() {
         id=$(printf 'rate-%02d' "$i")
         e2e_write_message "$ROOT/msg/$id.eml" "$id" news@rate.example.edu "Rate test $i"
     done
-    t0=$(now_ms)
+    t0=$(e2e_now_ms)
     local senders=()
     for ((i = 1; i <= RATE_SENT; i += RATE_BATCH)); do
         senders=()
@@ -427,11 +414,11 @@ scenario_shared_rate() {
         done
         wait "${senders[@]}"   # only these: the sink, Redis and the milters are children too
     done
-    elapsed_ms=$(($(now_ms) - t0))
+    elapsed_ms=$(($(e2e_now_ms) - t0))
     for ((i = 1; i <= RATE_SENT; i++)); do
         m=$(((i - 1) % 2 + 1))
         E2E_TX=$ROOT/mta$m/tx/$(printf 'rate-%02d' "$i").txt
-        reply=$(last_refusal)
+        reply=$(e2e_last_refusal)
         if [ -n "$(e2e_queue_id "$E2E_TX")" ]; then
             pattern+=A
             accepted_by[$m]=$((accepted_by[$m] + 1))
@@ -469,7 +456,7 @@ scenario_shared_rate() {
         qid=$(e2e_queue_id "$E2E_DIR/tx/$(printf 'rate-%02d' "$i").txt")
         [ -z "$qid" ] || e2e_wait_for "delivery of $qid" e2e_delivered_to_sink "$qid" || break
     done
-    delivered=$(sink_ids rate- | grep -c .)
+    delivered=$(e2e_sink_ids rate- | grep -c .)
     if [ "$delivered" -eq "$RATE_LIMIT" ]; then
         e2e_pass "rate: $delivered messages delivered to the sink"
     else
@@ -702,7 +689,7 @@ scenario_redis_away() {
     check_command "-n while Redis is away: a warning, not an error" \
         "warning: redis 127.0.0.1:$REDIS_PORT: connection refused (the milter would start and count in its table"
     send_during_outage away "$AWAY_IP" aw55 away.example.edu sender:away-test "Redis is away" "Redis was away"
-    e2e_wait_for "the sink to get the 6 away messages" sink_count_at_least away- 6 ||
+    e2e_wait_for "the sink to get the 6 away messages" e2e_sink_count_at_least away- 6 ||
         e2e_fail "away: the 6 messages reached the sink"
 
     start_redis   # empty: no persistence
@@ -829,9 +816,9 @@ e2e_note "work dir $ROOT; sink 127.0.0.1:$E2E_SINK_PORT"
 # timed SCENARIO: runs it and notes how long it took.
 timed() {
     local t0
-    t0=$(now_ms)
+    t0=$(e2e_now_ms)
     "$@"
-    e2e_note "$1 took $(($(now_ms) - t0)) ms"
+    e2e_note "$1 took $(($(e2e_now_ms) - t0)) ms"
 }
 
 timed scenario_shared_rate
