@@ -14,7 +14,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -75,14 +74,6 @@ struct KeySpec {
 };
 
 // ---- value checks ----
-
-std::string lower(std::string_view text)
-{
-    std::string result(text);
-    std::transform(result.begin(), result.end(), result.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return result;
-}
 
 void report_invalid(const KeySpec& spec, const KeyValue& value, std::string_view expected, Problems& problems)
 {
@@ -147,7 +138,7 @@ void set_registry(MainConfig& config, const KeySpec& spec, const KeyValue& value
 
 void set_mode(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
 {
-    const auto mode = lower(value.text);
+    const auto mode = to_lower(value.text);
     if (mode != "enforce" && mode != "monitor")
         return report_invalid(spec, value, "enforce or monitor", problems);
     config.monitor = mode == "monitor";
@@ -155,7 +146,7 @@ void set_mode(MainConfig& config, const KeySpec& spec, const KeyValue& value, Pr
 
 void set_no_reply(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
 {
-    const auto choice = lower(value.text);
+    const auto choice = to_lower(value.text);
     if (choice == "unix") config.no_reply = MainConfig::NoReply::unix_only;
     else if (choice == "always") config.no_reply = MainConfig::NoReply::always;
     else if (choice == "never") config.no_reply = MainConfig::NoReply::never;
@@ -164,7 +155,7 @@ void set_no_reply(MainConfig& config, const KeySpec& spec, const KeyValue& value
 
 void set_on_error(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
 {
-    const auto choice = lower(value.text);
+    const auto choice = to_lower(value.text);
     if (choice == "tempfail")
         config.on_error = Action::tempfail;
     else if (choice == "accept")
@@ -241,7 +232,7 @@ void set_header_name(std::string& field, const KeySpec& spec, const KeyValue& va
 
 void set_action(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
 {
-    const auto action = parse_action(lower(value.text));
+    const auto action = parse_action(to_lower(value.text));
     if (action == Action::accept) {
         // A rule that fails must leave a trace; "accept" would silently switch it off.
         problems.error(value.line, std::string("'accept' is not an action for ") + spec.key +
@@ -294,7 +285,7 @@ void set_media_types(std::vector<std::string>& field, const KeySpec& spec, const
 {
     field.clear();
     for (const auto& item : value.items) {
-        const std::string type = lower(item.text);
+        const std::string type = to_lower(item.text);
         const auto slash = type.find('/');
         const bool valid = slash != std::string::npos && slash > 0 && slash + 1 < type.size() &&
                            type.find('/', slash + 1) == std::string::npos && is_field_name(type);
@@ -317,7 +308,7 @@ void set_counter_file(MainConfig& config, const KeySpec& spec, const KeyValue& v
 
 void set_counter_backend(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
 {
-    const auto choice = lower(value.text);
+    const auto choice = to_lower(value.text);
     if (choice == "table") config.counter_backend = MainConfig::CounterBackend::table;
     else if (choice == "redis") config.counter_backend = MainConfig::CounterBackend::redis;
     else report_invalid(spec, value, "table or redis", problems);
@@ -375,7 +366,7 @@ void set_redis_password_file(MainConfig& config, const KeySpec& spec, const KeyV
 
 void set_redis_unavailable(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
 {
-    const auto choice = lower(value.text);
+    const auto choice = to_lower(value.text);
     if (choice == "table") config.redis_fallback_to_table = true;
     else if (choice == "on_error") config.redis_fallback_to_table = false;
     else report_invalid(spec, value, "table or on_error", problems);
@@ -418,6 +409,44 @@ void set_holidays(MainConfig& config, const KeySpec&, const KeyValue& value, Pro
     config.business_hours.holidays = load_holidays(path, problems.all());
 }
 
+// Setters for the common kinds of key, each made from the MainConfig member it fills (and for
+// numbers, the range the value must be in).
+template <auto Field>
+void text_key(MainConfig& config, const KeySpec&, const KeyValue& value, Problems&)
+{
+    set_text(config.*Field, value);
+}
+
+template <auto Field>
+void boolean_key(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    set_boolean(config.*Field, spec, value, problems);
+}
+
+template <auto Field, int Low, int High>
+void bounded_int_key(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    set_bounded_int(config.*Field, Low, High, spec, value, problems);
+}
+
+template <auto Field>
+void header_name_key(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    set_header_name(config.*Field, spec, value, problems);
+}
+
+template <auto Field>
+void header_names_key(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    set_header_names(config.*Field, spec, value, problems);
+}
+
+template <auto Field>
+void media_types_key(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    set_media_types(config.*Field, spec, value, problems);
+}
+
 // The table: every key of the main config. Defaults are applied through the setters, so a
 // default is checked exactly like a value written in the file.
 const std::array kKeys{
@@ -427,11 +456,11 @@ const std::array kKeys{
     KeySpec{"milter", "socket_mode", "0660", "permissions of a unix socket (octal, at most 0777)", false, false,
             set_socket_mode},
     KeySpec{"milter", "socket_group", "", "group of a unix socket; empty: leave it as created", false, false,
-            [](MainConfig& c, const KeySpec&, const KeyValue& v, Problems&) { set_text(c.socket_group, v); }},
+            text_key<&MainConfig::socket_group>},
     KeySpec{"milter", "user", "", "drop privileges to this user once the socket is open; empty: do not", false,
-            false, [](MainConfig& c, const KeySpec&, const KeyValue& v, Problems&) { set_text(c.user, v); }},
+            false, text_key<&MainConfig::user>},
     KeySpec{"milter", "pid_file", "", "write the daemon's pid here; empty: no pid file", false, false,
-            [](MainConfig& c, const KeySpec&, const KeyValue& v, Problems&) { set_text(c.pid_file, v); }},
+            text_key<&MainConfig::pid_file>},
     KeySpec{"milter", "registry", "/etc/ecomm-milter/registry.conf",
             "the sender registry file; a relative path is relative to this file's folder", false, false,
             set_registry},
@@ -441,9 +470,7 @@ const std::array kKeys{
             "what an internal error does to the message: tempfail (fail closed), accept (fail open) or reject",
             false, false, set_on_error},
     KeySpec{"milter", "log_accepts", "yes", "log a line for accepted messages too (yes) or not (no)", false,
-            false, [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_boolean(c.log_accepts, k, v, p);
-            }},
+            false, boolean_key<&MainConfig::log_accepts>},
     KeySpec{"milter", "no_reply", "always",
             "stages after connect without replies: on a unix socket (unix), on any socket (always) or never",
             false, false, set_no_reply},
@@ -455,53 +482,38 @@ const std::array kKeys{
             "internal clients (CIDR list); replaces the default, so list loopback too", true, false,
             set_internal_networks},
     KeySpec{"policy", "policy_url", "", "the policy's address, cited in every reply; empty: omitted", false,
-            false, [](MainConfig& c, const KeySpec&, const KeyValue& v, Problems&) { set_text(c.policy_url, v); }},
+            false, text_key<&MainConfig::policy_url>},
     KeySpec{"policy", "time_zone", "UTC", "IANA time zone for registry dates and business hours", false, false,
             set_time_zone},
     KeySpec{"policy", "expiry_warning_days", "14", "warn this many days before a registry entry expires (0-3650)",
             false, false, set_expiry_warning_days},
     KeySpec{"policy", "junk_header", "X-Spam-Flag", "header the junk action adds", false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_header_name(c.junk_header, k, v, p);
-            }},
+            header_name_key<&MainConfig::junk_header>},
     KeySpec{"policy", "junk_value", "YES", "value of the junk header", false, false,
-            [](MainConfig& c, const KeySpec&, const KeyValue& v, Problems&) { set_text(c.junk_value, v); }},
+            text_key<&MainConfig::junk_value>},
     KeySpec{"policy", "report_header", "X-Ecomm-Policy",
             "header the tag action adds for rules other than external-tag", false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_header_name(c.report_header, k, v, p);
-            }},
+            header_name_key<&MainConfig::report_header>},
 
     KeySpec{"external-tag", "header", "X-Ecomm-External", "header added to mail from outside the university",
-            false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_header_name(c.tag_header, k, v, p);
-            }},
+            false, false, header_name_key<&MainConfig::tag_header>},
     KeySpec{"external-tag", "header_value", "yes", "value of the external header", false, false,
-            [](MainConfig& c, const KeySpec&, const KeyValue& v, Problems&) { set_text(c.tag_value, v); }},
+            text_key<&MainConfig::tag_value>},
     KeySpec{"external-tag", "subject_prefix", "", "prefix added (once) to the Subject; empty: Subject left alone",
-            false, false,
-            [](MainConfig& c, const KeySpec&, const KeyValue& v, Problems&) { set_text(c.subject_prefix, v); }},
+            false, false, text_key<&MainConfig::subject_prefix>},
 
     KeySpec{"authentication", "authserv_id", "",
             "authserv-id of the Authentication-Results header; empty: this host's name", false, false,
             set_authserv_id},
     KeySpec{"authentication", "dns_timeout", "5",
             "seconds one DNS look-up may take (1-60); keep it well inside the MTA's milter timeouts", false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_bounded_int(c.dns_timeout_seconds, 1, 60, k, v, p);
-            }},
+            bounded_int_key<&MainConfig::dns_timeout_seconds, 1, 60>},
     KeySpec{"authentication", "dns_budget", "15",
             "seconds all DNS look-ups of one message may take together (1-240); later ones count as timed out",
-            false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_bounded_int(c.dns_budget_seconds, 1, 240, k, v, p);
-            }},
+            false, false, bounded_int_key<&MainConfig::dns_budget_seconds, 1, 240>},
     KeySpec{"authentication", "dns_cache", "4096",
             "DNS answers kept across messages, each for its TTL but an hour at most (0-1000000); 0: none", false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_bounded_int(c.dns_cache_entries, 0, 1000000, k, v, p);
-            }},
+            bounded_int_key<&MainConfig::dns_cache_entries, 0, 1000000>},
     KeySpec{"authentication", "dns_file", "",
             "tests only: answer DNS from this static file instead of the network; empty: real DNS", false, false,
             set_dns_file},
@@ -513,51 +525,33 @@ const std::array kKeys{
                 if (bits != 0) c.dkim_min_key_bits = static_cast<unsigned>(bits);
             }},
     KeySpec{"authentication", "dkim_max_signatures", "16", "signatures evaluated per message (1-64)", false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_bounded_int(c.dkim_max_signatures, 1, 64, k, v, p);
-            }},
+            bounded_int_key<&MainConfig::dkim_max_signatures, 1, 64>},
     KeySpec{"authentication", "dkim_accept_rsa_sha1", "no", "accept rsa-sha1 signatures (RFC 8301 says no)", false,
-            false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_boolean(c.dkim_accept_rsa_sha1, k, v, p);
-            }},
+            false, boolean_key<&MainConfig::dkim_accept_rsa_sha1>},
 
     KeySpec{"body", "body_types", "text/plain, text/html, text/enriched, text/calendar",
             "media types that are message text, not attachments (list)", true, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) { set_media_types(c.body_types, k, v, p); }},
+            media_types_key<&MainConfig::body_types>},
     KeySpec{"body", "exempt_types", "application/pgp-signature, application/pkcs7-signature, application/x-pkcs7-signature",
             "signature parts of multipart/signed that are not attachments (list)", true, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) { set_media_types(c.exempt_types, k, v, p); }},
+            media_types_key<&MainConfig::exempt_types>},
     KeySpec{"body", "category_header", "X-Ecomm-Category",
             "header a platform sets to transactional or promotional, for registry entries with category = message",
-            false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_header_name(c.category_header, k, v, p);
-            }},
+            false, false, header_name_key<&MainConfig::category_header>},
     KeySpec{"body", "unsubscribe_body_link", "yes",
             "an unsubscribe or preferences link in the body counts as an unsubscribe mechanism", false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_boolean(c.unsubscribe_body_link, k, v, p);
-            }},
+            boolean_key<&MainConfig::unsubscribe_body_link>},
     KeySpec{"body", "min_recipients", "0",
             "also apply the attachments and unsubscribe rules to any message with more recipients (0: off)", false,
-            false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_bounded_int(c.body_rules_min_recipients, 0, 1000000, k, v, p);
-            }},
+            false, bounded_int_key<&MainConfig::body_rules_min_recipients, 0, 1000000>},
 
     KeySpec{"counters", "file", "/var/lib/ecomm-milter/counters",
             "the counter table shared by every ecomm-milter on this host (absolute path; created if missing)",
             false, false, set_counter_file},
     KeySpec{"counters", "rate_slots", "4096", "rate entries the table holds: senders and clients (64-1000000)",
-            false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_bounded_int(c.counter_rate_slots, 64, 1000000, k, v, p);
-            }},
+            false, false, bounded_int_key<&MainConfig::counter_rate_slots, 64, 1000000>},
     KeySpec{"counters", "campaign_slots", "128", "campaigns the table holds, 16 KiB each (8-65536)", false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_bounded_int(c.counter_campaign_slots, 8, 65536, k, v, p);
-            }},
+            bounded_int_key<&MainConfig::counter_campaign_slots, 8, 65536>},
 
     KeySpec{"counters", "backend", "table",
             "where the counters live: this host's table (table) or a Redis server several hosts share (redis)",
@@ -566,9 +560,7 @@ const std::array kKeys{
             "backend = redis: the server, as HOST:PORT, [IPv6]:PORT or a unix socket's absolute path", false, false,
             set_redis_server},
     KeySpec{"counters", "redis_database", "0", "the Redis database number (0-1000000)", false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_bounded_int(c.redis_database, 0, 1000000, k, v, p);
-            }},
+            bounded_int_key<&MainConfig::redis_database, 0, 1000000>},
     KeySpec{"counters", "redis_prefix", "ecomm-milter:",
             "the prefix of every Redis key; MTAs that share counters use the same one", false, false,
             set_redis_prefix},
@@ -576,58 +568,35 @@ const std::array kKeys{
             "a file whose first line is the Redis password, read at start and reload; empty: no AUTH", false, false,
             set_redis_password_file},
     KeySpec{"counters", "redis_user", "", "the Redis ACL user; empty: AUTH with the password alone", false, false,
-            [](MainConfig& c, const KeySpec&, const KeyValue& v, Problems&) { set_text(c.redis_user, v); }},
+            text_key<&MainConfig::redis_user>},
     KeySpec{"counters", "redis_timeout", "100",
             "milliseconds one Redis call may take, connecting included (1-10000); mail never waits longer",
-            false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_bounded_int(c.redis_timeout_ms, 1, 10000, k, v, p);
-            }},
+            false, false, bounded_int_key<&MainConfig::redis_timeout_ms, 1, 10000>},
     KeySpec{"counters", "redis_connections", "8", "Redis connections one milter process keeps at most (1-256)",
-            false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_bounded_int(c.redis_connections, 1, 256, k, v, p);
-            }},
+            false, false, bounded_int_key<&MainConfig::redis_connections, 1, 256>},
     KeySpec{"counters", "redis_unavailable", "table",
             "while Redis is away: count in this host's table (table) or answer with on_error (on_error)", false,
             false, set_redis_unavailable},
 
     KeySpec{"rate", "limit", "30",
             "messages a minute per registered sender (0-60000, 0: no limit); the registry's rate overrides",
-            false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_bounded_int(c.rate_limit, 0, 60000, k, v, p);
-            }},
+            false, false, bounded_int_key<&MainConfig::rate_limit, 0, 60000>},
     KeySpec{"rate", "burst", "0",
             "at most this many messages within burst*60/limit seconds (0: the whole minute's allowance at once)",
-            false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_bounded_int(c.rate_burst, 0, 60000, k, v, p);
-            }},
+            false, false, bounded_int_key<&MainConfig::rate_burst, 0, 60000>},
     KeySpec{"rate", "throttle_delay", "5",
             "seconds a sender just over its rate is held before being accepted (0-60); beyond: deferred", false,
-            false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_bounded_int(c.throttle_delay_seconds, 0, 60, k, v, p);
-            }},
+            false, bounded_int_key<&MainConfig::throttle_delay_seconds, 0, 60>},
     KeySpec{"rate", "client_limit", "0",
             "messages a minute per unregistered client address, IPv6 by /64 (0-60000, 0: off)", false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_bounded_int(c.client_rate_limit, 0, 60000, k, v, p);
-            }},
+            bounded_int_key<&MainConfig::client_rate_limit, 0, 60000>},
 
     KeySpec{"bulk", "threshold", "15000",
             "a campaign to more university addresses than this waits for the end of business hours", false,
-            false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_bounded_int(c.bulk_threshold, 1, 100000000, k, v, p);
-            }},
+            false, bounded_int_key<&MainConfig::bulk_threshold, 1, 100000000>},
     KeySpec{"bulk", "campaign_headers", "Feedback-ID, List-Id, X-Ecomm-Campaign",
             "headers naming a campaign, first present wins (list); none: registry sender + Subject + day", true,
-            false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_header_names(c.campaign_headers, k, v, p);
-            }},
+            false, header_names_key<&MainConfig::campaign_headers>},
     KeySpec{"bulk", "audience_header", "X-Ecomm-Audience",
             "header in which a platform may declare a campaign's audience size; empty: none", false, false,
             [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
@@ -636,9 +605,7 @@ const std::array kKeys{
             }},
     KeySpec{"bulk", "audience_window", "24",
             "hours over which a campaign's distinct recipients add up (1-720)", false, false,
-            [](MainConfig& c, const KeySpec& k, const KeyValue& v, Problems& p) {
-                set_bounded_int(c.audience_window_hours, 1, 720, k, v, p);
-            }},
+            bounded_int_key<&MainConfig::audience_window_hours, 1, 720>},
     KeySpec{"bulk", "business_days", "Mon-Fri", "business days in time_zone: Mon-Fri, Mon, Wed, Fri, or none",
             false, false, set_business_days},
     KeySpec{"bulk", "business_hours", "08:00-17:00", "business hours on those days, local time", false, false,
