@@ -12,13 +12,13 @@ extern "C" {
 #include <spf2/spf.h>
 }
 
-#include <cctype>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <vector>
 
+#include "util/ascii.h"
 #include "util/idle_pool.h"
 #include "util/no_destructor.h"
 
@@ -217,10 +217,7 @@ enum class RecordFetch { none, temporary, multiple, found };
 bool is_spf_record(std::string_view text)
 {
     constexpr std::string_view kVersion = "v=spf1";
-    if (text.size() < kVersion.size()) return false;
-    for (std::size_t i = 0; i < kVersion.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(text[i])) != kVersion[i]) return false;
-    }
+    if (!istarts_with(text, kVersion)) return false;
     return text.size() == kVersion.size() || text[kVersion.size()] == ' ';
 }
 

@@ -17,6 +17,8 @@
 #include <map>
 #include <memory>
 
+#include "util/ascii.h"
+
 namespace ecomm {
 
 namespace {
@@ -358,9 +360,7 @@ std::vector<std::string_view> split_ini_list(std::string_view value)
 
 std::optional<bool> parse_ini_boolean(std::string_view value)
 {
-    std::string lower(value);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string lower = to_lower(value);
     if (lower == "yes" || lower == "true" || lower == "on" || lower == "1") return true;
     if (lower == "no" || lower == "false" || lower == "off" || lower == "0") return false;
     return std::nullopt;
@@ -370,9 +370,7 @@ std::optional<std::string> normalize_domain(std::string_view text)
 {
     if (!text.empty() && text.front() == '.') text.remove_prefix(1);
     if (text.empty() || text.size() > 253) return std::nullopt;
-    std::string domain(text);
-    std::transform(domain.begin(), domain.end(), domain.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string domain = to_lower(text);
     std::string_view rest = domain;
     for (;;) {
         const auto dot = rest.find('.');

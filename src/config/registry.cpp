@@ -9,19 +9,12 @@
 #include <map>
 
 #include "config/ini_reader.h"
+#include "util/ascii.h"
 #include "util/decimal.h"
 
 namespace ecomm {
 
 namespace {
-
-std::string lower(std::string_view text)
-{
-    std::string result(text);
-    std::transform(result.begin(), result.end(), result.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return result;
-}
 
 bool all_of_chars(std::string_view text, std::string_view extra)
 {
@@ -217,7 +210,7 @@ private:
         if (!is_valid_identifier(value.value))
             return invalid(value, "2 to 64 letters, digits or . _ = + -");
         // Identifiers tell senders apart in MAIL FROM, case-insensitively: they must be unique.
-        const auto [other, inserted] = identifiers_.emplace(lower(value.value), IdentifierUse{entry.id, value.line});
+        const auto [other, inserted] = identifiers_.emplace(to_lower(value.value), IdentifierUse{entry.id, value.line});
         if (!inserted) {
             error(value.line, "identifier '" + std::string(value.value) + "' is already used by entry '" +
                                   other->second.entry_id + "' (line " + std::to_string(other->second.line) + ")");
@@ -236,7 +229,7 @@ private:
 
     void set_category(RegistryEntry& entry, const IniValue& value)
     {
-        const auto name = lower(value.value);
+        const auto name = to_lower(value.value);
         if (name == "promotional")
             entry.category = Category::promotional;
         else if (name == "transactional")
@@ -249,7 +242,7 @@ private:
 
     void set_authentication(RegistryEntry& entry, const IniValue& value)
     {
-        const auto name = lower(value.value);
+        const auto name = to_lower(value.value);
         for (auto requirement : {AuthRequirement::spf, AuthRequirement::dkim, AuthRequirement::spf_or_dkim,
                                  AuthRequirement::spf_and_dkim}) {
             if (name == to_string(requirement)) {

@@ -10,6 +10,8 @@
 #include <charconv>
 #include <fstream>
 
+#include "util/ascii.h"
+
 namespace ecomm {
 
 namespace {
@@ -33,22 +35,12 @@ std::string_view next_token(std::string_view& rest)
     return token;
 }
 
-bool equals_ignoring_case(std::string_view a, std::string_view b)
-{
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::toupper(static_cast<unsigned char>(a[i])) != std::toupper(static_cast<unsigned char>(b[i])))
-            return false;
-    }
-    return true;
-}
-
 bool parse_type(std::string_view text, DnsType& type)
 {
     static constexpr DnsType kTypes[] = {DnsType::A,   DnsType::AAAA, DnsType::MX,
                                          DnsType::PTR, DnsType::TXT,  DnsType::CNAME};
     for (const DnsType candidate : kTypes) {
-        if (equals_ignoring_case(text, to_string(candidate))) {
+        if (iequals(text, to_string(candidate))) {
             type = candidate;
             return true;
         }
@@ -235,7 +227,7 @@ std::string StaticResolver::parse_line(std::string_view line)
     owner = canonical_dns_name(owner);
     const std::string_view type_text = next_token(rest);
     if (type_text.empty()) return "missing record type after '" + std::string(name) + "'";
-    if (equals_ignoring_case(type_text, "TIMEOUT")) {
+    if (iequals(type_text, "TIMEOUT")) {
         if (!next_token(rest).empty()) return "unexpected data after TIMEOUT";
         timeouts_.insert(owner);
         return {};

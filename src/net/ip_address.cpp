@@ -2,6 +2,7 @@
 // one comparison serves IPv4, IPv6 and the IPv4-mapped form a dual-stack MTA may hand us.
 #include "net/ip_address.h"
 
+#include "util/ascii.h"
 #include "util/decimal.h"
 
 #include <arpa/inet.h>
@@ -21,17 +22,6 @@ constexpr int kV4MappedPrefix = 96;  // the bits of ::ffff:0:0/96 in front of an
 constexpr std::size_t kMaxAddressText = 64;
 
 using Bytes = std::array<std::uint8_t, 16>;
-
-bool starts_with_ignoring_case(std::string_view text, std::string_view prefix)
-{
-    if (text.size() < prefix.size()) return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(text[i])) !=
-            std::tolower(static_cast<unsigned char>(prefix[i])))
-            return false;
-    }
-    return true;
-}
 
 Bytes mapped_v4(const std::uint8_t v4[4])
 {
@@ -107,7 +97,7 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text)
     if (text.size() >= 2 && text.front() == '[' && text.back() == ']')
         text = text.substr(1, text.size() - 2);
     std::optional<Bytes> bytes;
-    if (starts_with_ignoring_case(text, "IPv6:"))
+    if (istarts_with(text, "IPv6:"))
         bytes = parse_v6(text.substr(5));
     else
         bytes = parse_plain(text);
