@@ -2,6 +2,8 @@
 // filenames), so everything is sanitised here, once, before it reaches the MTA.
 #include "policy/reply.h"
 
+#include <algorithm>
+
 namespace ecomm {
 
 namespace {
@@ -14,13 +16,15 @@ std::string enhanced_for(Action action, std::string enhanced)
     return enhanced;
 }
 
-std::size_t utf8_safe_cut(std::string_view text, std::size_t max_bytes)
+// Bytes the text takes once libmilter's escaping has doubled each '%'.
+std::size_t escaped_size(std::string_view text)
 {
-    if (text.size() <= max_bytes) return text.size();
-    std::size_t cut = max_bytes;
-    // Step back over continuation bytes (10xxxxxx) so a sequence is never split.
-    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-    return cut;
+    return text.size() + static_cast<std::size_t>(std::count(text.begin(), text.end(), '%'));
+}
+
+bool is_utf8_continuation(char c)
+{
+    return (static_cast<unsigned char>(c) & 0xC0) == 0x80;  // 10xxxxxx
 }
 
 }  // namespace
@@ -29,11 +33,18 @@ std::string sanitize_reply_text(std::string_view text, std::size_t max_bytes)
 {
     std::string out;
     out.reserve(text.size() < max_bytes ? text.size() : max_bytes);
+    std::size_t escaped_size = 0;
     for (const char c : text) {
+        escaped_size += c == '%' ? 2 : 1;
+        if (escaped_size > max_bytes) break;
         const auto byte = static_cast<unsigned char>(c);
         out += (byte < 0x20 || byte == 0x7F) ? ' ' : c;
     }
-    out.resize(utf8_safe_cut(out, max_bytes));
+    // Cut short: step back over continuation bytes so that a UTF-8 sequence is never split.
+    std::size_t cut = out.size();
+    if (cut < text.size())
+        while (cut > 0 && is_utf8_continuation(text[cut])) --cut;
+    out.resize(cut);
     return out;
 }
 
@@ -50,7 +61,7 @@ Reply make_reply(Action action, const RuleResult& rule, const std::string& polic
 
     // code + space + enhanced + space, then the words, then the citation: all within the limit.
     const std::size_t prefix = reply.code.size() + 1 + reply.enhanced.size() + 1;
-    const std::size_t room = kMaxReplyLine - prefix - citation.size();
+    const std::size_t room = kMaxReplyLine - prefix - escaped_size(citation);
     std::string words = rule.reply_text.empty() ? "message refused by policy rule " + rule.rule
                                                 : rule.reply_text;
     reply.text = sanitize_reply_text(words, room) + citation;

@@ -1,7 +1,9 @@
 // SMTP replies as the sender sees them:
 //   550 5.7.1 <what failed, in plain words> (eComm policy IV.B.3.c.v; <policy URL>)
-// single line, control characters removed, at most 980 characters in all, status classes that
-// agree (5xx with 5.x.x, 4xx with 4.x.x).
+// single line, control characters removed, at most 980 characters in all with each '%' counted
+// twice, status classes that agree (5xx with 5.x.x, 4xx with 4.x.x).  The '%' counts twice
+// because libmilter's smfi_setreply takes it as "%%" (milter/apply.cpp escapes it) and refuses a
+// text over 980 bytes: a reply full of '%' (a sender's file name) must still fit once escaped.
 #pragma once
 #include <string>
 #include <string_view>
@@ -20,7 +22,7 @@ Reply make_reply(Action action, const RuleResult& rule, const std::string& polic
 Reply internal_error_reply(Action action);
 
 // Replaces CR, LF and other control characters with spaces and cuts the text to at most
-// max_bytes without splitting a UTF-8 sequence.
+// max_bytes once each '%' is doubled, without splitting a UTF-8 sequence.
 std::string sanitize_reply_text(std::string_view text, std::size_t max_bytes);
 
 }  // namespace ecomm

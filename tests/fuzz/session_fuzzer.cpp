@@ -3,8 +3,8 @@
 // classification, SPF, DKIM, the MIME scan and every rule. Beyond a crash, sanitizer report,
 // leak or timeout, it traps when the verdict is not one the glue can hand to the MTA as it is:
 //   - a reject or tempfail without a reply, or a reply whose code and enhanced status disagree
-//     (5xx with 5.x.x, 4xx with 4.x.x), whose line passes kMaxReplyLine or holds a control
-//     character (policy/reply.h);
+//     (5xx with 5.x.x, 4xx with 4.x.x), whose line passes kMaxReplyLine (each '%' counted twice,
+//     as libmilter takes it) or holds a control character (policy/reply.h);
 //   - a header edit or new Subject with a bad field name, a NUL, or a line feed not followed by a
 //     blank (a header injected into the message), or edits on a verdict that rejects. (A bare CR
 //     is text to Postfix, in the sender's Subject and in the tagged one alike.)
@@ -141,7 +141,9 @@ void check_reply(const ecomm::Reply& reply)
     if (reply.enhanced.size() < 5 || reply.enhanced[0] != reply.code[0] || reply.enhanced[1] != '.')
         fail("enhanced status " + reply.enhanced + " with code " + reply.code);
     if (reply.text.empty()) fail("empty reply text");
-    if (line.size() > ecomm::kMaxReplyLine) fail("reply of " + std::to_string(line.size()) + " bytes");
+    // libmilter's smfi_setreply takes each '%' doubled, and refuses a longer text.
+    const auto escaped = line.size() + static_cast<std::size_t>(std::count(line.begin(), line.end(), '%'));
+    if (escaped > ecomm::kMaxReplyLine) fail("reply of " + std::to_string(escaped) + " bytes once escaped");
     for (const char c : line)
         if (static_cast<unsigned char>(c) < 32 || c == 127) fail("control character in reply: " + line);
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "milter/apply.h"
+#include "policy/reply.h"
 
 namespace {
 
@@ -14,8 +15,11 @@ using ecomm::HeaderEdit;
 using ecomm::MilterStatus;
 using ecomm::Verdict;
 
+// libmilter's MAXREPLYLEN (smfi.c): smfi_setreply refuses a longer text, escaping included.
+constexpr std::size_t kLibmilterMaxReplyText = 980;
+
 // Records each call as one line, e.g. "add X-A: 1", and fails the call whose number (1-based)
-// is fail_call.
+// is fail_call, and a reply text libmilter would refuse.
 class RecordingContext : public ecomm::MilterContext {
 public:
     std::vector<std::string> calls;
@@ -39,6 +43,7 @@ public:
     }
     bool set_reply(const std::string& code, const std::string& enhanced, const std::string& text) override
     {
+        if (text.size() > kLibmilterMaxReplyText) return false;
         return record("reply " + code + " " + enhanced + " " + text);
     }
     bool quarantine(const std::string& reason) override { return record("quarantine " + reason); }
@@ -96,6 +101,7 @@ class ApplyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(failed_edit_stops_and_is_reported);
     CPPUNIT_TEST(failed_quarantine_is_reported);
     CPPUNIT_TEST(escape_doubles_every_percent);
+    CPPUNIT_TEST(reply_full_of_percent_signs_fits_libmilter);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -260,6 +266,28 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("a%%b%%%%c"), ecomm::escape_reply_text("a%b%%c"));
         CPPUNIT_ASSERT_EQUAL(std::string(""), ecomm::escape_reply_text(""));
         CPPUNIT_ASSERT_EQUAL(std::string("%%"), ecomm::escape_reply_text("%"));
+    }
+
+    // A sender's file name can be all '%': make_reply leaves room for the doubling, so the
+    // reply still reaches the MTA instead of failing into the on_error answer.
+    void reply_full_of_percent_signs_fits_libmilter()
+    {
+        ecomm::RuleResult rule;
+        rule.rule = "attachments";
+        rule.reply_text = "attachment report-" + std::string(900, '%') + ".pdf is not allowed";
+        rule.policy_section = "IV.B.3.c.v";
+        rule.enhanced_status = "5.7.1";
+        Verdict verdict;
+        verdict.action = verdict.would_be = Action::reject;
+        verdict.deciding_rule = "attachments";
+        verdict.reply = ecomm::make_reply(Action::reject, rule, "https://p.example.edu/policy%20text");
+        RecordingContext context;
+        const auto result = ecomm::apply_verdict(verdict, context);
+        CPPUNIT_ASSERT(result.ok);
+        CPPUNIT_ASSERT(result.status == MilterStatus::reject);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, context.calls.size());
+        CPPUNIT_ASSERT(context.calls[0].starts_with("reply 550 5.7.1 attachment report-%%%%"));
+        CPPUNIT_ASSERT(context.calls[0].ends_with("(eComm policy IV.B.3.c.v; https://p.example.edu/policy%%20text)"));
     }
 };
 

@@ -1,6 +1,8 @@
 // SMTP replies and decision log lines: format, status classes, sanitising, length limits.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <algorithm>
+
 #include "core/decision_log.h"
 #include "fixtures.h"
 #include "policy/pipeline.h"
@@ -31,6 +33,7 @@ class ReplyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(controlCharactersAreRemoved);
     CPPUNIT_TEST(longTextIsCutButKeepsCitation);
     CPPUNIT_TEST(cutNeverSplitsUtf8);
+    CPPUNIT_TEST(percentSignsCountTwice);
     CPPUNIT_TEST(internalErrorReplies);
     CPPUNIT_TEST(decisionLineIsOneEscapedLine);
     CPPUNIT_TEST(monitorDecisionLineSaysWouldBe);
@@ -81,6 +84,21 @@ public:
         const std::string text = "ab\xC3\xA9";  // "abé"
         CPPUNIT_ASSERT_EQUAL(std::string("ab"), sanitize_reply_text(text, 3));
         CPPUNIT_ASSERT_EQUAL(text, sanitize_reply_text(text, 4));
+    }
+
+    // libmilter takes '%' as "%%" and refuses a text over 980 bytes once escaped.
+    void percentSignsCountTwice()
+    {
+        CPPUNIT_ASSERT_EQUAL(std::string("a%"), sanitize_reply_text("a%b", 3));
+        CPPUNIT_ASSERT_EQUAL(std::string("a"), sanitize_reply_text("a%b", 2));
+        CPPUNIT_ASSERT_EQUAL(std::string("a%b"), sanitize_reply_text("a%b", 4));
+        const std::string url = "https://p.example.edu/a%20b";
+        const Reply r = make_reply(Action::reject, failing(std::string(900, '%')), url);
+        const std::string line = r.to_string();
+        const auto escaped = line.size() + static_cast<std::size_t>(std::count(line.begin(), line.end(), '%'));
+        CPPUNIT_ASSERT(escaped <= kMaxReplyLine);
+        CPPUNIT_ASSERT(escaped >= kMaxReplyLine - 1);
+        CPPUNIT_ASSERT(r.text.ends_with("(eComm policy IV.B.3.c.v; " + url + ")"));
     }
 
     void internalErrorReplies()
