@@ -1,6 +1,7 @@
 // Session: gathers the facts of each message from the MTA's events and runs the pipeline at end
 // of message. Header storage is bounded so a hostile header section cannot grow memory without
-// limit; past the bound only the headers the rules read (From, Sender, Subject) are kept.
+// limit; past the bound only the headers the rules read (From, Sender, Subject) are kept, and
+// the MIME scanner still sees every field (it keeps its own, within its own bound).
 // Authentication and body scanning run only for senders that are not internal: DKIM and the
 // MIME scanner are fed headers and body as they stream, SPF is evaluated once at end of message,
 // and every DNS answer is cached for the message.
@@ -9,6 +10,7 @@
 #include "counters/counter_store.h"
 #include "mail/address.h"
 #include "mail/list_unsubscribe.h"
+#include "policy/authentication_results.h"
 #include "policy/calendar.h"
 #include "policy/campaign.h"
 #include "policy/classify.h"
@@ -23,7 +25,7 @@ constexpr std::size_t kMaxHeaderBytes = 1 << 20;   // Postfix's own default limi
 constexpr std::size_t kMaxHeaders = 4096;
 constexpr std::size_t kMaxKeptOverLimit = 64;      // rule-relevant headers kept past the bound
 constexpr std::size_t kMaxRecipients = 100000;
-constexpr std::size_t kMaxAuthenticationResults = 256;
+constexpr std::size_t kMaxForgedAuthenticationResults = 4096;  // removals a message may need
 
 bool rule_relevant(std::string_view name)
 {
@@ -97,9 +99,15 @@ void Session::header(std::string_view name, std::string_view value)
     header_bytes_ += name.size() + value.size();
     const bool within_bound = header_bytes_ <= kMaxHeaderBytes && facts_.headers.size() < kMaxHeaders;
     if (within_bound && dkim_) dkim_->header(name, value);
-    if (within_bound && mime_) mime_->header(name, value);
-    if (iequals(name, "Authentication-Results") && facts_.authentication_results.size() < kMaxAuthenticationResults)
-        facts_.authentication_results.emplace_back(value);
+    // Past the bound too: a flood of fields before Content-Type must not hide an attachment
+    // (the MIME parser keeps only its own fields, within its own bound).
+    if (mime_) mime_->header(name, value);
+    if (iequals(name, "Authentication-Results")) {
+        ++authentication_results_seen_;
+        if (claims_authserv_id(value, snapshot_->config.authserv_id) &&
+            facts_.forged_authentication_results.size() < kMaxForgedAuthenticationResults)
+            facts_.forged_authentication_results.push_back(static_cast<int>(authentication_results_seen_));
+    }
     if (!within_bound && !(rule_relevant(name) && overflow_kept_ < kMaxKeptOverLimit)) return;
     if (!within_bound) ++overflow_kept_;
     facts_.headers.push_back({std::string(name), std::string(value)});
@@ -209,7 +217,7 @@ void Session::abort_message()
     facts_.auth_user.clear();
     facts_.recipients.clear();
     facts_.headers.clear();
-    facts_.authentication_results.clear();
+    facts_.forged_authentication_results.clear();
     facts_.queue_id.clear();
     facts_.spf.reset();
     facts_.dkim.clear();
@@ -227,6 +235,7 @@ void Session::abort_message()
     dns_.reset();
     header_bytes_ = 0;
     overflow_kept_ = 0;
+    authentication_results_seen_ = 0;
     headers_ended_ = false;
 }
 

@@ -67,6 +67,7 @@ private:
     MessageFacts facts_;
     std::size_t header_bytes_ = 0;
     std::size_t overflow_kept_ = 0;
+    std::size_t authentication_results_seen_ = 0;
     bool headers_ended_ = false;
 };
 

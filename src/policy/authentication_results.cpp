@@ -94,13 +94,9 @@ std::string authentication_results_value(const std::string& authserv_id, const M
     return value;
 }
 
-std::vector<int> forged_authentication_results(const std::string& authserv_id,
-                                               const std::vector<std::string>& incoming)
+bool claims_authserv_id(std::string_view value, std::string_view authserv_id)
 {
-    std::vector<int> indexes;
-    for (std::size_t i = incoming.size(); i > 0; --i)
-        if (iequals(claimed_id(incoming[i - 1]), authserv_id)) indexes.push_back(static_cast<int>(i));
-    return indexes;
+    return !authserv_id.empty() && iequals(claimed_id(value), authserv_id);
 }
 
 }  // namespace ecomm

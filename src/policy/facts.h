@@ -32,7 +32,10 @@ struct MessageFacts {
 
     // Content
     std::vector<Header> headers;            // in order, bounded by the session
-    std::vector<std::string> authentication_results;  // every incoming A-R value, in order (bounded)
+    // 1-based occurrence numbers, among the incoming Authentication-Results headers, of those
+    // that claim our authserv-id (forged or stale: removed before ours is added), ascending.
+    // Every A-R header is counted; at most kMaxForgedAuthenticationResults numbers are kept.
+    std::vector<int> forged_authentication_results;
     std::string queue_id;                   // {i}; empty when unknown
 
     // Authentication, evaluated once per message for non-internal senders (absent: not evaluated)

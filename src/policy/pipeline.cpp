@@ -54,12 +54,15 @@ void collect_edits(const MainConfig& config, Verdict& verdict)
     }
 }
 
-// Our Authentication-Results header replaces every incoming copy that claims our authserv-id.
+// Every incoming copy that claims our authserv-id is forged or stale (RFC 8601 section 5): it
+// goes whoever sent the message, highest first so that no removal shifts one still to come.
+// Ours is added where SPF and DKIM were evaluated.
 void add_authentication_results(const MessageFacts& facts, const MainConfig& config, Verdict& verdict)
 {
+    const auto& forged = facts.forged_authentication_results;
+    for (auto index = forged.rbegin(); index != forged.rend(); ++index)
+        verdict.edits.push_back({HeaderEdit::Kind::remove, "Authentication-Results", "", *index});
     if (!facts.authenticated) return;
-    for (const int index : forged_authentication_results(config.authserv_id, facts.authentication_results))
-        verdict.edits.push_back({HeaderEdit::Kind::remove, "Authentication-Results", "", index});
     verdict.edits.push_back({HeaderEdit::Kind::insert, "Authentication-Results",
                              authentication_results_value(config.authserv_id, facts), 0});
 }

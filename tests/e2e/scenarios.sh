@@ -110,16 +110,19 @@ scenario_external() {
 }
 
 # f. Internal client, and an authenticated one (XCLIENT LOGIN stands in for SMTP AUTH, so no
-#    SASL setup is needed): delivered untouched.
+#    SASL setup is needed): delivered untouched, but for an Authentication-Results that claims
+#    our authserv-id (forged: removed from internal mail too).
 scenario_internal() {
     e2e_say "# f. internal client"
     local mark
     mark=$(e2e_log_mark)
-    e2e_send f-internal "$INTERNAL_IP" a@example.edu a@example.edu "Staff meeting"
+    e2e_send f-internal "$INTERNAL_IP" a@example.edu a@example.edu "Staff meeting" \
+        "Authentication-Results: $E2E_AUTHSERV_ID; dkim=pass header.d=bank.example"
     if e2e_expect_delivered f-internal "f"; then
         assert_no_header "$E2E_COPY" X-Ecomm-External "f: not tagged"
         assert_header "$E2E_COPY" Subject "Staff meeting" "f: subject unchanged"
-        assert_no_header "$E2E_COPY" Authentication-Results "f: no Authentication-Results (internal)"
+        assert_no_header "$E2E_COPY" Authentication-Results \
+            "f: no Authentication-Results (internal: none added, the forged one removed)"
     fi
     e2e_wait_log "$mark" 'class=internal .*from=<a@example\.edu>' "f: decision logged as class=internal"
 

@@ -70,6 +70,7 @@ class AuthenticationTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(failingUniversitySignatureIsStillImpersonation);
     CPPUNIT_TEST(authenticationResultsHeaderIsAddedAtTop);
     CPPUNIT_TEST(forgedCopiesAreRemovedHighestFirst);
+    CPPUNIT_TEST(forgedCopiesAreRemovedForInternalSenders);
     CPPUNIT_TEST(noHeaderForInternalOrRejectedOrMonitor);
     CPPUNIT_TEST(propertyValuesAreQuotedWhenNeeded);
     CPPUNIT_TEST_SUITE_END();
@@ -222,19 +223,34 @@ public:
         const std::vector<std::string> incoming{"MX.Example.EDU; spf=pass", "other.example; dkim=pass",
                                                 "(comment) mx.example.edu; dkim=pass", "mx.example.edu.evil; x=y",
                                                 "\"mx.example.edu\"; spf=pass"};
-        const std::vector<int> expected{5, 3, 1};
-        CPPUNIT_ASSERT(expected == forged_authentication_results("mx.example.edu", incoming));
+        std::vector<int> claiming;
+        for (std::size_t i = 0; i < incoming.size(); ++i)
+            if (claims_authserv_id(incoming[i], "mx.example.edu")) claiming.push_back(static_cast<int>(i + 1));
+        CPPUNIT_ASSERT(claiming == (std::vector<int>{1, 3, 5}));
 
         Snapshot s = with_requirement(AuthRequirement::spf);
         auto f = authenticated(cvent(), Spf::pass);
-        f.authentication_results = incoming;
+        f.forged_authentication_results = claiming;
         const Verdict v = run_pipeline(f, s);
         std::vector<int> removed;
         for (const auto& e : v.edits)
             if (e.kind == HeaderEdit::Kind::remove) removed.push_back(e.index);
-        CPPUNIT_ASSERT(expected == removed);
+        CPPUNIT_ASSERT(removed == (std::vector<int>{5, 3, 1}));
         // Removals come before our own header is inserted, so they never hit it.
         CPPUNIT_ASSERT(v.edits.at(3).kind == HeaderEdit::Kind::insert);
+    }
+
+    // An internal sender gets no Authentication-Results of ours, but forged copies still go.
+    void forgedCopiesAreRemovedForInternalSenders()
+    {
+        Snapshot s = with_requirement(AuthRequirement::spf);
+        auto internal = facts("10.1.1.1", "a@example.edu");
+        internal.forged_authentication_results = {2};
+        const Verdict v = run_pipeline(internal, s);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, v.edits.size());
+        CPPUNIT_ASSERT(v.edits[0].kind == HeaderEdit::Kind::remove);
+        CPPUNIT_ASSERT_EQUAL(std::string("Authentication-Results"), v.edits[0].name);
+        CPPUNIT_ASSERT_EQUAL(2, v.edits[0].index);
     }
 
     void noHeaderForInternalOrRejectedOrMonitor()

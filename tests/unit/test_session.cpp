@@ -12,6 +12,8 @@ class SessionTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(envelopeAddressStripsBracketsAndParameters);
     CPPUNIT_TEST(mailFromStartsAFreshMessage);
     CPPUNIT_TEST(headerFloodCannotHideFrom);
+    CPPUNIT_TEST(headerFloodCannotHideAnAttachment);
+    CPPUNIT_TEST(everyForgedAuthenticationResultsIsFound);
     CPPUNIT_TEST(fullTransactionGivesVerdict);
     CPPUNIT_TEST(connectionKeepsItsSnapshot);
     CPPUNIT_TEST_SUITE_END();
@@ -54,6 +56,38 @@ public:
         const Verdict v = session.end_of_message("Q1", test_now());
         CPPUNIT_ASSERT(v.classification.sender_class == SenderClass::impersonation);
         CPPUNIT_ASSERT(v.action == Action::reject);
+    }
+
+    // The MIME scanner sees the fields past the session's own bound on stored headers.
+    void headerFloodCannotHideAnAttachment()
+    {
+        Session session(share(base_snapshot()));
+        session.connect("c.test", ip("203.0.113.9"));
+        session.mail_from("<a@outside.test>", "");
+        session.header("From", "a@outside.test");
+        for (int i = 0; i < 4100; ++i) session.header("X", "a");
+        session.header("Content-Type", "multipart/mixed; boundary=\"o\"");
+        session.body("--o\r\nContent-Type: text/plain\r\n\r\nhi\r\n--o\r\n"
+                     "Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"invoice.pdf\"\r\n"
+                     "\r\nJVBERi0=\r\n--o--\r\n");
+        session.end_of_message("Q4", test_now());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, session.facts().attachments.size());
+    }
+
+    // However many other Authentication-Results come first, every copy claiming our id is found.
+    void everyForgedAuthenticationResultsIsFound()
+    {
+        Snapshot snapshot = base_snapshot();
+        const std::string ours = snapshot.config.authserv_id = "mx.example.edu";
+        Session session(share(snapshot));
+        session.connect("c.test", ip("203.0.113.9"));
+        session.mail_from("<a@outside.test>", "");
+        session.header("Authentication-Results", ours + "; dkim=pass header.d=bank.example");
+        for (int i = 0; i < 300; ++i) session.header("Authentication-Results", "other.example; none");
+        session.header("Authentication-Results", "(forged) " + ours + "; spf=pass");
+        CPPUNIT_ASSERT(session.facts().forged_authentication_results == (std::vector<int>{1, 302}));
+        session.mail_from("<b@outside.test>", "");
+        CPPUNIT_ASSERT(session.facts().forged_authentication_results.empty());
     }
 
     void fullTransactionGivesVerdict()
