@@ -82,7 +82,8 @@ scenario_return_path() {
         "d2: milter logged action=reject rule=return-path"
 }
 
-# e. External mail: tagged with the header and the subject prefix, never twice.
+# e. External mail: tagged with the header and the subject prefix, never twice; a tag header of
+#    the sender's with another value is replaced.
 scenario_external() {
     e2e_say "# e. external sender"
     local mark
@@ -99,6 +100,18 @@ scenario_external() {
     if e2e_expect_delivered e-prefixed "e2"; then
         assert_header "$E2E_COPY" Subject "[EXTERNAL] Hello again" "e2: the prefix is not added twice"
         assert_header "$E2E_COPY" X-Ecomm-External yes "e2: X-Ecomm-External: yes"
+    fi
+
+    # The sender's own "X-Ecomm-External: no" must not cancel the tag: ours replaces it.
+    e2e_send e-own-tag "$OUTSIDE_IP" a@outside.test a@outside.test "Not external" "X-Ecomm-External: no"
+    if e2e_expect_delivered e-own-tag "e4"; then
+        local values
+        values=$(e2e_headers "$E2E_COPY" X-Ecomm-External | paste -sd, -)
+        if [ "$values" = yes ]; then
+            e2e_pass "e4: the sender's X-Ecomm-External: no replaced by ours"
+        else
+            e2e_fail "e4: the sender's X-Ecomm-External: no replaced by ours (found: $values)"
+        fi
     fi
 
     # Without XCLIENT the client is 127.0.0.1, which the test config does not call internal.

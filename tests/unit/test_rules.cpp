@@ -38,6 +38,7 @@ class RulesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(returnPathSkippedForEntryWithoutIdentifier);
     CPPUNIT_TEST(externalMailIsTaggedWithHeaderAndSubject);
     CPPUNIT_TEST(externalTagIsIdempotent);
+    CPPUNIT_TEST(senderTagHeaderWithAnotherValueIsReplaced);
     CPPUNIT_TEST(exemptRegisteredSenderIsNotTagged);
     CPPUNIT_TEST(nonExemptRegisteredSenderIsTagged);
     CPPUNIT_TEST(internalMailIsNeverTagged);
@@ -178,6 +179,27 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("tagged"), result_of(v, "external-tag").result);
         CPPUNIT_ASSERT(!has_header(v, "X-Ecomm-External"));
         CPPUNIT_ASSERT(!v.new_subject);
+    }
+
+    // "X-Ecomm-External: no" from outside must not cancel the tag.
+    void senderTagHeaderWithAnotherValueIsReplaced()
+    {
+        const Snapshot s = base_snapshot();
+        auto f = facts("203.0.113.9", "a@outside.test");
+        f.headers = {{"X-Ecomm-External", "no"}, {"Subject", "Hello"}, {"X-Ecomm-External", " YES "},
+                     {"x-ecomm-external", "maybe"}};
+        const Verdict v = run_pipeline(f, s);
+        std::vector<int> removed;
+        for (const auto& e : v.edits)
+            if (e.kind == HeaderEdit::Kind::remove && e.name == "X-Ecomm-External") removed.push_back(e.index);
+        CPPUNIT_ASSERT(removed == (std::vector<int>{3, 1}));
+        CPPUNIT_ASSERT(!has_header(v, "X-Ecomm-External"));  // the copy saying YES stays as ours
+
+        f.headers = {{"X-Ecomm-External", "no"}};
+        const Verdict replaced = run_pipeline(f, s);
+        CPPUNIT_ASSERT(has_header(replaced, "X-Ecomm-External"));
+        CPPUNIT_ASSERT(replaced.edits.at(0).kind == HeaderEdit::Kind::remove);
+        CPPUNIT_ASSERT_EQUAL(1, replaced.edits.at(0).index);
     }
 
     void exemptRegisteredSenderIsNotTagged()

@@ -1,12 +1,23 @@
 // Rule "external-tag" — eComm policy IV.B.3 (exception process): mail from outside the university
 // is flagged as external; a registered sender granted the exemption is not, and internal mail
-// never is. Idempotent: an existing tag header is kept, and the Subject prefix is never doubled.
+// never is. Idempotent: a tag header that already says what ours says is kept, and the Subject
+// prefix is never doubled. A copy the sender wrote with another value ("no") is removed.
+#include <vector>
+
 #include "mail/address.h"
 #include "policy/rule.h"
+#include "util/ascii.h"
 
 namespace ecomm {
 
 namespace {
+
+std::string_view trimmed(std::string_view text)
+{
+    while (!text.empty() && is_ascii_space(text.front())) text.remove_prefix(1);
+    while (!text.empty() && is_ascii_space(text.back())) text.remove_suffix(1);
+    return text;
+}
 
 bool subject_has_prefix(const std::string& subject, const std::string& prefix)
 {
@@ -30,7 +41,23 @@ RuleResult check_external_tag(const RuleInput& input)
     result.triggered = true;
     result.policy_section = "IV.B.3.c";
 
-    if (input.facts.first_header(config.tag_header))
+    // The sender's own copies must not stand in for ours: one that says something else goes
+    // (highest occurrence first, so no removal shifts another), and ours is added unless a copy
+    // already says the same.
+    bool already_tagged = false;
+    std::vector<int> other_values;
+    int occurrence = 0;
+    for (const Header& header : input.facts.headers) {
+        if (!iequals(header.name, config.tag_header)) continue;
+        ++occurrence;
+        if (iequals(trimmed(header.value), trimmed(config.tag_value))) already_tagged = true;
+        else other_values.push_back(occurrence);
+    }
+    for (auto index = other_values.rbegin(); index != other_values.rend(); ++index)
+        result.tag_edits.push_back({HeaderEdit::Kind::remove, config.tag_header, "", *index});
+    if (!other_values.empty())
+        result.detail += "; " + std::to_string(other_values.size()) + " tag header(s) with another value removed";
+    if (already_tagged)
         result.detail += "; tag header already present";
     else
         result.tag_edits.push_back({HeaderEdit::Kind::add, config.tag_header, config.tag_value, 1});
