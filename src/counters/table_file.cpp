@@ -43,6 +43,15 @@ private:
     std::string path_;
 };
 
+// Gives the file its size with every block allocated. A sparse file would be filled in as slots
+// are first written through the mapping, and on a full file system that write is a SIGBUS that
+// kills the milter; here it is an error the caller handles (on_error).
+void allocate_blocks(int fd, std::size_t size, const std::string& path)
+{
+    if (const int error = ::posix_fallocate(fd, 0, static_cast<off_t>(size)); error != 0)
+        throw CounterError(system_error_text("cannot allocate the blocks of counter table " + path, error));
+}
+
 void initialise(unsigned char* base, const TableGeometry& geometry)
 {
     const TableParts parts = table_parts(base, geometry);
@@ -58,9 +67,9 @@ bool create_file(const std::string& path, const TableGeometry& geometry)
     const FileDescriptor fd(::mkostemp(temporary.data(), O_CLOEXEC));
     if (!fd.valid()) throw CounterError(system_error_text("cannot create counter table " + path, errno));
     const TemporaryName remove_at_exit(temporary);
-    const auto size = static_cast<off_t>(geometry.file_size());
-    if (::fchmod(fd.get(), 0640) != 0 || ::ftruncate(fd.get(), size) != 0)
+    if (::fchmod(fd.get(), 0640) != 0)
         throw CounterError(system_error_text("cannot create counter table " + path, errno));
+    allocate_blocks(fd.get(), geometry.file_size(), path);
     {
         const SharedMapping mapping = SharedMapping::of_file(fd.get(), geometry.file_size(), "counter table " + path);
         initialise(mapping.data(), geometry);
@@ -145,6 +154,7 @@ std::shared_ptr<TableFile> open_file(const CounterTableOptions& options, const T
 
         std::string problem = header_problem(read_header(fd.get()), static_cast<std::uint64_t>(file.st_size), geometry);
         if (problem.empty()) {
+            allocate_blocks(fd.get(), geometry.file_size(), path);  // one an older version left sparse
             auto table = std::make_shared<TableFile>(
                 SharedMapping::of_file(fd.get(), geometry.file_size(), "counter table " + path), geometry, path,
                 TableFile::Identity{file.st_dev, file.st_ino});

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -210,6 +211,7 @@ class CounterTableTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(truncatedFileIsRebuilt);
     CPPUNIT_TEST(changedSlotCountRebuilds);
     CPPUNIT_TEST(countsSurviveReopening);
+    CPPUNIT_TEST(tableFileHasEveryBlockAllocated);
     CPPUNIT_TEST(fullTableEvictsAndWarnsOnce);
     CPPUNIT_TEST(lockHeldByALiveProcessTimesOut);
     CPPUNIT_TEST(lockFromAnotherBootIsReinitialised);
@@ -505,6 +507,35 @@ public:
         const CounterView view = table->view(kT0);
         CPPUNIT_ASSERT_EQUAL(std::size_t{128}, view.rate_slots);
         CPPUNIT_ASSERT(view.rates.empty());
+    }
+
+    // A sparse file gets its blocks when a slot is first written through the mapping: on a full
+    // file system that write would be a SIGBUS. Every block is allocated at create and at open
+    // (a table an older version left sparse).
+    void tableFileHasEveryBlockAllocated()
+    {
+        TempDir dir;
+        Warnings warnings;
+        const auto options = options_for(dir.path("counters"), warnings, 4096, 64);
+        const auto allocated = [&] {
+            struct stat file {};
+            CPPUNIT_ASSERT_EQUAL(0, ::stat(options.path.c_str(), &file));
+            return static_cast<std::uint64_t>(file.st_blocks) * 512 >= static_cast<std::uint64_t>(file.st_size);
+        };
+        CounterTable::open(options).reset();
+        CPPUNIT_ASSERT(allocated());
+
+        // Punch the blocks out again, as an older version's ftruncate left them.
+        const int fd = ::open(options.path.c_str(), O_RDWR | O_CLOEXEC);
+        CPPUNIT_ASSERT(fd >= 0);
+        struct stat file {};
+        CPPUNIT_ASSERT_EQUAL(0, ::fstat(fd, &file));
+        CPPUNIT_ASSERT_EQUAL(0, ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4096, file.st_size - 4096));
+        ::close(fd);
+        CPPUNIT_ASSERT(!allocated());
+        CounterTable::open(options).reset();
+        CPPUNIT_ASSERT(allocated());
+        CPPUNIT_ASSERT(warnings.lines->empty());
     }
 
     void countsSurviveReopening()
