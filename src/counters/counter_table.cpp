@@ -113,7 +113,8 @@ struct CounterTable::Mapping {
         const auto now = std::chrono::steady_clock::now();
         if (now >= next_check) {
             next_check = now + kReplacedCheckInterval;
-            if (table->needs_reopening()) table = TableFile::open(options, options.warn);
+            if (table->needs_reopening())
+                table = TableFile::open(options, options.warn, TableFile::OtherSlotCounts::adopt);
         }
         return table;
     }

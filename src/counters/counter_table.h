@@ -9,8 +9,11 @@
 // Opening takes an flock on the file, so that only one process creates, checks or rebuilds it at
 // a time. A file whose header does not match (wrong magic, version, sizes or checksum), or in
 // which any slot fails its check, is renamed aside to PATH.corrupt-UNIXTIME, logged, and rebuilt
-// empty: it is never trusted. The mutex is re-initialised when the boot id changed (a lock held
-// when the machine went down would otherwise never be released).
+// empty: it is never trusted. Other slot counts rebuild it only on this process's first open (its
+// configuration changed); a mapping that follows a file another process replaced uses it with the
+// counts it has, so two configurations never rebuild it in turn. The mutex is re-initialised
+// when the boot id changed (a lock held when the machine went down would otherwise never be
+// released).
 //
 // Every update takes the robust mutex with a timeout (pthread_mutex_timedlock): a holder that died
 // mid-update hands it on with EOWNERDEAD, and the next holder re-checks every slot, clears the

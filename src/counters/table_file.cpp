@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <optional>
 
 #include "counters/table_slots.h"
 
@@ -134,15 +135,29 @@ std::string check_opened_table(TableFile& table, std::chrono::milliseconds timeo
     return "";
 }
 
-std::shared_ptr<TableFile> open_file(const CounterTableOptions& options, const TableGeometry& geometry,
-                                     const Warn& warn)
+// The geometry a sound header describes, when it is one options could ask for.
+std::optional<TableGeometry> own_geometry(const TableHeader& header, std::uint64_t file_size)
+{
+    CounterTableOptions counts;
+    counts.rate_slots = header.rate_slot_count;
+    counts.campaign_slots = header.campaign_slot_count;
+    try {
+        const TableGeometry geometry = checked_geometry(counts);
+        if (header_problem(header, file_size, geometry).empty()) return geometry;
+    } catch (const CounterError&) {
+    }
+    return std::nullopt;
+}
+
+std::shared_ptr<TableFile> open_file(const CounterTableOptions& options, const TableGeometry& wanted,
+                                     const Warn& warn, TableFile::OtherSlotCounts other)
 {
     const std::string& path = options.path;
     for (int attempt = 0; attempt < kOpenAttempts; ++attempt) {
         const FileDescriptor fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
         if (!fd.valid()) {
             if (errno != ENOENT) throw CounterError(system_error_text("cannot open counter table " + path, errno));
-            create_file(path, geometry);
+            create_file(path, wanted);
             continue;  // open what is there now, made by us or by another process
         }
         const ExclusiveFileLock flock(fd.get(), kFileLockTimeout, "counter table " + path);
@@ -152,7 +167,18 @@ std::shared_ptr<TableFile> open_file(const CounterTableOptions& options, const T
         if (!S_ISREG(file.st_mode)) throw CounterError("counter table " + path + " is not a regular file");
         if (!names_file(path, file)) continue;  // renamed aside or rebuilt while we waited for the flock
 
-        std::string problem = header_problem(read_header(fd.get()), static_cast<std::uint64_t>(file.st_size), geometry);
+        const TableHeader header = read_header(fd.get());
+        const auto size = static_cast<std::uint64_t>(file.st_size);
+        TableGeometry geometry = wanted;
+        std::string problem = header_problem(header, size, geometry);
+        if (!problem.empty() && other == TableFile::OtherSlotCounts::adopt) {
+            if (const auto own = own_geometry(header, size)) {
+                send_warning(warn, "counter table " + path + " " + problem +
+                                       ": another process rebuilt it so; used as it is");
+                geometry = *own;
+                problem.clear();
+            }
+        }
         if (problem.empty()) {
             allocate_blocks(fd.get(), geometry.file_size(), path);  // one an older version left sparse
             auto table = std::make_shared<TableFile>(
@@ -176,10 +202,10 @@ void send_warning(const Warn& warn, const std::string& line) noexcept
     }
 }
 
-std::shared_ptr<TableFile> TableFile::open(const CounterTableOptions& options, const Warn& warn)
+std::shared_ptr<TableFile> TableFile::open(const CounterTableOptions& options, const Warn& warn, OtherSlotCounts other)
 {
     const TableGeometry geometry = checked_geometry(options);
-    if (!options.path.empty()) return open_file(options, geometry, warn);
+    if (!options.path.empty()) return open_file(options, geometry, warn, other);
     SharedMapping mapping = SharedMapping::anonymous(geometry.file_size());
     initialise(mapping.data(), geometry);
     return std::make_shared<TableFile>(std::move(mapping), geometry, "", Identity{});

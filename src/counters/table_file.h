@@ -30,9 +30,17 @@ void send_warning(const Warn& warn, const std::string& line) noexcept;
 
 class TableFile {
 public:
+    // What opening does with a sound table whose slot counts differ from options': a first open
+    // rebuilds it (the configuration changed); a reopen, after another process replaced the file,
+    // uses it as it is. That process's configuration is the newer one (a reload, while this
+    // mapping serves a connection still on the old one) or simply differs: rebuilding it back
+    // would wipe every count, in turn, for as long as both run.
+    enum class OtherSlotCounts { rebuild, adopt };
+
     // Opens, creates or rebuilds the table for options (whose slot counts it checks). Throws
     // CounterError when that cannot be done.
-    static std::shared_ptr<TableFile> open(const CounterTableOptions& options, const Warn& warn);
+    static std::shared_ptr<TableFile> open(const CounterTableOptions& options, const Warn& warn,
+                                           OtherSlotCounts other = OtherSlotCounts::rebuild);
 
     const TableParts& parts() const { return parts_; }
     std::size_t size() const { return mapping_.size(); }

@@ -219,6 +219,7 @@ class CounterTableTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(resetForgetsRateEntriesAndCampaigns);
     CPPUNIT_TEST(anonymousTableIsSharedWithForkedChildren);
     CPPUNIT_TEST(fileRebuiltByAnotherProcessIsFollowed);
+    CPPUNIT_TEST(reopeningKeepsAnotherProcesssSlotCounts);
     CPPUNIT_TEST(unusableOptionsThrowCounterError);
     CPPUNIT_TEST_SUITE_END();
 
@@ -698,6 +699,30 @@ public:
         const CounterView view = first->view(kT0);
         CPPUNIT_ASSERT(rate_entry(view, "sender:new"));
         CPPUNIT_ASSERT(!rate_entry(view, "sender:old"));
+    }
+
+    // A reload that changes rate_slots rebuilds the table, while connections still on the old
+    // configuration keep a table for the old counts. When theirs is replaced they must use the new
+    // file as it is: rebuilding it back, in turn with the new one, wiped every count each second.
+    void reopeningKeepsAnotherProcesssSlotCounts()
+    {
+        TempDir dir;
+        Warnings warnings;
+        auto old_counts = CounterTable::open(options_for(dir.path("counters"), warnings, 64));
+        commit_one(*old_counts, "sender:a", kT0);
+        auto new_counts = CounterTable::open(options_for(dir.path("counters"), warnings, 128));  // rebuilds
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, aside_files(dir, "counters").size());
+        for (int round = 0; round < 2; ++round) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past the replaced-file check
+            commit_one(*old_counts, "sender:b", kT0);
+            commit_one(*new_counts, "sender:b", kT0);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, aside_files(dir, "counters").size());
+        const CounterView view = new_counts->view(kT0);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{128}, view.rate_slots);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{4}, rate_entry(view, "sender:b")->total);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{128}, old_counts->view(kT0).rate_slots);
+        CPPUNIT_ASSERT_EQUAL(1, warnings.count("another process rebuilt it so; used as it is"));
     }
 
     void unusableOptionsThrowCounterError()
