@@ -69,6 +69,23 @@ struct Connection {
     std::unique_ptr<Session> session;
     bool connection_failed = false;  // HELO: every message of the connection fails
     bool message_failed = false;     // a stage of the current message; cleared at MAIL FROM
+    // libmilter allows smfi_progress in xxfi_eom only: an MTA reading another stage's reply
+    // need not expect the packet (Sendmail's milter.c takes an unknown reply for an error and
+    // fails the message). DKIM keys looked up as the headers end, in the body stage, go without
+    // it, each within dns_timeout.
+    bool at_end_of_message = false;
+};
+
+// Sets flag for the scope, clears it on the way out, exception or not.
+class ScopedFlag {
+public:
+    explicit ScopedFlag(bool& flag) : flag_(flag) { flag_ = true; }
+    ~ScopedFlag() { flag_ = false; }
+    ScopedFlag(const ScopedFlag&) = delete;
+    ScopedFlag& operator=(const ScopedFlag&) = delete;
+
+private:
+    bool& flag_;
 };
 
 // Set by register_milter() before smfi_main(): the stages negotiated without a reply (SMFIP_NR_*).
@@ -232,7 +249,9 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* address)
         connection->session = std::make_unique<Session>(std::move(snapshot));
         Session& session = *connection->session;
         // Slow DNS (SPF, DKIM keys) must not make the MTA give up on us: tell it we are alive.
-        session.set_dns_progress([ctx] { smfi_progress(ctx); });
+        session.set_dns_progress([ctx, self = connection.get()] {
+            if (self->at_end_of_message) smfi_progress(ctx);
+        });
         session.connect(hostname != nullptr ? hostname : "unknown",
                         address != nullptr ? IpAddress::from_sockaddr(address) : std::nullopt);
         if (smfi_setpriv(ctx, connection.get()) != MI_SUCCESS) throw std::runtime_error("smfi_setpriv failed");
@@ -293,6 +312,7 @@ sfsistat on_eom(SMFICTX* ctx)
     }
     return guarded(ctx, "eom", [&] {
         Session& session = require_session(ctx);
+        const ScopedFlag at_end_of_message(connection_of(ctx)->at_end_of_message);
         const Verdict verdict = session.end_of_message(symbol(ctx, "i"), std::chrono::system_clock::now());
         log_decision(verdict, session);
         SmfiContext context(ctx);
