@@ -229,6 +229,7 @@ int run_test(const CommandLine& line)
 // The daemon logs to syslog, and to stderr until it has detached (always with -f).
 int run_daemon(const CommandLine& line)
 {
+    ecomm::hold_reload_signal();  // before anything that takes time: a reload must not kill us
     ecomm::log::open(true);
     ecomm::DaemonOptions options;
     // Absolute, because the daemon changes directory to / and reloads from this path.

@@ -408,6 +408,14 @@ std::string starting_line(const Snapshot& snapshot, const SocketSpec& spec)
 
 }  // namespace
 
+void hold_reload_signal()
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
 int run_milter(SnapshotHolder& holder, const DaemonOptions& options)
 {
     const auto snapshot = holder.current();

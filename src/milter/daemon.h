@@ -21,6 +21,11 @@ struct DaemonOptions {
     std::optional<std::string> socket;  // -p: overrides the config's socket
 };
 
+// Blocks SIGUSR1 in the calling thread, and so in every thread it starts: called first thing,
+// before the configuration is loaded, a reload asked for while the daemon starts (systemd's
+// ExecReload right after start) waits for the reload thread instead of killing the process.
+void hold_reload_signal();
+
 // holder must hold the first snapshot (generation 1). Serves until libmilter is told to stop and
 // returns the process exit status (0 after a clean stop).
 int run_milter(SnapshotHolder& holder, const DaemonOptions& options);
