@@ -57,6 +57,23 @@ std::string boundary_parameter(const HeaderValue& type)
     return boundary;
 }
 
+// An unquoted boundary as written, when it holds a '(' (boundary=----=_Part_(1)): RFC 2045 reads
+// "(1)" as a comment, but mailers write such boundaries unquoted and clients take them whole.
+std::string boundary_with_parentheses(std::string_view raw)
+{
+    const std::string lower = to_lower(raw);
+    for (std::size_t at = lower.find("boundary="); at != std::string::npos; at = lower.find("boundary=", at + 1)) {
+        if (at > 0 && raw[at - 1] != ';' && !is_ascii_space(raw[at - 1])) continue;  // "xboundary="
+        const std::size_t start = at + 9;
+        std::size_t end = start;
+        while (end < raw.size() && raw[end] != ';' && raw[end] != '"' && !is_ascii_space(raw[end])) ++end;
+        const std::string_view value = raw.substr(start, end - start);
+        if (end < raw.size() && raw[end] == '"') return {};  // quoted: nothing is a comment there
+        return value.find('(') != std::string_view::npos ? std::string(value) : std::string();
+    }
+    return {};
+}
+
 bool is_tnef(std::string_view type, std::string_view filename)
 {
     return type == "application/ms-tnef" || type == "application/vnd.ms-tnef" || iequals(filename, "winmail.dat");
@@ -124,6 +141,7 @@ private:
     struct Frame {
         std::string boundary;
         std::string folded_boundary;  // the boundary cut at a line fold inside it, when different
+        std::string written_boundary;  // an unquoted boundary with "(...)" in it, comment kept
         std::string prefix;  // path of the multipart; its parts are prefix.N
         unsigned long parts = 0;
         int child_depth = 0;
@@ -150,7 +168,7 @@ private:
     void accept(std::string_view bytes, bool ends_line);
     void dispatch(std::string_view line, bool starts_line, bool ends_line);
     bool check_boundary(std::string_view line);
-    static bool match_boundary(std::string_view line, std::string_view boundary, std::string_view& rest);
+    static bool is_delimiter(std::string_view line, std::string_view boundary, bool& close);
     void header_line(std::string_view line, bool starts_line, bool ends_line);
     void body_line(std::string_view line, bool ends_line);
     std::optional<mime::LineMarks> watched_lines() const;
@@ -322,24 +340,26 @@ void MimeParser::dispatch(std::string_view line, bool starts_line, bool ends_lin
     else body_line(line, ends_line);
 }
 
-// A delimiter or close delimiter of any open multipart, innermost first (RFC 2046 section 5.1.1:
-// "--" boundary, optionally "--", then only transport padding). An outer boundary closes the
-// multiparts inside it.
-bool MimeParser::match_boundary(std::string_view line, std::string_view boundary, std::string_view& rest)
+// RFC 2046 section 5.1.1: "--" boundary, optionally "--" (close), then only transport padding.
+bool MimeParser::is_delimiter(std::string_view line, std::string_view boundary, bool& close)
 {
     if (boundary.empty() || line.size() < 2 + boundary.size() || line.compare(2, boundary.size(), boundary) != 0) return false;
-    rest = line.substr(2 + boundary.size());
-    return true;
+    std::string_view rest = line.substr(2 + boundary.size());
+    close = rest.substr(0, 2) == "--";
+    if (close) rest.remove_prefix(2);
+    return rest.find_first_not_of(" \t\r") == std::string_view::npos;
 }
 
+// A delimiter or close delimiter of any open multipart, innermost first, under any of the ways its
+// boundary may be read. An outer boundary closes the multiparts inside it.
 bool MimeParser::check_boundary(std::string_view line)
 {
     for (std::size_t i = frames_.size(); i-- > 0;) {
-        std::string_view rest;
-        if (!match_boundary(line, frames_[i].boundary, rest) && !match_boundary(line, frames_[i].folded_boundary, rest)) continue;
-        const bool close = rest.substr(0, 2) == "--";
-        if (close) rest.remove_prefix(2);
-        if (rest.find_first_not_of(" \t\r") != std::string_view::npos) continue;
+        bool close = false;
+        const Frame& candidate = frames_[i];
+        if (!is_delimiter(line, candidate.boundary, close) && !is_delimiter(line, candidate.folded_boundary, close) &&
+            !is_delimiter(line, candidate.written_boundary, close))
+            continue;
         if (mode_ == Mode::headers) start_body();  // a header block cut short is judged as it is
         end_part();
         if (close) {
@@ -484,6 +504,9 @@ void MimeParser::start_body()
                 break;
             }
         }
+        std::string written;
+        for (const auto& raw : entity_.content_types)
+            if (!(written = boundary_with_parentheses(raw)).empty()) break;
         if (!boundary.empty()) {
             if (entity_.depth + 1 > context_.options.max_depth) {
                 add_finding(entity_.prefix.empty() ? "1" : entity_.prefix, type, "", "depth");
@@ -492,6 +515,7 @@ void MimeParser::start_body()
             Frame frame;
             frame.boundary = std::move(boundary);
             if (folded != frame.boundary) frame.folded_boundary = std::move(folded);
+            if (written != frame.boundary) frame.written_boundary = std::move(written);
             frame.prefix = entity_.prefix;
             frame.child_depth = entity_.depth + 1;
             frame.is_signed = type == "multipart/signed";

@@ -423,6 +423,12 @@ public:
         CPPUNIT_ASSERT(scan(kHead + "Content-Type: multipart/mixed\n\tboundary=\"zz\"\n\n--zz\n" + kPdf + "--zz--\n").attachment);
         // A boundary folded onto two lines.
         CPPUNIT_ASSERT(scan(kHead + "Content-Type: multipart/mixed; boundary=\"=_a \n b\"\n\n--=_a \nContent-Type: text/plain\n\nx\n--=_a \n" + kPdf).attachment);
+        // An unquoted boundary with parentheses: RFC 2045 reads "(1)" as a comment, clients take
+        // it whole. Both readings are boundaries; the comment reading alone hid the PDF.
+        CPPUNIT_ASSERT(scan(kHead + "Content-Type: multipart/mixed; boundary=----=_Part_(1)\n\n------=_Part_(1)\n"
+                            "Content-Type: text/plain\n\nx\n------=_Part_(1)\n" + kPdf + "------=_Part_(1)--\n")
+                           .attachment);
+        CPPUNIT_ASSERT(scan(kHead + "Content-Type: multipart/mixed; boundary=b(c)\n\n--b\n" + kPdf + "--b--\n").attachment);
         // Comments, odd case, spaces before the colon.
         CPPUNIT_ASSERT(scan(with_mixed({"Content-Type: (x) Application/PDF (y)\n\nx\n"})).attachment);
         CPPUNIT_ASSERT(scan(with_mixed({"content-disposition : attachment\n\nx\n"})).attachment);
