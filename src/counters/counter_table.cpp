@@ -53,7 +53,11 @@ std::string printable(std::string_view text)
 // Whether a slot in use may be taken for another key without losing anything live.
 bool expired(const RateSlot& slot, SystemTime now)
 {
-    return unix_ms(now) - slot.last_used_ms > kRateExpiryMs && pending_in_window(slot.window, unix_second(now)) == 0;
+    // Idle either way: a slot last used "in the future" (the clock stepped back) would otherwise
+    // stay taken until the clock caught up.
+    const std::int64_t idle_ms = unix_ms(now) - slot.last_used_ms;
+    return (idle_ms > kRateExpiryMs || idle_ms < -kRateExpiryMs) &&
+           pending_in_window(slot.window, unix_second(now)) == 0;
 }
 
 bool expired(const CampaignSlot& slot, SystemTime now)

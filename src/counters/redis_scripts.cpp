@@ -86,10 +86,12 @@ end
 local function is_live(w, second) return second <= w.newest and second > w.newest - WINDOW end
 
 -- Moves the window forward to now_second; returns the second this call counts in (a clock that
--- went backwards counts in the newest bucket).
+-- went back by less than the window counts in the newest bucket; one that stepped back further
+-- starts the window again at now, as sliding_window.cpp does).
 local function advance(w, now_second)
-  if now_second <= w.newest then return w.newest end
-  if now_second - w.newest >= WINDOW then
+  local stepped_back = now_second <= w.newest - WINDOW
+  if not stepped_back and now_second <= w.newest then return w.newest end
+  if stepped_back or now_second - w.newest >= WINDOW then
     for index = 0, WINDOW - 1 do clear_bucket(w, index) end
   else
     for second = w.newest + 1, now_second do clear_bucket(w, bucket(second)) end

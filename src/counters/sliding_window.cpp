@@ -26,10 +26,19 @@ std::size_t bucket(std::int64_t second)
     return static_cast<std::size_t>(index < 0 ? index + kWindowSeconds : index);
 }
 
-// The second a call at now_second counts in: a clock that went backwards uses the newest bucket.
+// A clock stepped back by a window or more (NTP, a host that had run ahead): the buckets hold
+// seconds that will not come round for that long, and counting in them would freeze the sender's
+// window until they did. Those counts are taken as gone.
+bool stepped_back(const WindowCounts& counts, std::int64_t now_second)
+{
+    return now_second <= counts.newest_second - kWindowSeconds;
+}
+
+// The second a call at now_second counts in: a clock that went back by less than the window uses
+// the newest bucket; one that stepped back further, now_second (where nothing is live).
 std::int64_t effective_second(const WindowCounts& counts, std::int64_t now_second)
 {
-    return std::max(now_second, counts.newest_second);
+    return stepped_back(counts, now_second) ? now_second : std::max(now_second, counts.newest_second);
 }
 
 // Whether second still has a live bucket (it has not slid out and is not in the future).
@@ -38,12 +47,12 @@ bool is_live(const WindowCounts& counts, std::int64_t second)
     return second <= counts.newest_second && second > counts.newest_second - kWindowSeconds;
 }
 
-// Moves the window forward to now_second, clearing the buckets of the seconds passed over.
-// Returns the second this call counts in.
+// Moves the window forward to now_second, clearing the buckets of the seconds passed over (all of
+// them after a step back of a window or more). Returns the second this call counts in.
 std::int64_t advance(WindowCounts& counts, std::int64_t now_second)
 {
-    if (now_second <= counts.newest_second) return counts.newest_second;
-    if (now_second - counts.newest_second >= kWindowSeconds) {
+    if (!stepped_back(counts, now_second) && now_second <= counts.newest_second) return counts.newest_second;
+    if (stepped_back(counts, now_second) || now_second - counts.newest_second >= kWindowSeconds) {
         std::fill(std::begin(counts.counted), std::end(counts.counted), std::uint16_t{0});
         std::fill(std::begin(counts.pending), std::end(counts.pending), std::uint16_t{0});
     } else {

@@ -23,8 +23,9 @@ int count_in_window(const WindowCounts& counts, std::int64_t now_second, int spa
 int pending_in_window(const WindowCounts& counts, std::int64_t now_second);
 
 // Counts one message at now when the limit allows it, and says how long until it would otherwise.
-// Buckets older than the window are cleared first; a clock that went backwards counts in
-// newest_second's bucket.
+// Buckets older than the window are cleared first; a clock that went back by less than the
+// window counts in newest_second's bucket, and one that stepped back further starts the window
+// again at now.
 RateDecision try_reserve(WindowCounts& counts, const RateLimit& limit, SystemTime now);
 
 // Makes a reservation permanent. A reservation that has slid out of the window (a message that

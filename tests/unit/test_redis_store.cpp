@@ -47,6 +47,7 @@ constexpr int kPortDifferential = 16373;
 constexpr int kPortServerClock = 16374;
 constexpr int kPortRestart = 16375;
 constexpr int kPortScriptError = 16376;
+constexpr int kPortSteppedBack = 16377;
 
 // An arbitrary origin on a whole second (not a minute), as in test_sliding_window.
 constexpr std::int64_t kOriginMs = 1'700'000'017'000;
@@ -139,6 +140,7 @@ class RedisStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(release_gives_the_slot_back_and_is_a_no_op_once_slid_out);
     CPPUNIT_TEST(commit_keeps_the_count_and_counts_again_after_the_window_slid);
     CPPUNIT_TEST(backwards_clock_counts_in_the_newest_second);
+    CPPUNIT_TEST(clock_stepped_back_an_hour_starts_the_window_again);
     CPPUNIT_TEST(limit_zero_means_no_limit);
     CPPUNIT_TEST(rate_entries_are_kept_ten_minutes_after_their_last_use);
     CPPUNIT_TEST(campaign_counts_distinct_recipients_and_crosses_once);
@@ -279,6 +281,20 @@ public:
         // Released in the clock that went back: it is still the newest second's message.
         store.release(reserved(back), at(4'000));
         CPPUNIT_ASSERT_EQUAL(2, store.reserve("k", limit, at(3'000)).in_window);
+    }
+
+    // As sliding_window.cpp: a step back of a window or more does not freeze a full window.
+    void clock_stepped_back_an_hour_starts_the_window_again()
+    {
+        if (!RedisServer::available()) return skip("redis-server not installed");
+        RedisServer server(kPortSteppedBack);
+        RedisStore store(store_options(kPortSteppedBack));
+        const RateLimit limit = limit_of(30);
+        for (int i = 0; i < 30; ++i) reserved(store.reserve("k", limit, at(3'600'000)));
+        CPPUNIT_ASSERT(!store.reserve("k", limit, at(3'590'000)).reservation);  // 10 s back: still full
+        const RateDecision back = store.reserve("k", limit, at(0));
+        CPPUNIT_ASSERT_EQUAL(second_of(0), reserved(back).second);
+        CPPUNIT_ASSERT_EQUAL(1, back.in_window);
     }
 
     void limit_zero_means_no_limit()

@@ -69,6 +69,7 @@ class SlidingWindowTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(late_commit_counts_the_message_now);
     CPPUNIT_TEST(pending_counts_reservations_only);
     CPPUNIT_TEST(backwards_clock_counts_in_the_newest_second);
+    CPPUNIT_TEST(clock_stepped_back_an_hour_starts_the_window_again);
     CPPUNIT_TEST(long_idle_gap_clears_everything);
     CPPUNIT_TEST(a_minute_later_the_window_is_empty);
     CPPUNIT_TEST(zero_limit_is_unlimited);
@@ -300,6 +301,30 @@ public:
         CPPUNIT_ASSERT_EQUAL(29, count_in_window(counts, second_of(95'000)));
         CPPUNIT_ASSERT_EQUAL(29, count_in_window(counts, second_of(159'999)));
         CPPUNIT_ASSERT_EQUAL(0, count_in_window(counts, second_of(160'000)));
+    }
+
+    // NTP steps the clock back an hour with a full window: counting in the newest bucket would
+    // refuse the sender for that hour ("retry after 3,600 s").
+    void clock_stepped_back_an_hour_starts_the_window_again()
+    {
+        WindowCounts counts;
+        reserve_all(counts, per_minute(30), 3'600'500, 30);
+        CPPUNIT_ASSERT_EQUAL(0, count_in_window(counts, second_of(500)));  // what a read sees an hour back
+        const RateDecision back = try_reserve(counts, per_minute(30), at(500));
+        CPPUNIT_ASSERT(back.reservation.has_value());
+        CPPUNIT_ASSERT_EQUAL(second_of(500), back.reservation->second);
+        CPPUNIT_ASSERT_EQUAL(1, back.in_window);
+        CPPUNIT_ASSERT_EQUAL(second_of(500), counts.newest_second);
+        // From there the limit holds as usual.
+        reserve_all(counts, per_minute(30), 1'000, 29);
+        const RateDecision refused = try_reserve(counts, per_minute(30), at(1'000));
+        CPPUNIT_ASSERT(!refused.reservation.has_value());
+        CPPUNIT_ASSERT(refused.wait <= std::chrono::milliseconds(60'000));
+        // A step back of exactly the window counts as one; of one second less it does not.
+        WindowCounts near;
+        reserve_all(near, per_minute(30), 100'000, 30);
+        CPPUNIT_ASSERT(!try_reserve(near, per_minute(30), at(41'000)).reservation.has_value());
+        CPPUNIT_ASSERT(try_reserve(near, per_minute(30), at(40'000)).reservation.has_value());
     }
 
     void long_idle_gap_clears_everything()
