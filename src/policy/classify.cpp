@@ -50,11 +50,14 @@ std::string university_address(const MessageFacts& facts, const std::vector<std:
     return {};
 }
 
-// A passing DKIM signature whose d= is one of domains (or a subdomain): its d=, else "".
-std::string passing_signature_in(const MessageFacts& facts, const std::vector<std::string>& domains)
+// A passing DKIM signature whose d= is one of domains (or a subdomain) and none of except's: its
+// d=, else "".
+std::string passing_signature_in(const MessageFacts& facts, const std::vector<std::string>& domains,
+                                 const std::vector<std::string>& except = {})
 {
     for (const auto& signature : facts.dkim)
-        if (signature.code == DkimSignatureResult::Code::pass && domain_in(signature.domain, domains))
+        if (signature.code == DkimSignatureResult::Code::pass && domain_in(signature.domain, domains) &&
+            !domain_in(signature.domain, except))
             return signature.domain;
     return {};
 }
@@ -146,8 +149,12 @@ Classification classify(const MessageFacts& facts, const Snapshot& snapshot)
     const std::string address = university_address(facts, config.university_domains, &where);
     if (!address.empty()) {
         // Forwarders and mailing lists relay university mail from unregistered hosts; a passing
-        // signature from a university domain shows the message itself is genuine.
-        signer = passing_signature_in(facts, config.university_domains);
+        // signature from a university domain shows the message itself is genuine. Not the
+        // signature of an expired entry sending from its own networks: that is the unregistered
+        // sender itself, not a forwarder.
+        static const std::vector<std::string> kNone;
+        const auto& expired_signers = result.expired_entry ? result.expired_entry->dkim_domains() : kNone;
+        signer = passing_signature_in(facts, config.university_domains, expired_signers);
         if (!signer.empty()) {
             result.reason = where + " <" + address + "> is in a university domain, relayed with a passing "
                             "DKIM signature from d=" + signer;

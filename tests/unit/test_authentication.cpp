@@ -66,6 +66,7 @@ class AuthenticationTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(unregisteredSendersAreNotJudged);
     CPPUNIT_TEST(passingSignatureRegistersCloudSender);
     CPPUNIT_TEST(expiredEntryIsNotRegisteredBySignature);
+    CPPUNIT_TEST(expiredEntryInItsOwnNetworkIsNotAForwarder);
     CPPUNIT_TEST(forwardedUniversityMailIsNotImpersonation);
     CPPUNIT_TEST(failingUniversitySignatureIsStillImpersonation);
     CPPUNIT_TEST(authenticationResultsHeaderIsAddedAtTop);
@@ -182,6 +183,26 @@ public:
                                      {{Dkim::pass, "events.example.edu"}});
         // Still a passing university signature, so it is relayed university mail, not impersonation.
         CPPUNIT_ASSERT(classify(f, s).sender_class == SenderClass::external);
+    }
+
+    // The expired entry sending from its own networks with its own signature is the unregistered
+    // sender itself (impersonation, IV.B.3.c.i), not a forwarder relaying university mail.
+    void expiredEntryInItsOwnNetworkIsNotAForwarder()
+    {
+        Snapshot s = with_requirement(AuthRequirement::dkim);
+        s.registry.entries[1].expires = Date{2026, 1, 1};
+        const auto own = authenticated(facts("198.51.100.20", "cv91-9@events.example.edu"), Spf::pass,
+                                       {{Dkim::pass, "events.example.edu"}});
+        const auto c = classify(own, s);
+        CPPUNIT_ASSERT(c.sender_class == SenderClass::impersonation);
+        CPPUNIT_ASSERT(c.reason.find("registration of 'cvent' expired") != std::string::npos);
+        CPPUNIT_ASSERT(run_pipeline(own, s).action == Action::reject);
+        // Another university signature on the same message still shows relayed university mail.
+        auto listed = own;
+        listed.dkim.push_back(DkimSignatureResult{});
+        listed.dkim.back().code = DkimSignatureResult::Code::pass;
+        listed.dkim.back().domain = "lists.example.edu";
+        CPPUNIT_ASSERT(classify(listed, s).sender_class == SenderClass::external);
     }
 
     void forwardedUniversityMailIsNotImpersonation()
