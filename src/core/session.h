@@ -71,8 +71,8 @@ private:
     bool headers_ended_ = false;
 };
 
-// Strips angle brackets, ESMTP parameters and surrounding blanks from a MAIL FROM / RCPT TO
-// argument: "<a@b.c> SIZE=10" -> "a@b.c"; "<>" -> "".
+// Strips angle brackets, a source route, ESMTP parameters and surrounding blanks from a MAIL FROM
+// / RCPT TO argument: "<a@b.c> SIZE=10" -> "a@b.c"; "<@r.example:a@b.c>" -> "a@b.c"; "<>" -> "".
 std::string envelope_address(std::string_view argument);
 
 }  // namespace ecomm

@@ -27,6 +27,10 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("a@b.c"), envelope_address("a@b.c SIZE=1"));
         CPPUNIT_ASSERT_EQUAL(std::string("a@b.c"), envelope_address("<a@b.c"));
         CPPUNIT_ASSERT_EQUAL(std::string(""), envelope_address(""));
+        // Source routes are ignored (RFC 5321 4.1.1.2).
+        CPPUNIT_ASSERT_EQUAL(std::string("bounce-mc7f3a-1@e.example.edu"),
+                             envelope_address("<@relay.example.net:bounce-mc7f3a-1@e.example.edu>"));
+        CPPUNIT_ASSERT_EQUAL(std::string("a@b.c"), envelope_address("<@r1.example,@r2.example:a@b.c> SIZE=5"));
     }
 
     void mailFromStartsAFreshMessage()
