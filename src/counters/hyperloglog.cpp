@@ -1,13 +1,16 @@
 // HyperLogLog over 2^14 one-byte registers (hyperloglog.h): the hash's top 14 bits pick a
-// register, which keeps the largest rank (leading zeros + 1) seen in the other 50 bits. The
-// estimate is the standard harmonic-mean one, with linear counting for small audiences, where it
-// is far more accurate; 64-bit hashes need no large-range correction.
+// register, which keeps the largest rank (leading zeros + 1) seen in the other 50 bits. Small
+// audiences are counted by linear counting; larger ones by Otmar Ertl's improved estimator ("New
+// cardinality estimation algorithms for HyperLogLog sketches", 2017, as Redis's PFCOUNT since
+// 5.0), which has no bias where the classic harmonic mean overestimates by up to 2.5% (about
+// 2.5 to 3 times 2^14 items: a bulk threshold of 41,000 fired at 40,000).
 #include "counters/hyperloglog.h"
 
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cmath>
+#include <limits>
 
 namespace ecomm {
 
@@ -28,6 +31,36 @@ std::size_t empty_registers(const std::uint8_t* registers)
         zeros += in_block;
     }
     return zeros;
+}
+
+// Ertl's sigma and tau series (section 4 of the paper), summed until a term no longer changes
+// the sum.
+double sigma(double x)
+{
+    if (x == 1.0) return std::numeric_limits<double>::infinity();
+    double y = 1.0;
+    double z = x;
+    for (;;) {
+        x *= x;
+        const double before = z;
+        z += x * y;
+        y += y;
+        if (z == before) return z;
+    }
+}
+
+double tau(double x)
+{
+    if (x == 0.0 || x == 1.0) return 0.0;
+    double y = 1.0;
+    double z = 1.0 - x;
+    for (;;) {
+        x = std::sqrt(x);
+        const double before = z;
+        y *= 0.5;
+        z -= (1.0 - x) * (1.0 - x) * y;
+        if (z == before) return z / 3.0;
+    }
 }
 
 std::uint64_t linear_count(std::size_t zeros)
@@ -59,14 +92,15 @@ std::uint64_t hll_estimate(const std::uint8_t* registers)
     if (zeros > 0 && kAlpha * kRegisterCount * kRegisterCount / static_cast<double>(zeros) <= 2.5 * kRegisterCount)
         return linear_count(zeros);
 
-    // A histogram of register values: 16,384 integer increments, then 52 powers of two, instead
-    // of a floating-point power per register.
+    // A histogram of register values (16,384 integer increments), then Ertl's estimator over it:
+    // q = 50 rank bits, so ranks 1..q+1 (q+1: the 50 bits were all zero).
     std::array<std::uint32_t, kHllMaxRank + 1> histogram{};
     for (std::size_t i = 0; i < kHllRegisters; ++i) ++histogram[std::min(registers[i], kHllMaxRank)];
-    double inverse_sum = 0.0;
-    for (int rank = 0; rank <= kHllMaxRank; ++rank) inverse_sum += std::ldexp(double(histogram[rank]), -rank);
-    const double estimate = kAlpha * kRegisterCount * kRegisterCount / inverse_sum;
-    if (estimate <= 2.5 * kRegisterCount && zeros > 0) return linear_count(zeros);
+    constexpr int q = kHllMaxRank - 1;
+    double z = kRegisterCount * tau(1.0 - histogram[q + 1] / kRegisterCount);
+    for (int rank = q; rank >= 1; --rank) z = 0.5 * (z + histogram[rank]);
+    z += kRegisterCount * sigma(histogram[0] / kRegisterCount);
+    const double estimate = kRegisterCount * kRegisterCount / (2.0 * std::log(2.0)) / z;
     return static_cast<std::uint64_t>(std::llround(estimate));
 }
 

@@ -33,20 +33,33 @@ void add_addresses(Registers& registers, int first, int last)
     for (int i = first; i < last; ++i) hll_add(registers.data(), address_hash(i));
 }
 
-// The estimate as the HyperLogLog paper writes it: a power of two per register, then linear
-// counting when the raw estimate is at most 2.5 m and some register is empty.
-std::uint64_t textbook_estimate(const Registers& registers)
+// The estimate written out plainly: linear counting while at least alpha/2.5 of the registers are
+// empty, else Ertl's improved estimator (2017, algorithm 6) with its sigma and tau series.
+std::uint64_t reference_estimate(const Registers& registers)
 {
     const double m = static_cast<double>(kHllRegisters);
-    double inverse_sum = 0.0;
-    std::size_t zeros = 0;
-    for (const std::uint8_t rank : registers) {
-        inverse_sum += std::ldexp(1.0, -int{rank});
-        zeros += rank == 0 ? 1 : 0;
-    }
-    const double raw = 0.7213 / (1.0 + 1.079 / m) * m * m / inverse_sum;
-    const double estimate = raw <= 2.5 * m && zeros > 0 ? m * std::log(m / static_cast<double>(zeros)) : raw;
-    return static_cast<std::uint64_t>(std::llround(estimate));
+    const double alpha = 0.7213 / (1.0 + 1.079 / m);
+    const auto zeros = static_cast<double>(std::count(registers.begin(), registers.end(), 0));
+    if (zeros > 0 && alpha * m * m / zeros <= 2.5 * m)
+        return static_cast<std::uint64_t>(std::llround(m * std::log(m / zeros)));
+    const int q = 64 - kHllPrecision;
+    std::vector<double> count(q + 2, 0.0);
+    for (const std::uint8_t rank : registers) count[rank] += 1.0;
+    const auto sigma = [](double x) {
+        double y = 1.0, z = x, before = -1.0;
+        while (z != before) { before = z; x *= x; z += x * y; y += y; }
+        return z;
+    };
+    const auto tau = [](double x) {
+        if (x == 0.0 || x == 1.0) return 0.0;
+        double y = 1.0, z = 1.0 - x, before = -1.0;
+        while (z != before) { before = z; x = std::sqrt(x); y *= 0.5; z -= (1.0 - x) * (1.0 - x) * y; }
+        return z / 3.0;
+    };
+    double z = m * tau(1.0 - count[q + 1] / m);
+    for (int k = q; k >= 1; --k) z = 0.5 * (z + count[k]);
+    z += m * sigma(count[0] / m);
+    return static_cast<std::uint64_t>(std::llround(m * m / (2.0 * std::log(2.0)) / z));
 }
 
 void assert_within_two_percent(std::uint64_t expected, std::uint64_t estimate)
@@ -67,7 +80,8 @@ class HyperLogLogTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(estimates_a_hundred_thousand_within_two_percent);
     CPPUNIT_TEST(duplicates_change_nothing);
     CPPUNIT_TEST(halves_add_up_to_the_whole);
-    CPPUNIT_TEST(estimate_is_the_textbook_formula_on_both_sides_of_the_switch);
+    CPPUNIT_TEST(estimate_is_the_reference_formula_on_both_sides_of_the_switch);
+    CPPUNIT_TEST(no_bias_between_linear_counting_and_the_harmonic_range);
     CPPUNIT_TEST(detects_impossible_registers);
     CPPUNIT_TEST_SUITE_END();
 
@@ -122,7 +136,7 @@ public:
 
     void estimates_a_hundred_thousand_within_two_percent()
     {
-        // Past 2.5 * 2^14 recipients: the harmonic-mean estimate, not linear counting.
+        // Past 2.5 * 2^14 recipients: Ertl's estimator, not linear counting.
         Registers registers = empty_registers();
         add_addresses(registers, 0, 100'000);
         assert_within_two_percent(100'000, hll_estimate(registers.data()));
@@ -163,20 +177,38 @@ public:
         assert_within_two_percent(60'000, hll_estimate(whole.data()));
     }
 
-    // hll_estimate skips the harmonic sum while many registers are empty (up to about 20,000
-    // items): its answer must be the formula's on both sides of that switch, and of the end of
-    // linear counting (about 41,000 items).
-    void estimate_is_the_textbook_formula_on_both_sides_of_the_switch()
+    // hll_estimate skips the histogram while many registers are empty (up to about 20,000 items):
+    // its answer must be the plain formula's on both sides of that switch.
+    void estimate_is_the_reference_formula_on_both_sides_of_the_switch()
     {
         Registers registers = empty_registers();
         bool summed = false;
         for (int added = 0; added <= 60'000; added += 40) {
-            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::to_string(added) + " addresses", textbook_estimate(registers),
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::to_string(added) + " addresses", reference_estimate(registers),
                                          hll_estimate(registers.data()));
             add_addresses(registers, added, added + 40);
             summed = summed || std::count(registers.begin(), registers.end(), 0) * 10 < std::ptrdiff_t{kHllRegisters};
         }
-        CPPUNIT_ASSERT(summed);  // the harmonic-sum side was reached
+        CPPUNIT_ASSERT(summed);  // the histogram side was reached
+    }
+
+    // The classic harmonic mean overestimates between about 2.5 and 3 times 2^14 items (by 2.5% at
+    // 41,000: a bulk threshold there fired early). Averaged over 12 audiences the error stays
+    // under 0.8% at each of these sizes.
+    void no_bias_between_linear_counting_and_the_harmonic_range()
+    {
+        for (const int size : {41'000, 45'000, 50'000}) {
+            double total_error = 0.0;
+            for (int audience = 0; audience < 12; ++audience) {
+                Registers registers = empty_registers();
+                for (int i = 0; i < size; ++i)
+                    hll_add(registers.data(), stable_hash64("a" + std::to_string(audience) + "-" + std::to_string(i)));
+                total_error += static_cast<double>(hll_estimate(registers.data())) / size - 1.0;
+            }
+            const double mean = total_error / 12;
+            CPPUNIT_ASSERT_MESSAGE(std::to_string(size) + ": mean error " + std::to_string(mean),
+                                   std::abs(mean) < 0.008);
+        }
     }
 
     void detects_impossible_registers()
