@@ -40,7 +40,8 @@ std::string envelope_address(std::string_view argument)
     while (!argument.empty() && blank(argument.front())) argument.remove_prefix(1);
     if (!argument.empty() && argument.front() == '<') {
         const auto close = argument.find('>');
-        std::string_view path = argument.substr(1, close == std::string_view::npos ? close : close - 1);
+        const std::size_t length = close == std::string_view::npos ? std::string_view::npos : close - 1;
+        std::string_view path = argument.substr(1, length);
         // A source route ("<@relay.example:user@host>") is to be ignored (RFC 5321 4.1.1.2,
         // appendix C): the return-path rule judges the mailbox, not the relays before it.
         if (!path.empty() && path.front() == '@')

@@ -425,8 +425,9 @@ public:
         CPPUNIT_ASSERT(scan(kHead + "Content-Type: multipart/mixed; boundary=\"=_a \n b\"\n\n--=_a \nContent-Type: text/plain\n\nx\n--=_a \n" + kPdf).attachment);
         // An unquoted boundary with parentheses: RFC 2045 reads "(1)" as a comment, clients take
         // it whole. Both readings are boundaries; the comment reading alone hid the PDF.
-        CPPUNIT_ASSERT(scan(kHead + "Content-Type: multipart/mixed; boundary=----=_Part_(1)\n\n------=_Part_(1)\n"
-                            "Content-Type: text/plain\n\nx\n------=_Part_(1)\n" + kPdf + "------=_Part_(1)--\n")
+        const std::string delimiter = "------=_Part_(1)\n";
+        CPPUNIT_ASSERT(scan(kHead + "Content-Type: multipart/mixed; boundary=----=_Part_(1)\n\n" + delimiter +
+                            "Content-Type: text/plain\n\nx\n" + delimiter + kPdf + "------=_Part_(1)--\n")
                            .attachment);
         CPPUNIT_ASSERT(scan(kHead + "Content-Type: multipart/mixed; boundary=b(c)\n\n--b\n" + kPdf + "--b--\n").attachment);
         // Comments, odd case, spaces before the colon.
