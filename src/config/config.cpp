@@ -297,6 +297,25 @@ void set_media_types(std::vector<std::string>& field, const KeySpec& spec, const
     }
 }
 
+// The types that are message text: an empty list would make every part an attachment.
+void set_body_types(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    if (value.items.empty())
+        return report_invalid(spec, value, "at least one media type, such as text/plain (none would make every "
+                                           "part an attachment)", problems);
+    set_media_types(config.body_types, spec, value, problems);
+}
+
+// Relative to this file's folder, like every other path here: the daemon writes it after
+// changing to /.
+void set_pid_file(MainConfig& config, const KeySpec&, const KeyValue& value, Problems&)
+{
+    const std::filesystem::path file(value.text);
+    config.pid_file = value.text.empty() || file.is_absolute()
+                          ? value.text
+                          : (std::filesystem::path(config.path).parent_path() / file).string();
+}
+
 // The counter table lives in one place for every process on the host: an absolute path.
 void set_counter_file(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
 {
@@ -459,8 +478,8 @@ const std::array kKeys{
             text_key<&MainConfig::socket_group>},
     KeySpec{"milter", "user", "", "drop privileges to this user once the socket is open; empty: do not", false,
             false, text_key<&MainConfig::user>},
-    KeySpec{"milter", "pid_file", "", "write the daemon's pid here; empty: no pid file", false, false,
-            text_key<&MainConfig::pid_file>},
+    KeySpec{"milter", "pid_file", "", "write the daemon's pid here (relative: to this file's folder); empty: none",
+            false, false, set_pid_file},
     KeySpec{"milter", "registry", "/etc/ecomm-milter/registry.conf",
             "the sender registry file; a relative path is relative to this file's folder", false, false,
             set_registry},
@@ -531,7 +550,7 @@ const std::array kKeys{
 
     KeySpec{"body", "body_types", "text/plain, text/html, text/enriched, text/calendar",
             "media types that are message text, not attachments (list)", true, false,
-            media_types_key<&MainConfig::body_types>},
+            set_body_types},
     KeySpec{"body", "exempt_types", "application/pgp-signature, application/pkcs7-signature, application/x-pkcs7-signature",
             "signature parts of multipart/signed that are not attachments (list)", true, false,
             media_types_key<&MainConfig::exempt_types>},

@@ -69,6 +69,7 @@ class ConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(absent_keys_take_their_defaults);
     CPPUNIT_TEST(key_table_documents_every_key);
     CPPUNIT_TEST(values_are_parsed);
+    CPPUNIT_TEST(relative_pid_file_is_the_config_folders);
     CPPUNIT_TEST(unknown_key);
     CPPUNIT_TEST(unknown_section);
     CPPUNIT_TEST(bad_action);
@@ -332,9 +333,25 @@ public:
             .expect({":4: invalid authserv_id 'mx example' (expected a host name such as mx.example.edu)"});
         Loaded(std::string(kMinimal) + "[body]\nbody_types = text/plain, pdf\n")
             .expect({":4: invalid body_types entry 'pdf' (expected a media type such as text/plain)"});
+        Loaded(std::string(kMinimal) + "[body]\nbody_types =\n")
+            .expect({":4: invalid body_types '' (expected at least one media type, such as text/plain (none would "
+                     "make every part an attachment))"});
+        Loaded(std::string(kMinimal) + "[body]\nexempt_types =\n").expect({});  // no exemption: allowed
         Loaded(std::string(kMinimal) + "[actions]\nauthentication-temperror = accept\n")
             .expect({":4: 'accept' is not an action for authentication-temperror "
                      "(use log to let failing messages through and log them)"});
+    }
+
+    // The daemon changes to / before it writes the pid file: a relative one is taken from the
+    // config file's folder, as every other path in it.
+    void relative_pid_file_is_the_config_folders()
+    {
+        const Loaded relative(std::string(kMinimal) + "[milter]\npid_file = run/ecomm.pid\n");
+        CPPUNIT_ASSERT_EQUAL((std::filesystem::path(relative.path).parent_path() / "run/ecomm.pid").string(),
+                             relative.config.pid_file);
+        CPPUNIT_ASSERT_EQUAL(std::string("/run/e.pid"),
+                             Loaded(std::string(kMinimal) + "[milter]\npid_file = /run/e.pid\n").config.pid_file);
+        CPPUNIT_ASSERT_EQUAL(std::string(""), Loaded(kMinimal).config.pid_file);
     }
 
     // dns_cache puts a SharedDnsCache of that many answers in front of the system resolver; 0
