@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "dns/tcp_exchange.h"
+
 namespace ecomm {
 
 namespace {
@@ -72,6 +74,24 @@ void apply_budget(res_state state, int budget_seconds)
     state->retry = 1;
     state->options |= RES_USE_EDNS0 | RES_IGNTC;
     state->options &= ~static_cast<unsigned long>(RES_DNSRCH | RES_DEFNAMES);
+}
+
+// The name servers res_ninit read, IPv4 or IPv6, in order (after apply_budget: those asked).
+std::vector<std::pair<const sockaddr*, socklen_t>> name_servers(res_state state)
+{
+    std::vector<std::pair<const sockaddr*, socklen_t>> servers;
+    for (int i = 0; i < state->nscount && i < MAXNS; ++i) {
+        if (state->nsaddr_list[i].sin_family == AF_INET)
+            servers.emplace_back(reinterpret_cast<const sockaddr*>(&state->nsaddr_list[i]), sizeof(sockaddr_in));
+        else if (state->_u._ext.nsaddrs[i] != nullptr)
+            servers.emplace_back(reinterpret_cast<const sockaddr*>(state->_u._ext.nsaddrs[i]), sizeof(sockaddr_in6));
+    }
+    return servers;
+}
+
+bool truncated(const unsigned char* response, int length)
+{
+    return length >= NS_HFIXEDSZ && (response[2] & 0x02) != 0;  // the TC bit
 }
 
 // The query res_nquery would send: res_nmkquery, plus the EDNS0 OPT record res_nquery adds
@@ -249,8 +269,23 @@ DnsAnswer SystemResolver::query(std::string_view name, DnsType type)
     unsigned char query[NS_PACKETSZ];
     const int query_length = make_query(state.get(), std::string(name), type, query, sizeof query);
     if (query_length < 0) return answer;  // error, as res_nquery's NO_RECOVERY
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds_);
     std::vector<unsigned char> buffer(kAnswerBufferSize);
-    const int length = res_nsend(state.get(), query, query_length, buffer.data(), static_cast<int>(buffer.size()));
+    int length = res_nsend(state.get(), query, query_length, buffer.data(), static_cast<int>(buffer.size()));
+    // Too big for UDP (a domain with many TXT records): asked again over TCP, within the same
+    // budget. When that fails too, the truncated answer is parsed, as an error.
+    if (truncated(buffer.data(), length)) {
+        std::vector<unsigned char> whole(kAnswerBufferSize);  // a failed read leaves a part here
+        for (const auto& [server, server_length] : name_servers(state.get())) {
+            const int whole_length =
+                tcp_exchange(server, server_length, query, query_length, whole.data(), whole.size(), deadline);
+            if (whole_length >= 0) {
+                buffer.swap(whole);
+                length = whole_length;
+                break;
+            }
+        }
+    }
     if (length < 0) {
         // No usable answer from any server (silence, SERVFAIL/REFUSED everywhere): res_nquery
         // says TRY_AGAIN here.

@@ -4,9 +4,10 @@
 // threads may share one SystemResolver. Every query is bounded by the configured timeout (whole
 // seconds, at least 1): one try, and the per-server wait chosen so that all the configured
 // servers together fit in it (servers beyond one per second of budget are not asked). Answers
-// come over UDP with EDNS0 (1200-byte answers); a truncated answer is an error rather than a
-// TCP retry, because glibc's TCP path has no timeout of its own and a partial record set could
-// change an SPF or DKIM verdict.
+// come over UDP with EDNS0 (1200-byte answers); a truncated one is asked again over TCP
+// (RFC 7766) by tcp_exchange.h, within the same timeout, rather than by glibc, whose TCP path
+// has no timeout of its own. When that fails too the answer is an error: a partial record set
+// could change an SPF or DKIM verdict.
 //
 // Status mapping, as res_nquery's h_errno would be: NXDOMAIN -> nxdomain, NOERROR without
 // records of the asked type -> nodata, no answer at all (a timeout, SERVFAIL) -> timeout,

@@ -38,6 +38,7 @@ MC_IP=192.0.2.7          # marketing-cloud's network (192.0.2.0/25)
 GIVING_IP=192.0.2.130    # giving's network (192.0.2.128/26), an entry that requires DKIM
 SLOW_IP=192.0.2.200      # slow-platform's network (192.0.2.192/26), SPF required
 CLOUD_IP=203.0.113.77    # in no registered network
+CVENT_IP=198.51.100.20   # in cvent's network (lib.sh)
 
 # Two entries of this test on top of lib.sh's marketing-cloud and cvent.
 E2E_REGISTRY_EXTRA='# Added by tests/e2e/dns-auth.sh.
@@ -82,6 +83,11 @@ start_dns() {
         echo "server=/slow.test/127.0.0.2#53"
         e2e_dnsmasq_txt e.example.edu 'v=spf1 ip4:192.0.2.0/25 -all'
         e2e_dnsmasq_txt events.example.edu 'v=spf1 ip4:198.51.100.0/24 -all'
+        # Site-verification tokens beside the SPF record, as big domains publish: about 2 KB of
+        # TXT, more than a UDP answer carries (scenario f: the answer is fetched over TCP).
+        for i in $(seq 1 20); do
+            e2e_dnsmasq_txt events.example.edu "site-verification-$i=$(printf '%080d' "$i")"
+        done
         e2e_dnsmasq_txt give.example.edu 'v=spf1 ip4:192.0.2.128/26 -all'
         e2e_dnsmasq_txt outside.test 'v=spf1 -all'
         e2e_dnsmasq_txt sel._domainkey.e.example.edu "$(e2e_dkim_record "$KEYS" sel)"
@@ -288,6 +294,21 @@ scenario_cloud_sender() {
         "e2: decision: action=reject rule=registration class=impersonation"
 }
 
+# f. A domain whose TXT records do not fit in a UDP answer (truncated: TC set): the resolver
+#    asks again over TCP, and SPF finds the record among them.
+scenario_large_txt_answer() {
+    e2e_say "# f. SPF record among 2 KB of TXT records (a truncated UDP answer, then TCP)"
+    local mark
+    mark=$(e2e_log_mark)
+    e2e_send f-large-txt "$CVENT_IP" cv91-7@events.example.edu news@events.example.edu "Conference programme"
+    if e2e_expect_delivered f-large-txt f; then
+        assert_authentication_results "$E2E_COPY" \
+            '^mx\.e2e\.test; spf=pass smtp\.mailfrom=cv91-7@events\.example\.edu; dkim=none$' f
+    fi
+    e2e_wait_log "$mark" 'action=[a-z]+ .*class=registered sender=cvent .*from=<cv91-7@events\.example\.edu>' \
+        "f: decision: class=registered sender=cvent"
+}
+
 # ---------------------------------------------------------------------------------------------
 
 make_keys
@@ -299,6 +320,7 @@ scenario_dkim_required
 scenario_dns_timeout
 scenario_forged_authentication_results
 scenario_cloud_sender
+scenario_large_txt_answer
 e2e_stop_postfix
 assert_true "the milter stops cleanly on SIGTERM" e2e_stop_milter
 e2e_summary
