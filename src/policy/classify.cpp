@@ -64,15 +64,25 @@ std::string passing_signature_in(const MessageFacts& facts, const std::vector<st
 
 // Cloud platforms send from networks nobody can list: a passing signature from one of an
 // entry's signing domains registers the message too (DESIGN.md, class 2).
+// Entries may share a signing domain (two units on one platform): among those a passing signature
+// registers, the MAIL FROM's identifier, then its domain, picks one, as for shared networks.
 const RegistryEntry* entry_by_signature(const MessageFacts& facts, const Registry& registry, const Date& today,
                                         std::string* signer)
 {
+    std::vector<const RegistryEntry*> signed_for;
+    std::vector<std::string> signers;
     for (const auto& entry : registry.entries) {
         if (is_expired(entry, today)) continue;
-        *signer = passing_signature_in(facts, entry.dkim_domains());
-        if (!signer->empty()) return &entry;
+        std::string domain = passing_signature_in(facts, entry.dkim_domains());
+        if (domain.empty()) continue;
+        signed_for.push_back(&entry);
+        signers.push_back(std::move(domain));
     }
-    return nullptr;
+    const RegistryEntry* chosen = pick_entry(signed_for, facts.mail_from);
+    if (chosen == nullptr) return nullptr;
+    const auto at = std::find(signed_for.begin(), signed_for.end(), chosen) - signed_for.begin();
+    *signer = signers[static_cast<std::size_t>(at)];
+    return chosen;
 }
 
 }  // namespace

@@ -67,6 +67,7 @@ class AuthenticationTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(passingSignatureRegistersCloudSender);
     CPPUNIT_TEST(expiredEntryIsNotRegisteredBySignature);
     CPPUNIT_TEST(expiredEntryInItsOwnNetworkIsNotAForwarder);
+    CPPUNIT_TEST(sharedSigningDomainIsSettledByTheIdentifier);
     CPPUNIT_TEST(forwardedUniversityMailIsNotImpersonation);
     CPPUNIT_TEST(failingUniversitySignatureIsStillImpersonation);
     CPPUNIT_TEST(authenticationResultsHeaderIsAddedAtTop);
@@ -203,6 +204,29 @@ public:
         listed.dkim.back().code = DkimSignatureResult::Code::pass;
         listed.dkim.back().domain = "lists.example.edu";
         CPPUNIT_ASSERT(classify(listed, s).sender_class == SenderClass::external);
+    }
+
+    // Two units on one platform, signing with the same domain: the MAIL FROM's identifier picks
+    // the entry, as it does for entries that share networks.
+    void sharedSigningDomainIsSettledByTheIdentifier()
+    {
+        Snapshot s = with_requirement(AuthRequirement::dkim);
+        RegistryEntry second = s.registry.entries[1];  // cvent
+        second.id = "cvent-two";
+        second.identifier = "cv92";
+        second.networks = {};
+        s.registry.entries.push_back(second);
+        const auto f = authenticated(facts("203.0.113.50", "cv92-1@events.example.edu"), Spf::none,
+                                     {{Dkim::pass, "events.example.edu"}});
+        const auto c = classify(f, s);
+        CPPUNIT_ASSERT(c.sender_class == SenderClass::registered);
+        CPPUNIT_ASSERT_EQUAL(std::string("cvent-two"), c.entry->id);
+        CPPUNIT_ASSERT(c.reason.find("d=events.example.edu") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(std::string("cvent"),
+                             classify(authenticated(facts("203.0.113.50", "cv91-1@events.example.edu"), Spf::none,
+                                                    {{Dkim::pass, "events.example.edu"}}),
+                                      s)
+                                 .entry->id);
     }
 
     void forwardedUniversityMailIsNotImpersonation()
