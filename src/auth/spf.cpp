@@ -31,6 +31,10 @@ namespace {
 constexpr std::size_t kMaxRecordsPerAnswer = 100;
 constexpr std::size_t kMaxIdentityLength = 512;  // RFC 5321 paths are at most 256 octets
 constexpr std::size_t kMaxTextLength = 512;
+// RFC 7208 4.6.4: 10 DNS-querying terms, each mx or ptr with at most 10 names to look up, plus
+// the record itself and an explanation: no legitimate check needs more look-ups than this.
+constexpr int kMaxIncludes = 10;
+constexpr int kMaxLookups = 1 + 10 * (1 + 10) + 1;
 
 // Used for "fail" when the domain gives no usable exp= of its own (libspf2's default points at
 // openspf.org, which no longer belongs to the SPF project). "%_" is a space: see
@@ -59,6 +63,20 @@ using ResponsePtr = std::unique_ptr<SPF_response_t, ResponseDeleter>;
 struct LookupContext {
     DnsResolver* resolver = nullptr;
     bool temporary_failure = false;  // a timeout, server failure or exception in a look-up
+    // RFC 7208 4.6.4 across the whole check, which libspf2 counts per record only (a tree of
+    // includes made thousands of look-ups for one message): at most kMaxIncludes include: and
+    // redirect= records after the first, and kMaxLookups look-ups in all. Past either, no more
+    // are made and the result is permerror.
+    int records_fetched = 0;
+    int lookups = 0;
+    bool over_limit = false;
+
+    // Counts one look-up; false (and over_limit) once the check has made too many.
+    bool may_look_up()
+    {
+        if (++lookups > kMaxLookups) over_limit = true;
+        return !over_limit;
+    }
 };
 
 std::optional<DnsType> dns_type_for(ns_type type)
@@ -195,6 +213,7 @@ SPF_dns_rr_t* layer_lookup(SPF_dns_server_t* layer, const char* domain, ns_type 
         const std::string_view query_name = truncated_name(name);
         // RFC 7208 4.3: names that cannot exist (an empty or over-long label) are not asked for.
         if (!is_valid_dns_name(query_name)) return make_rr(layer, name, type, HOST_NOT_FOUND);
+        if (!context->may_look_up()) return make_rr(layer, name, type, HOST_NOT_FOUND);
         const DnsAnswer answer = context->resolver->query(query_name, *dns_type);
         if (answer.status == DnsAnswer::Status::timeout || answer.status == DnsAnswer::Status::error)
             context->temporary_failure = true;
@@ -250,6 +269,9 @@ SPF_errcode_t layer_get_spf(SPF_server_t* server, SPF_request_t* request, SPF_re
     try {
         if (!context || !context->resolver)
             return SPF_response_add_error(response, SPF_E_DNS_ERROR, "No resolver for '%s'", domain);
+        if (++context->records_fetched > 1 + kMaxIncludes) context->over_limit = true;
+        if (context->over_limit || !context->may_look_up())
+            return SPF_response_add_error(response, SPF_E_BIG_DNS, "Too many DNS look-ups at '%s'", domain);
         std::string record;
         switch (fetch_spf_record(*context, domain, record)) {
         case RecordFetch::none:
@@ -511,6 +533,10 @@ SpfResult evaluate(Engine& engine, LookupContext& context, const IpAddress& clie
     ResponsePtr response(raw);
     if (!response) return with(std::move(result), SpfResult::Code::temperror, "out of memory");
 
+    if (context.over_limit)
+        return with(std::move(result), SpfResult::Code::permerror,
+                    "more than " + std::to_string(kMaxIncludes) + " include:/redirect= or " +
+                        std::to_string(kMaxLookups) + " DNS look-ups in all (RFC 7208 4.6.4)");
     const SPF_result_t spf_result = SPF_response_result(response.get());
     if (spf_result == SPF_RESULT_INVALID) {
         result.code = unset_result_code(error, context, response.get());

@@ -9,10 +9,13 @@
 // libspf2 itself is "temperror" (try again later).
 //
 // Where libspf2 follows RFC 4408 rather than RFC 7208, its answer is kept; the known differences
-// are listed, case by case, in tests/unit/spf-deviations.txt. Two are worth knowing here: the
-// void-lookup limit (RFC 7208 4.6.4) is not enforced, and a loopback client (127.0.0.0/8, ::1)
-// always passes (libspf2's "localhost free ride"; the classifier treats loopback as internal,
-// so SPF is never asked about it in the milter).
+// are listed, case by case, in tests/unit/spf-deviations.txt. Three are worth knowing here: the
+// void-lookup limit (RFC 7208 4.6.4) is not enforced; the 10-term limit is counted per record by
+// libspf2, so this layer bounds the whole check instead (at most 10 include:/redirect= records
+// and 112 look-ups, else permerror), which stops a tree of includes but not an 11th term spread
+// over levels; and a loopback client (127.0.0.0/8, ::1) always passes (libspf2's "localhost free
+// ride"; the classifier treats loopback as internal, so SPF is never asked about it in the
+// milter).
 //
 // Thread-safe: each thread keeps its own libspf2 server, bound to the caller's resolver only for
 // the duration of one call.
