@@ -205,14 +205,18 @@ int check_config(const CommandLine& line)
         return 1;
     }
     report_redis(config);
-    const auto socket = ecomm::parse_socket_spec(line.socket.value_or(result.snapshot->config.socket));
-    if (!socket.spec) {
-        const ecomm::Diagnostic diagnostic{ecomm::Diagnostic::Severity::error, line.config_path, 0,
-                                           socket.error};
-        std::cerr << diagnostic.to_string() << '\n';
-        return 1;
-    }
-    return 0;
+    bool failed = false;
+    const auto report = [&](int config_line, const std::string& text) {
+        std::cerr << ecomm::Diagnostic{ecomm::Diagnostic::Severity::error, config.path, config_line, text}.to_string()
+                  << '\n';
+        failed = true;
+    };
+    const auto socket = ecomm::parse_socket_spec(line.socket.value_or(config.socket));
+    if (!socket.spec) report(line.socket ? 0 : config.line_of("milter", "socket"), socket.error);
+    // The daemon looks these up only as it starts: a typo would pass the check and fail the start.
+    for (const auto& problem : ecomm::startup_problems(config))
+        report(config.line_of("milter", problem.key), problem.text);
+    return failed ? 1 : 0;
 }
 
 int run_test(const CommandLine& line)

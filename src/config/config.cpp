@@ -701,8 +701,10 @@ public:
     {
         for (const auto& spec : kKeys) {
             const auto found = values_.find(&spec);
-            if (found != values_.end())
+            if (found != values_.end()) {
+                config.key_lines[std::string(spec.section) + "." + spec.key] = found->second.line;
                 spec.set(config, spec, found->second, problems_);
+            }
             else if (spec.required)
                 report_missing(spec);
             else

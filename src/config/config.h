@@ -17,6 +17,14 @@ namespace ecomm {
 
 struct MainConfig {
     std::string path;  // the file it was read from
+    // "section.key" -> the line that set it, for the keys the file sets: what is checked after
+    // loading (e.g. by -n) can still name the line.
+    std::map<std::string, int, std::less<>> key_lines;
+    int line_of(const std::string& section, const std::string& key) const
+    {
+        const auto found = key_lines.find(section + "." + key);
+        return found == key_lines.end() ? 0 : found->second;
+    }
 
     // [milter]
     std::string socket = "unix:/run/ecomm-milter/ecomm-milter.sock";

@@ -408,6 +408,21 @@ std::string starting_line(const Snapshot& snapshot, const SocketSpec& spec)
 
 }  // namespace
 
+std::vector<StartupProblem> startup_problems(const MainConfig& config)
+{
+    std::vector<StartupProblem> problems;
+    if (!config.user.empty() && !lookup_user(config.user))
+        problems.push_back({"user", "unknown user \"" + config.user + "\""});
+    if (!config.socket_group.empty() && !lookup_group(config.socket_group))
+        problems.push_back({"socket_group", "unknown group \"" + config.socket_group + "\""});
+    if (!config.pid_file.empty()) {
+        const auto folder = std::filesystem::path(config.pid_file).parent_path();
+        if (std::error_code error; !std::filesystem::is_directory(folder, error))
+            problems.push_back({"pid_file", "the pid file's folder " + folder.string() + " does not exist"});
+    }
+    return problems;
+}
+
 void hold_reload_signal()
 {
     sigset_t set;

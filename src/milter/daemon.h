@@ -10,6 +10,7 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/snapshot.h"
 
@@ -20,6 +21,14 @@ struct DaemonOptions {
     bool foreground = false;            // -f: do not detach
     std::optional<std::string> socket;  // -p: overrides the config's socket
 };
+
+// What -n can check of the settings the daemon uses only as it starts: the user and socket group
+// exist and the pid file's folder does. Each problem as its [milter] key and what is wrong.
+struct StartupProblem {
+    std::string key;
+    std::string text;
+};
+std::vector<StartupProblem> startup_problems(const MainConfig& config);
 
 // Blocks SIGUSR1 in the calling thread, and so in every thread it starts: called first thing,
 // before the configuration is loaded, a reload asked for while the daemon starts (systemd's

@@ -325,6 +325,20 @@ scenario_check_config() {
         e2e_fail "i: -n on the test config exits 0 (got $rc)"
         e2e_show "$out"
     fi
+    # What the daemon looks up only as it starts is checked too, with the line that set it.
+    local typo=$E2E_DIR/milter/typo.conf
+    sed -e 's/^user =$/user = no-such-user-e2e/' -e 's|^pid_file =$|pid_file = no-such-folder/m.pid|' \
+        "$E2E_MILTER_CONF" >"$typo"
+    timeout "$E2E_TIMEOUT" "$ECOMM_MILTER" -n -c "$typo" >"$out" 2>&1
+    rc=$?
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; then
+        e2e_pass "i: -n on an unknown user exits non-zero ($rc)"
+    else
+        e2e_fail "i: -n on an unknown user exits non-zero (got $rc)"
+    fi
+    assert_matches "$out" 'typo\.conf:[0-9]+: unknown user "no-such-user-e2e"' "i: -n names the user's FILE:LINE"
+    assert_matches "$out" "typo\\.conf:[0-9]+: the pid file's folder .*/no-such-folder does not exist" \
+        "i: -n names the pid file folder's FILE:LINE"
 }
 
 # The milter must stop cleanly on SIGTERM (and, in the sanitizer build, without reports).
