@@ -304,18 +304,25 @@ scenario_bad_reload() {
     mv "$good" "$E2E_MILTER_CONF"
 }
 
+# check_fails CONFIG OUT WHAT: ecomm-milter -n on CONFIG exits non-zero (and not by the timeout),
+# its output in OUT.
+check_fails() {
+    local config=$1 out=$2 what=$3 rc
+    timeout "$E2E_TIMEOUT" "$ECOMM_MILTER" -n -c "$config" >"$out" 2>&1
+    rc=$?
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; then
+        e2e_pass "i: -n on $what exits non-zero ($rc)"
+    else
+        e2e_fail "i: -n on $what exits non-zero (got $rc)"
+    fi
+}
+
 # i. -n on a broken config: non-zero exit and a FILE:LINE message; on a good one: 0.
 scenario_check_config() {
     e2e_say "# i. ecomm-milter -n"
     local broken=$E2E_DIR/milter/broken.conf out=$E2E_DIR/check.txt rc
     e2e_write_broken_milter_config "$broken"
-    timeout "$E2E_TIMEOUT" "$ECOMM_MILTER" -n -c "$broken" >"$out" 2>&1
-    rc=$?
-    if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; then
-        e2e_pass "i: -n on a broken config exits non-zero ($rc)"
-    else
-        e2e_fail "i: -n on a broken config exits non-zero (got $rc)"
-    fi
+    check_fails "$broken" "$out" "a broken config"
     assert_matches "$out" "broken\\.conf:[0-9]+" "i: -n names FILE:LINE"
     timeout "$E2E_TIMEOUT" "$ECOMM_MILTER" -n -c "$E2E_MILTER_CONF" >"$out" 2>&1
     rc=$?
@@ -329,13 +336,7 @@ scenario_check_config() {
     local typo=$E2E_DIR/milter/typo.conf
     sed -e 's/^user =$/user = no-such-user-e2e/' -e 's|^pid_file =$|pid_file = no-such-folder/m.pid|' \
         "$E2E_MILTER_CONF" >"$typo"
-    timeout "$E2E_TIMEOUT" "$ECOMM_MILTER" -n -c "$typo" >"$out" 2>&1
-    rc=$?
-    if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; then
-        e2e_pass "i: -n on an unknown user exits non-zero ($rc)"
-    else
-        e2e_fail "i: -n on an unknown user exits non-zero (got $rc)"
-    fi
+    check_fails "$typo" "$out" "an unknown user"
     assert_matches "$out" 'typo\.conf:[0-9]+: unknown user "no-such-user-e2e"' "i: -n names the user's FILE:LINE"
     assert_matches "$out" "typo\\.conf:[0-9]+: the pid file's folder .*/no-such-folder does not exist" \
         "i: -n names the pid file folder's FILE:LINE"
