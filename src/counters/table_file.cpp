@@ -53,6 +53,19 @@ void allocate_blocks(int fd, std::size_t size, const std::string& path)
         throw CounterError(system_error_text("cannot allocate the blocks of counter table " + path, error));
 }
 
+// A table made by root (ecomm-milter-stats run as root rebuilding a damaged one, a daemon that
+// drops privileges later) goes to whoever owns its folder, so that the milter's user can still
+// open it: /var/lib/ecomm-milter belongs to that user.
+void give_to_folder_owner(int fd, const std::string& path)
+{
+    if (::geteuid() != 0) return;
+    const std::string folder = path.substr(0, path.find_last_of('/') + 1);
+    struct stat owner {};
+    if (::stat(folder.empty() ? "." : folder.c_str(), &owner) != 0 || owner.st_uid == 0) return;
+    if (::fchown(fd, owner.st_uid, owner.st_gid) != 0)
+        throw CounterError(system_error_text("cannot give counter table " + path + " to its folder's owner", errno));
+}
+
 void initialise(unsigned char* base, const TableGeometry& geometry)
 {
     const TableParts parts = table_parts(base, geometry);
@@ -71,6 +84,7 @@ bool create_file(const std::string& path, const TableGeometry& geometry)
     if (::fchmod(fd.get(), 0640) != 0)
         throw CounterError(system_error_text("cannot create counter table " + path, errno));
     allocate_blocks(fd.get(), geometry.file_size(), path);
+    give_to_folder_owner(fd.get(), path);
     {
         const SharedMapping mapping = SharedMapping::of_file(fd.get(), geometry.file_size(), "counter table " + path);
         initialise(mapping.data(), geometry);

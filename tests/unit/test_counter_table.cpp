@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <functional>
 #include <memory>
@@ -212,6 +213,7 @@ class CounterTableTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(changedSlotCountRebuilds);
     CPPUNIT_TEST(countsSurviveReopening);
     CPPUNIT_TEST(tableFileHasEveryBlockAllocated);
+    CPPUNIT_TEST(tableMadeByRootBelongsToItsFoldersOwner);
     CPPUNIT_TEST(fullTableEvictsAndWarnsOnce);
     CPPUNIT_TEST(lockHeldByALiveProcessTimesOut);
     CPPUNIT_TEST(lockFromAnotherBootIsReinitialised);
@@ -537,6 +539,28 @@ public:
         CounterTable::open(options).reset();
         CPPUNIT_ASSERT(allocated());
         CPPUNIT_ASSERT(warnings.lines->empty());
+    }
+
+    // ecomm-milter-stats run as root rebuilds a damaged table: the new file must stay the milter
+    // user's (the owner of /var/lib/ecomm-milter), or the milter cannot open it any more. As
+    // another user no file can be given away, so only root can check it.
+    void tableMadeByRootBelongsToItsFoldersOwner()
+    {
+        if (::geteuid() != 0) {
+            std::cout << "\n  (not root: the ownership of a table made by root is not checked)\n";
+            return;
+        }
+        TempDir dir;
+        Warnings warnings;
+        const std::string folder = dir.path("var");
+        CPPUNIT_ASSERT_EQUAL(0, ::mkdir(folder.c_str(), 0750));
+        CPPUNIT_ASSERT_EQUAL(0, ::chown(folder.c_str(), 65534, 65534));
+        CounterTable::open(options_for(folder + "/counters", warnings)).reset();
+        struct stat file {};
+        CPPUNIT_ASSERT_EQUAL(0, ::stat((folder + "/counters").c_str(), &file));
+        CPPUNIT_ASSERT_EQUAL(uid_t{65534}, file.st_uid);
+        CPPUNIT_ASSERT_EQUAL(gid_t{65534}, file.st_gid);
+        CPPUNIT_ASSERT_EQUAL(0640u, static_cast<unsigned>(file.st_mode & 07777));
     }
 
     void countsSurviveReopening()
