@@ -219,6 +219,7 @@ class CounterTableTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(lockFromAnotherBootIsReinitialised);
     CPPUNIT_TEST(unrecoverableLockGetsTheFileRebuilt);
     CPPUNIT_TEST(resetForgetsRateEntriesAndCampaigns);
+    CPPUNIT_TEST(viewReadsEveryChunk);
     CPPUNIT_TEST(anonymousTableIsSharedWithForkedChildren);
     CPPUNIT_TEST(fileRebuiltByAnotherProcessIsFollowed);
     CPPUNIT_TEST(reopeningKeepsAnotherProcesssSlotCounts);
@@ -561,6 +562,27 @@ public:
         CPPUNIT_ASSERT_EQUAL(uid_t{65534}, file.st_uid);
         CPPUNIT_ASSERT_EQUAL(gid_t{65534}, file.st_gid);
         CPPUNIT_ASSERT_EQUAL(0640u, static_cast<unsigned>(file.st_mode & 07777));
+    }
+
+    // view() reads a chunk of slots under the lock at a time (8,192 rate, 256 campaign slots):
+    // every entry must still be in the view, once.
+    void viewReadsEveryChunk()
+    {
+        TempDir dir;
+        Warnings warnings;
+        auto table = CounterTable::open(options_for(dir.path("counters"), warnings, 40'000, 1'024));
+        for (int i = 0; i < 20'000; ++i) commit_one(*table, "sender:" + std::to_string(i), kT0);
+        for (int i = 0; i < 600; ++i)
+            table->add_to_campaign("c" + std::to_string(i), "mc", recipients("r", 0, 1), 0, 15000,
+                                   std::chrono::hours(1), kT0);
+        const CounterView view = table->view(kT0);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{20'000}, view.rates.size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{600}, view.campaigns.size());
+        std::vector<std::string> keys;
+        for (const auto& entry : view.rates) keys.push_back(entry.key);
+        std::sort(keys.begin(), keys.end());
+        CPPUNIT_ASSERT(std::adjacent_find(keys.begin(), keys.end()) == keys.end());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{40'000}, view.rate_slots);
     }
 
     void countsSurviveReopening()
