@@ -187,6 +187,16 @@ void report_redis(const ecomm::MainConfig& config)
     }
 }
 
+// startup_problems() as diagnostics of the config file: FILE:LINE: text.
+ecomm::Diagnostics startup_diagnostics(const ecomm::MainConfig& config)
+{
+    ecomm::Diagnostics diagnostics;
+    for (const auto& problem : ecomm::startup_problems(config))
+        diagnostics.push_back(ecomm::Diagnostic{ecomm::Diagnostic::Severity::error, config.path,
+                                                config.line_of("milter", problem.key), problem.text});
+    return diagnostics;
+}
+
 // -n: the configuration, the registry and the socket the daemon would listen on.
 int check_config(const CommandLine& line)
 {
@@ -214,8 +224,7 @@ int check_config(const CommandLine& line)
     const auto socket = ecomm::parse_socket_spec(line.socket.value_or(config.socket));
     if (!socket.spec) report(line.socket ? 0 : config.line_of("milter", "socket"), socket.error);
     // The daemon looks these up only as it starts: a typo would pass the check and fail the start.
-    for (const auto& problem : ecomm::startup_problems(config))
-        report(config.line_of("milter", problem.key), problem.text);
+    for (const auto& problem : startup_diagnostics(config)) report(problem.line, problem.message);
     return failed ? 1 : 0;
 }
 
@@ -230,6 +239,18 @@ int run_test(const CommandLine& line)
     return ecomm::run_test_mode(result.snapshot, line.test, std::cout, std::cerr);
 }
 
+// The first of startup_problems() in the config file, as FILE:LINE: text; none when there is
+// none, or when the file has errors of its own (load_snapshot reports those).
+std::optional<std::string> first_startup_problem(const std::string& config_path)
+{
+    ecomm::Diagnostics diagnostics;
+    const ecomm::MainConfig config = ecomm::load_main_config(config_path, diagnostics);
+    if (ecomm::has_errors(diagnostics)) return std::nullopt;
+    const auto problems = startup_diagnostics(config);
+    if (problems.empty()) return std::nullopt;
+    return problems.front().to_string();
+}
+
 // The daemon logs to syslog, and to stderr until it has detached (always with -f).
 int run_daemon(const CommandLine& line)
 {
@@ -241,6 +262,12 @@ int run_daemon(const CommandLine& line)
     options.foreground = line.foreground;
     options.socket = line.socket;
 
+    // What the daemon looks up only as it starts is checked before the snapshot is built, which
+    // opens the counter table: a daemon that cannot start must not touch it.
+    if (const auto problem = first_startup_problem(options.config_path)) {
+        ecomm::log::error(*problem);
+        return 1;
+    }
     ecomm::LoadResult result = ecomm::load_snapshot(options.config_path, 1, [](const ecomm::MainConfig& config) {
         return ecomm::shared_counters(config, nullptr);
     });

@@ -355,21 +355,26 @@ private:
     std::thread thread_;  // last: starts after the members it uses exist
 };
 
-// The user to become and the socket's group, looked up before anything changes on disk, so
-// that a typo stops the start cleanly.
+// The user to become and the socket's group, looked up before anything changes on disk (the
+// daemon's main() has said FILE:LINE for any that does not exist: startup_problems()).
 struct Identities {
     std::optional<Account> user;
     std::optional<gid_t> socket_group;
 
     std::string look_up(const MainConfig& config)
     {
-        if (!config.user.empty() && !(user = lookup_user(config.user)))
-            return "unknown user \"" + config.user + "\" (user in [milter])";
+        if (!config.user.empty() && !(user = lookup_user(config.user))) return "cannot look up user " + config.user;
         if (!config.socket_group.empty() && !(socket_group = lookup_group(config.socket_group)))
-            return "unknown group \"" + config.socket_group + "\" (socket_group in [milter])";
+            return "cannot look up group " + config.socket_group;
         return {};
     }
 };
+
+// A problem with a [milter] key, as -n prints it: FILE:LINE: text.
+std::string where(const MainConfig& config, const std::string& key, const std::string& text)
+{
+    return Diagnostic{Diagnostic::Severity::error, config.path, config.line_of("milter", key), text}.to_string();
+}
 
 // Registers the callbacks and opens the listening socket while still root: a unix socket gets
 // its owner and mode (and a remover for exit), an inet one TCP_NODELAY (listener_options.h).
@@ -438,7 +443,7 @@ int run_milter(SnapshotHolder& holder, const DaemonOptions& options)
     const MainConfig& config = snapshot->config;
 
     const SocketSpecResult parsed = parse_socket_spec(options.socket.value_or(config.socket));
-    if (!parsed.spec) return startup_failure(parsed.error);
+    if (!parsed.spec) return startup_failure(options.socket ? parsed.error : where(config, "socket", parsed.error));
     const SocketSpec& spec = *parsed.spec;
 
     Identities identities;

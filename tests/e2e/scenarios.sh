@@ -304,16 +304,17 @@ scenario_bad_reload() {
     mv "$good" "$E2E_MILTER_CONF"
 }
 
-# check_fails CONFIG OUT WHAT: ecomm-milter -n on CONFIG exits non-zero (and not by the timeout),
-# its output in OUT.
-check_fails() {
-    local config=$1 out=$2 what=$3 rc
-    timeout "$E2E_TIMEOUT" "$ECOMM_MILTER" -n -c "$config" >"$out" 2>&1
+# exits_non_zero OUT WHAT COMMAND...: COMMAND exits non-zero (and not by the timeout), its output
+# in OUT.
+exits_non_zero() {
+    local out=$1 what=$2 rc
+    shift 2
+    timeout "$E2E_TIMEOUT" "$@" >"$out" 2>&1
     rc=$?
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; then
-        e2e_pass "i: -n on $what exits non-zero ($rc)"
+        e2e_pass "i: $what exits non-zero ($rc)"
     else
-        e2e_fail "i: -n on $what exits non-zero (got $rc)"
+        e2e_fail "i: $what exits non-zero (got $rc)"
     fi
 }
 
@@ -322,7 +323,7 @@ scenario_check_config() {
     e2e_say "# i. ecomm-milter -n"
     local broken=$E2E_DIR/milter/broken.conf out=$E2E_DIR/check.txt rc
     e2e_write_broken_milter_config "$broken"
-    check_fails "$broken" "$out" "a broken config"
+    exits_non_zero "$out" "-n on a broken config" "$ECOMM_MILTER" -n -c "$broken"
     assert_matches "$out" "broken\\.conf:[0-9]+" "i: -n names FILE:LINE"
     timeout "$E2E_TIMEOUT" "$ECOMM_MILTER" -n -c "$E2E_MILTER_CONF" >"$out" 2>&1
     rc=$?
@@ -336,10 +337,13 @@ scenario_check_config() {
     local typo=$E2E_DIR/milter/typo.conf
     sed -e 's/^user =$/user = no-such-user-e2e/' -e 's|^pid_file =$|pid_file = no-such-folder/m.pid|' \
         "$E2E_MILTER_CONF" >"$typo"
-    check_fails "$typo" "$out" "an unknown user"
+    exits_non_zero "$out" "-n on an unknown user" "$ECOMM_MILTER" -n -c "$typo"
     assert_matches "$out" 'typo\.conf:[0-9]+: unknown user "no-such-user-e2e"' "i: -n names the user's FILE:LINE"
     assert_matches "$out" "typo\\.conf:[0-9]+: the pid file's folder .*/no-such-folder does not exist" \
         "i: -n names the pid file folder's FILE:LINE"
+    # The daemon itself refuses to start on it, with the same FILE:LINE, before touching anything.
+    exits_non_zero "$out" "the daemon on an unknown user" "$ECOMM_MILTER" -f -c "$typo"
+    assert_matches "$out" 'typo\.conf:[0-9]+: unknown user "no-such-user-e2e"' "i: the daemon names the user's FILE:LINE"
 }
 
 # The milter must stop cleanly on SIGTERM (and, in the sanitizer build, without reports).
