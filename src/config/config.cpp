@@ -126,14 +126,18 @@ void set_socket_mode(MainConfig& config, const KeySpec& spec, const KeyValue& va
     config.socket_mode = *mode;
 }
 
+// A path from the file, relative to the config file's folder unless absolute: a config and the
+// files it names move together, and the daemon, which changes to /, still finds them.
+std::string beside_config(const MainConfig& config, const std::string& text)
+{
+    const std::filesystem::path file(text);
+    return file.is_absolute() ? file.string() : (std::filesystem::path(config.path).parent_path() / file).string();
+}
+
 void set_registry(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
 {
     if (value.text.empty()) return report_invalid(spec, value, "the registry file's path", problems);
-    // Relative to the config file's folder, so that a config and its registry move together.
-    const std::filesystem::path registry(value.text);
-    config.registry_file = registry.is_absolute()
-                               ? registry.string()
-                               : (std::filesystem::path(config.path).parent_path() / registry).string();
+    config.registry_file = beside_config(config, value.text);
 }
 
 void set_mode(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
@@ -275,9 +279,7 @@ void set_bounded_int(int& field, int low, int high, const KeySpec& spec, const K
 void set_dns_file(MainConfig& config, const KeySpec&, const KeyValue& value, Problems&)
 {
     if (value.text.empty()) return config.dns_file.clear();
-    const std::filesystem::path file(value.text);
-    config.dns_file = file.is_absolute() ? file.string()
-                                         : (std::filesystem::path(config.path).parent_path() / file).string();
+    config.dns_file = beside_config(config, value.text);
 }
 
 // A list of media types "type/subtype", lower-cased; replaces the default when present.
@@ -310,10 +312,7 @@ void set_body_types(MainConfig& config, const KeySpec& spec, const KeyValue& val
 // changing to /.
 void set_pid_file(MainConfig& config, const KeySpec&, const KeyValue& value, Problems&)
 {
-    const std::filesystem::path file(value.text);
-    config.pid_file = value.text.empty() || file.is_absolute()
-                          ? value.text
-                          : (std::filesystem::path(config.path).parent_path() / file).string();
+    config.pid_file = value.text.empty() ? std::string() : beside_config(config, value.text);
 }
 
 // The counter table lives in one place for every process on the host: an absolute path.
@@ -364,9 +363,7 @@ void set_redis_password_file(MainConfig& config, const KeySpec& spec, const KeyV
     config.redis_password_file.clear();
     config.redis_password.clear();
     if (value.text.empty()) return;
-    const std::filesystem::path file(value.text);
-    const std::string path =
-        file.is_absolute() ? file.string() : (std::filesystem::path(config.path).parent_path() / file).string();
+    const std::string path = beside_config(config, value.text);
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         problems.error(value.line, std::string("cannot read ") + spec.key + " " + path + ": " + std::strerror(errno));
@@ -422,10 +419,7 @@ void set_holidays(MainConfig& config, const KeySpec&, const KeyValue& value, Pro
 {
     config.business_hours.holidays.clear();
     if (value.text.empty()) return;
-    const std::filesystem::path file(value.text);
-    const std::string path = file.is_absolute() ? file.string()
-                                                : (std::filesystem::path(config.path).parent_path() / file).string();
-    config.business_hours.holidays = load_holidays(path, problems.all());
+    config.business_hours.holidays = load_holidays(beside_config(config, value.text), problems.all());
 }
 
 // Setters for the common kinds of key, each made from the MainConfig member it fills (and for
