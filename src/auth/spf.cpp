@@ -12,6 +12,7 @@ extern "C" {
 #include <spf2/spf.h>
 }
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -27,14 +28,19 @@ namespace ecomm {
 namespace {
 
 // Bounds on what is handed to libspf2 and back: an answer with more records than this is cut
-// (libspf2 itself stops after 10 MX or PTR names), text for logs and replies is cut too.
+// (libspf2 itself stops after 10 MX names), text for logs and replies is cut too.
 constexpr std::size_t kMaxRecordsPerAnswer = 100;
 constexpr std::size_t kMaxIdentityLength = 512;  // RFC 5321 paths are at most 256 octets
 constexpr std::size_t kMaxTextLength = 512;
-// RFC 7208 4.6.4: 10 DNS-querying terms, each mx or ptr with at most 10 names to look up, plus
-// the record itself and an explanation: no legitimate check needs more look-ups than this.
-constexpr int kMaxIncludes = 10;
-constexpr int kMaxLookups = 1 + 10 * (1 + 10) + 1;
+// RFC 7208 4.6.4's limits, counted across the whole check: 10 DNS-querying terms (include, a,
+// mx, ptr, exists, redirect), 2 of them void (no such name, or no records), and the first 10
+// names of a PTR answer (the rest are ignored, where libspf2 makes more than 10 a permerror).
+// Each term looks up at most 10 MX or PTR names, so with the record itself and an explanation
+// no legitimate check needs more look-ups than kMaxLookups: a last bound, whatever libspf2 does.
+constexpr int kMaxTerms = 10;
+constexpr int kMaxVoidTerms = 2;
+constexpr int kMaxPtrNames = 10;
+constexpr int kMaxLookups = 1 + kMaxTerms * (1 + 10) + 1;
 
 // Used for "fail" when the domain gives no usable exp= of its own (libspf2's default points at
 // openspf.org, which no longer belongs to the SPF project). "%_" is a space: see
@@ -61,21 +67,63 @@ using ResponsePtr = std::unique_ptr<SPF_response_t, ResponseDeleter>;
 
 // What one check_spf call lends the DNS layer (hook), and what the layer saw meanwhile.
 struct LookupContext {
+    enum class Limit { none, terms, void_terms, lookups };
+
     DnsResolver* resolver = nullptr;
     bool temporary_failure = false;  // a timeout, server failure or exception in a look-up
-    // RFC 7208 4.6.4 across the whole check, which libspf2 counts per record only (a tree of
-    // includes made thousands of look-ups for one message): at most kMaxIncludes include: and
-    // redirect= records after the first, and kMaxLookups look-ups in all. Past either, no more
-    // are made and the result is permerror.
-    int records_fetched = 0;
+    // RFC 7208 4.6.4 across the whole check, which libspf2 counts per include level only (a tree
+    // of includes made thousands of look-ups for one message) and without void look-ups. Past a
+    // limit no more look-ups are made and the result is permerror.
+    int records_fetched = 0;  // the domain's own record, then one for each include: and redirect=
+    int terms = 0;
+    int void_terms = 0;
     int lookups = 0;
-    bool over_limit = false;
+    Limit exceeded = Limit::none;
+    // The names of the last MX or PTR answer not yet looked up: libspf2 asks for their
+    // addresses next, as part of the same mx or ptr term.
+    std::vector<std::string> pending_hosts;
 
-    // Counts one look-up; false (and over_limit) once the check has made too many.
+    bool over_limit() const { return exceeded != Limit::none; }
+    void exceed(Limit limit)
+    {
+        if (exceeded == Limit::none) exceeded = limit;
+    }
+
+    // Counts one look-up; false once the check has made too many (or passed another limit).
     bool may_look_up()
     {
-        if (++lookups > kMaxLookups) over_limit = true;
-        return !over_limit;
+        if (++lookups > kMaxLookups) exceed(Limit::lookups);
+        return !over_limit();
+    }
+
+    // Counts the term an include:/redirect= record fetch or an address, MX or PTR look-up
+    // belongs to; false for the address look-ups of an mx or ptr term's names.
+    bool begins_term(std::string_view name, ns_type type)
+    {
+        if (type == ns_t_a || type == ns_t_aaaa) {
+            const auto pending = std::find_if(pending_hosts.begin(), pending_hosts.end(),
+                                              [&](const std::string& host) { return iequals(host, name); });
+            if (pending != pending_hosts.end()) {
+                pending_hosts.erase(pending);
+                return false;
+            }
+        }
+        pending_hosts.clear();
+        if (++terms > kMaxTerms) exceed(Limit::terms);
+        return true;
+    }
+
+    // What a term's own look-up answered: a void answer counts against the limit, and the
+    // names of an MX or PTR answer are the term's to look up next.
+    void term_answered(ns_type type, const SPF_dns_rr_t* rr)
+    {
+        if (!rr || rr->herrno == TRY_AGAIN) return;
+        if (rr->herrno != NETDB_SUCCESS || rr->num_rr == 0) {
+            if (++void_terms > kMaxVoidTerms) exceed(Limit::void_terms);
+            return;
+        }
+        if (type != ns_t_mx && type != ns_t_ptr) return;
+        for (int i = 0; i < rr->num_rr; ++i) pending_hosts.emplace_back(rr->rr[i]->mx);
     }
 };
 
@@ -158,7 +206,8 @@ SPF_dns_rr_t* rr_from_answer(SPF_dns_server_t* layer, const char* domain, ns_typ
 {
     SPF_dns_rr_t* rr = make_rr(layer, domain, type, herrno_for(answer.status));
     if (!rr || answer.status != DnsAnswer::Status::ok) return rr;
-    for (std::size_t i = 0; i < answer.records.size() && i < kMaxRecordsPerAnswer; ++i) {
+    const std::size_t most = type == ns_t_ptr ? kMaxPtrNames : kMaxRecordsPerAnswer;
+    for (std::size_t i = 0; i < answer.records.size() && i < most; ++i) {
         if (!append_record(rr, type, answer.records[i])) {
             rr->herrno = TRY_AGAIN;  // out of memory: a temporary failure, not an empty answer
             return rr;
@@ -211,14 +260,23 @@ SPF_dns_rr_t* layer_lookup(SPF_dns_server_t* layer, const char* domain, ns_type 
         const std::optional<DnsType> dns_type = dns_type_for(type);
         if (!context || !context->resolver || !dns_type) return make_rr(layer, name, type, NO_DATA);
         const std::string_view query_name = truncated_name(name);
+        // With get_spf answered by the layer, a TXT look-up is an explanation: no term of its own.
+        const bool term = type != ns_t_txt && context->begins_term(query_name, type);
+        if (context->over_limit()) return make_rr(layer, name, type, HOST_NOT_FOUND);
+        SPF_dns_rr_t* rr = nullptr;
         // RFC 7208 4.3: names that cannot exist (an empty or over-long label) are not asked for.
-        if (!is_valid_dns_name(query_name)) return make_rr(layer, name, type, HOST_NOT_FOUND);
-        if (!context->may_look_up()) return make_rr(layer, name, type, HOST_NOT_FOUND);
-        const DnsAnswer answer = context->resolver->query(query_name, *dns_type);
-        if (answer.status == DnsAnswer::Status::timeout || answer.status == DnsAnswer::Status::error)
-            context->temporary_failure = true;
-        if (type == ns_t_txt) return explanation_rr(layer, name, answer);
-        return rr_from_answer(layer, name, type, answer);
+        if (!is_valid_dns_name(query_name)) {
+            rr = make_rr(layer, name, type, HOST_NOT_FOUND);
+        } else {
+            if (!context->may_look_up()) return make_rr(layer, name, type, HOST_NOT_FOUND);
+            const DnsAnswer answer = context->resolver->query(query_name, *dns_type);
+            if (answer.status == DnsAnswer::Status::timeout || answer.status == DnsAnswer::Status::error)
+                context->temporary_failure = true;
+            if (type == ns_t_txt) return explanation_rr(layer, name, answer);
+            rr = rr_from_answer(layer, name, type, answer);
+        }
+        if (term) context->term_answered(type, rr);
+        return rr;
     } catch (...) {
         if (context) context->temporary_failure = true;
         return make_rr(layer, name, type, TRY_AGAIN);
@@ -269,8 +327,8 @@ SPF_errcode_t layer_get_spf(SPF_server_t* server, SPF_request_t* request, SPF_re
     try {
         if (!context || !context->resolver)
             return SPF_response_add_error(response, SPF_E_DNS_ERROR, "No resolver for '%s'", domain);
-        if (++context->records_fetched > 1 + kMaxIncludes) context->over_limit = true;
-        if (context->over_limit || !context->may_look_up())
+        if (++context->records_fetched > 1) context->begins_term(domain, ns_t_txt);
+        if (context->over_limit() || !context->may_look_up())
             return SPF_response_add_error(response, SPF_E_BIG_DNS, "Too many DNS look-ups at '%s'", domain);
         std::string record;
         switch (fetch_spf_record(*context, domain, record)) {
@@ -516,6 +574,17 @@ void set_client(SPF_request_t* request, const IpAddress& client)
     }
 }
 
+std::string over_limit_comment(LookupContext::Limit limit)
+{
+    switch (limit) {
+    case LookupContext::Limit::terms:
+        return "more than " + std::to_string(kMaxTerms) + " DNS-querying terms (RFC 7208 4.6.4)";
+    case LookupContext::Limit::void_terms:
+        return "more than " + std::to_string(kMaxVoidTerms) + " void look-ups (RFC 7208 4.6.4)";
+    default: return "more than " + std::to_string(kMaxLookups) + " DNS look-ups (RFC 7208 4.6.4)";
+    }
+}
+
 // Runs libspf2 for a checkable identity on a bound engine.
 SpfResult evaluate(Engine& engine, LookupContext& context, const IpAddress& client, const std::string& helo,
                    const std::string& sender, SpfResult result)
@@ -533,10 +602,8 @@ SpfResult evaluate(Engine& engine, LookupContext& context, const IpAddress& clie
     ResponsePtr response(raw);
     if (!response) return with(std::move(result), SpfResult::Code::temperror, "out of memory");
 
-    if (context.over_limit)
-        return with(std::move(result), SpfResult::Code::permerror,
-                    "more than " + std::to_string(kMaxIncludes) + " include:/redirect= or " +
-                        std::to_string(kMaxLookups) + " DNS look-ups in all (RFC 7208 4.6.4)");
+    if (context.over_limit())
+        return with(std::move(result), SpfResult::Code::permerror, over_limit_comment(context.exceeded));
     const SPF_result_t spf_result = SPF_response_result(response.get());
     if (spf_result == SPF_RESULT_INVALID) {
         result.code = unset_result_code(error, context, response.get());

@@ -58,6 +58,42 @@ cname.example.org     CNAME pass.example.org
 toomany.example.org   TXT "v=spf1 a:n1.example.org a:n2.example.org a:n3.example.org a:n4.example.org a:n5.example.org a:n6.example.org a:n7.example.org a:n8.example.org a:n9.example.org a:n10.example.org a:n11.example.org -all"
 loop.example.org      TXT "v=spf1 include:loop2.example.org -all"
 loop2.example.org     TXT "v=spf1 include:loop.example.org -all"
+void2.example.org     TXT "v=spf1 a:gone1.example.org mx:gone2.example.org ip4:192.0.2.0/24 -all"
+void3.example.org     TXT "v=spf1 a:gone1.example.org mx:gone2.example.org exists:gone3.example.org ip4:192.0.2.0/24 -all"
+nodata.example.org    TXT "v=spf1 a:other.example.org mx:mx.example.org a:a.example.org a:other.example.org ip4:192.0.2.0/24 -all"
+terms6.example.org    TXT "v=spf1 a:n1.example.org a:n2.example.org a:n3.example.org a:n4.example.org a:n5.example.org a:n6.example.org"
+terms4.example.org    TXT "v=spf1 a:n1.example.org a:n2.example.org a:n3.example.org a:n4.example.org"
+spread11.example.org  TXT "v=spf1 a:n1.example.org a:n2.example.org a:n3.example.org a:n4.example.org include:terms6.example.org ip4:192.0.2.0/24 -all"
+spread10.example.org  TXT "v=spf1 a:n1.example.org a:n2.example.org a:n3.example.org a:n4.example.org a:n5.example.org include:terms4.example.org ip4:192.0.2.0/24 -all"
+mx10.example.org      TXT "v=spf1 mx a:n1.example.org a:n2.example.org a:n3.example.org a:n4.example.org a:n5.example.org a:n6.example.org a:n7.example.org a:n8.example.org a:n9.example.org ip4:192.0.2.0/24 -all"
+mx10.example.org      MX  10 h1.mx10.example.org
+mx10.example.org      MX  20 h2.mx10.example.org
+mx10.example.org      MX  30 h3.mx10.example.org
+h1.mx10.example.org   A   198.51.100.1
+h2.mx10.example.org   A   198.51.100.2
+h3.mx10.example.org   A   198.51.100.3
+ptr.example.org       TXT "v=spf1 ptr ?all"
+7.2.0.192.in-addr.arpa PTR p1.example.net
+7.2.0.192.in-addr.arpa PTR p2.example.net
+7.2.0.192.in-addr.arpa PTR p3.example.net
+7.2.0.192.in-addr.arpa PTR p4.example.net
+7.2.0.192.in-addr.arpa PTR p5.example.net
+7.2.0.192.in-addr.arpa PTR p6.example.net
+7.2.0.192.in-addr.arpa PTR p7.example.net
+7.2.0.192.in-addr.arpa PTR p8.example.net
+7.2.0.192.in-addr.arpa PTR p9.example.net
+7.2.0.192.in-addr.arpa PTR p10.example.net
+7.2.0.192.in-addr.arpa PTR host.ptr.example.org
+host.ptr.example.org  A   192.0.2.7
+n1.example.org        A   198.51.100.11
+n2.example.org        A   198.51.100.12
+n3.example.org        A   198.51.100.13
+n4.example.org        A   198.51.100.14
+n5.example.org        A   198.51.100.15
+n6.example.org        A   198.51.100.16
+n7.example.org        A   198.51.100.17
+n8.example.org        A   198.51.100.18
+n9.example.org        A   198.51.100.19
 )";
 
 StaticResolver& zone()
@@ -132,6 +168,9 @@ class SpfTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(permerror_on_bad_records);
     CPPUNIT_TEST(permerror_on_too_many_lookups_and_loops);
     CPPUNIT_TEST(include_tree_is_cut_off_across_levels);
+    CPPUNIT_TEST(void_lookups_are_limited_to_two);
+    CPPUNIT_TEST(terms_are_counted_across_includes);
+    CPPUNIT_TEST(only_the_first_ten_ptr_names_are_used);
     CPPUNIT_TEST(record_selection_follows_rfc7208);
     CPPUNIT_TEST(include_and_redirect);
     CPPUNIT_TEST(a_and_mx_for_both_families);
@@ -231,6 +270,37 @@ public:
         ASSERT_SPF(Code::permerror, result);
         CPPUNIT_ASSERT(result.comment.find("RFC 7208 4.6.4") != std::string::npos);
         CPPUNIT_ASSERT_MESSAGE(std::to_string(counting.queries) + " queries", counting.queries <= 112);
+    }
+
+    // RFC 7208 4.6.4: a third term whose look-up finds no such name or no records is a permerror.
+    void void_lookups_are_limited_to_two()
+    {
+        ASSERT_SPF(Code::pass, check("192.0.2.7", "a@void2.example.org"));
+        const SpfResult three = check("192.0.2.7", "a@void3.example.org");
+        ASSERT_SPF(Code::permerror, three);
+        CPPUNIT_ASSERT_MESSAGE(three.comment, three.comment.find("void look-ups") != std::string::npos);
+        // Records of another type only (nodata) make a term void, twice here; an mx term's host
+        // without an address (backup.mx.example.org has AAAA only) does not.
+        ASSERT_SPF(Code::pass, check("192.0.2.7", "a@nodata.example.org"));
+    }
+
+    // RFC 7208 4.6.4: 10 DNS-querying terms in the whole check, include: levels together, the
+    // include itself one of them; an mx term's host look-ups are part of it, not terms.
+    void terms_are_counted_across_includes()
+    {
+        ASSERT_SPF(Code::pass, check("192.0.2.7", "a@spread10.example.org"));
+        const SpfResult eleven = check("192.0.2.7", "a@spread11.example.org");
+        ASSERT_SPF(Code::permerror, eleven);
+        CPPUNIT_ASSERT_MESSAGE(eleven.comment, eleven.comment.find("10 DNS-querying terms") != std::string::npos);
+        ASSERT_SPF(Code::pass, check("192.0.2.7", "a@mx10.example.org"));        // mx + 9 a: terms
+        ASSERT_SPF(Code::pass, check("198.51.100.3", "a@mx10.example.org"));     // the third MX host
+    }
+
+    // RFC 7208 4.6.4: names past the tenth in a PTR answer are ignored (libspf2 alone makes the
+    // result a permerror); the eleventh name here would have matched.
+    void only_the_first_ten_ptr_names_are_used()
+    {
+        ASSERT_SPF(Code::neutral, check("192.0.2.7", "a@ptr.example.org"));
     }
 
     void record_selection_follows_rfc7208()
