@@ -1,4 +1,4 @@
-// RAII owners of the counter table's file descriptor, mapping and flock (mapped_file.h).
+// RAII owners of the counter table's mapping and flock (mapped_file.h).
 #include "counters/mapped_file.h"
 
 #include <sys/file.h>
@@ -17,22 +17,6 @@ namespace ecomm {
 std::string system_error_text(const std::string& what, int error_number)
 {
     return what + ": " + std::strerror(error_number);
-}
-
-FileDescriptor::~FileDescriptor()
-{
-    if (fd_ >= 0) ::close(fd_);
-}
-
-FileDescriptor::FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-
-FileDescriptor& FileDescriptor::operator=(FileDescriptor&& other) noexcept
-{
-    if (this != &other) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
 }
 
 SharedMapping SharedMapping::of_file(int fd, std::size_t size, const std::string& what)

@@ -1,5 +1,5 @@
-// RAII owners of the C handles behind the counter table: a file descriptor, a shared memory
-// mapping and an exclusive flock. Each closes, unmaps or unlocks exactly once, when it goes out of
+// RAII owners of the C handles behind the counter table: a shared memory mapping and an
+// exclusive flock (the file descriptor's is util/file_descriptor.h). Each closes, unmaps or unlocks exactly once, when it goes out of
 // scope, so no early return or exception can leak one. Failures throw CounterError with the
 // system's reason.
 #pragma once
@@ -9,24 +9,9 @@
 #include <cstddef>
 #include <string>
 
+#include "util/file_descriptor.h"
+
 namespace ecomm {
-
-class FileDescriptor {
-public:
-    FileDescriptor() = default;
-    explicit FileDescriptor(int fd) : fd_(fd) {}
-    ~FileDescriptor();
-    FileDescriptor(FileDescriptor&& other) noexcept;
-    FileDescriptor& operator=(FileDescriptor&& other) noexcept;
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
-
-    int get() const { return fd_; }
-    bool valid() const { return fd_ >= 0; }
-
-private:
-    int fd_ = -1;
-};
 
 // A MAP_SHARED mapping of a whole file, or of anonymous memory shared with fork()ed children.
 class SharedMapping {

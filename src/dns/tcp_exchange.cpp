@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <vector>
 
-#include "counters/mapped_file.h"
+#include "util/file_descriptor.h"
 
 namespace ecomm {
 

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "util/file_descriptor.h"
+
 namespace ecomm {
 
 namespace {
@@ -107,19 +109,6 @@ SocketSpecResult parse_inet(std::string_view text, std::string_view rest, Socket
     return SocketSpecResult{spec, {}};
 }
 
-// Closes the descriptor at scope exit.
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() { if (fd_ >= 0) ::close(fd_); }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
-
 std::string errno_text(int error) { return std::strerror(error); }
 
 }  // namespace
@@ -174,7 +163,7 @@ StaleSocketCheck clear_stale_unix_socket(const std::string& path)
 
     // Non-blocking, so that a live listener with a full backlog answers EAGAIN instead of
     // blocking the start.
-    Fd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    const FileDescriptor probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (probe.get() < 0) return {false, false, "cannot create a probe socket: " + errno_text(errno)};
     sockaddr_un address{};
     address.sun_family = AF_UNIX;

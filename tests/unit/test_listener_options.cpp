@@ -16,7 +16,7 @@
 #include <string>
 #include <utility>
 
-#include "counters/mapped_file.h"  // FileDescriptor
+#include "util/file_descriptor.h"
 #include "milter/listener_options.h"
 
 namespace {
