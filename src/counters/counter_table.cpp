@@ -283,11 +283,7 @@ CampaignUpdate CounterTable::add_to_campaign(std::string_view campaign, std::str
 
 CounterView CounterTable::view(SystemTime now)
 {
-    // A chunk of slots at a time, each under the lock on its own: all of a large table (a million
-    // rate slots and 65,536 campaigns took 1.6 s) would hold the lock past the milter's 250 ms
-    // lock timeout, and its messages would get the on_error answer.
-    constexpr std::size_t kRateChunk = 8192;
-    constexpr std::size_t kCampaignChunk = 256;
+    // A chunk of slots at a time, each under the lock on its own (kRateSlotsPerLock).
     Mapping& m = *mapping_;
     const std::int64_t second = unix_second(now);
     CounterView view;
@@ -297,7 +293,7 @@ CounterView CounterTable::view(SystemTime now)
     for (bool more = true; more;) {
         more = m.locked([&](TableFile& file) {
             const TableParts& parts = file.parts();
-            for (const std::size_t end = std::min(rate_at + kRateChunk, parts.rates.size()); rate_at < end; ++rate_at) {
+            for (const std::size_t end = std::min(rate_at + kRateSlotsPerLock, parts.rates.size()); rate_at < end; ++rate_at) {
                 RateSlot& slot = parts.rates[rate_at];
                 if (!slot_valid(slot)) {
                     clear(slot);
@@ -311,7 +307,7 @@ CounterView CounterTable::view(SystemTime now)
             }
             const std::size_t campaigns_end = rate_at < parts.rates.size()
                                                   ? campaign_at  // the rate slots first
-                                                  : std::min(campaign_at + kCampaignChunk, parts.campaigns.size());
+                                                  : std::min(campaign_at + kCampaignSlotsPerLock, parts.campaigns.size());
             for (; campaign_at < campaigns_end; ++campaign_at) {
                 CampaignSlot& slot = parts.campaigns[campaign_at];
                 if (!slot_valid(slot)) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -138,15 +139,27 @@ std::string check_opened_table(TableFile& table, std::chrono::milliseconds timeo
         init_robust_mutex(header.mutex);
         store_boot_id(header, boot_id);
     }
-    RobustLock lock(header.mutex, timeout, table.name());
-    switch (lock.state()) {
-    case LockState::unrecoverable: return "has a lock left unrecoverable";
-    case LockState::previous_holder_died: repair_after_dead_holder(table, lock, warn); return "";
-    case LockState::held: break;
-    }
-    if (const std::size_t damaged = count_invalid_slots(table.parts()); damaged > 0)
-        return "has " + std::to_string(damaged) + " damaged slots";
-    return "";
+    // The slots a chunk at a time, each under the lock on its own (kRateSlotsPerLock).
+    const TableParts& parts = table.parts();
+    std::size_t damaged = 0;
+    std::size_t rate_at = 0;
+    std::size_t campaign_at = 0;
+    do {
+        RobustLock lock(header.mutex, timeout, table.name());
+        switch (lock.state()) {
+        case LockState::unrecoverable: return "has a lock left unrecoverable";
+        case LockState::previous_holder_died: repair_after_dead_holder(table, lock, warn); return "";
+        case LockState::held: break;
+        }
+        const std::size_t rates = std::min(kRateSlotsPerLock, parts.rates.size() - rate_at);
+        const std::size_t campaigns =
+            rates > 0 ? 0 : std::min(kCampaignSlotsPerLock, parts.campaigns.size() - campaign_at);
+        damaged += count_invalid_slots(
+            TableParts{parts.header, parts.rates.subspan(rate_at, rates), parts.campaigns.subspan(campaign_at, campaigns)});
+        rate_at += rates;
+        campaign_at += campaigns;
+    } while (rate_at < parts.rates.size() || campaign_at < parts.campaigns.size());
+    return damaged > 0 ? "has " + std::to_string(damaged) + " damaged slots" : "";
 }
 
 // The geometry a sound header describes, when it is one options could ask for.

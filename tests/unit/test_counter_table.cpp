@@ -209,6 +209,7 @@ class CounterTableTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(processKilledMidUpdateLeavesAUsableTable);
     CPPUNIT_TEST(damagedMagicIsRenamedAsideAndRebuilt);
     CPPUNIT_TEST(damagedSlotIsRenamedAsideAndRebuilt);
+    CPPUNIT_TEST(damageInALaterChunkIsFound);
     CPPUNIT_TEST(truncatedFileIsRebuilt);
     CPPUNIT_TEST(changedSlotCountRebuilds);
     CPPUNIT_TEST(countsSurviveReopening);
@@ -476,6 +477,27 @@ public:
         CPPUNIT_ASSERT(table->view(kT0).rates.empty());
         commit_one(*table, "sender:b", kT0);
         CPPUNIT_ASSERT(rate_entry(table->view(kT0), "sender:b"));
+    }
+
+    // The check at open reads a chunk of slots under the lock at a time (8,192 rate, 256
+    // campaign slots), as view() does: damage in the last chunk of each kind is still found.
+    void damageInALaterChunkIsFound()
+    {
+        TempDir dir;
+        Warnings warnings;
+        const auto options = options_for(dir.path("counters"), warnings, 40'000, 1'024);
+        CounterTable::open(options).reset();
+        const TableGeometry geometry{options.rate_slots, options.campaign_slots};
+        const unsigned char garbage = 0x5A;  // an empty slot must have a zero checksum
+        overwrite(options.path, geometry.rate_offset() + 39'999 * sizeof(RateSlot) + offsetof(RateSlot, checksum),
+                  &garbage, 1);
+        overwrite(options.path,
+                  geometry.campaign_offset() + 1'000 * sizeof(CampaignSlot) + offsetof(CampaignSlot, checksum),
+                  &garbage, 1);
+
+        auto table = CounterTable::open(options);
+        CPPUNIT_ASSERT_EQUAL(1, warnings.count("has 2 damaged slots"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, aside_files(dir, "counters").size());
     }
 
     void truncatedFileIsRebuilt()
