@@ -28,6 +28,7 @@
 #include "core/logger.h"
 #include "milter/glue.h"
 #include "milter/listener_options.h"
+#include "milter/service_notify.h"
 #include "milter/socket_spec.h"
 
 namespace ecomm {
@@ -468,7 +469,11 @@ int run_milter(SnapshotHolder& holder, const DaemonOptions& options)
         detacher.ready();
         log::open(false);  // stderr is /dev/null now: syslog only
     }
+    // Type=notify: systemd counts the service started (so starts the MTA ordered after it, and
+    // allows a reload) only now that the socket listens and SIGUSR1 is handled.
+    notify_service_manager("READY=1");
     const int status = smfi_main();
+    notify_service_manager("STOPPING=1");
     if (status != MI_SUCCESS) return startup_failure("ecomm-milter stopping after a libmilter failure");
     log::notice("ecomm-milter stopping");
     return 0;

@@ -38,6 +38,7 @@ TIMEOUT=${PKG_TIMEOUT:-30}
 WORK=
 INSTALLED=no          # set once apt-get install ran: the exit trap purges
 MILTER_PID=
+SERVICE_ENV=()        # the environment systemd would add to the service's (NOTIFY_SOCKET)
 RUNTIME_DIRS=()       # made here as systemd would; removed at stop as systemd would
 STARTED=$SECONDS
 LAP=$SECONDS
@@ -346,6 +347,7 @@ as_service() {
     line=${line//$'\x01'/%}
     read -r -a argv <<<"$line"
     local run=(setpriv "${CREDENTIALS[@]}" --)
+    [ ${#SERVICE_ENV[@]} -gt 0 ] && run+=(env "${SERVICE_ENV[@]}")
     case $prefix in *+*) run=() ;; esac
     if [ "$background" = yes ]; then
         (cd / && umask "$UMASK" && exec "${run[@]}" "${argv[@]}") \
@@ -378,8 +380,6 @@ while IFS= read -r line; do
 done < <(unit_values ExecStartPre)
 START_LINE=$(unit_last ExecStart)
 check "the unit has an ExecStart= line" test -n "$START_LINE"
-as_service -b "$START_LINE"
-e2e_note "ExecStart=$START_LINE: pid $MILTER_PID"
 
 # The socket the MTA connects to: [milter] socket in the config the ExecStart line names.
 CONF=/etc/$PKG/ecomm-milter.conf
@@ -394,6 +394,42 @@ milter_key() {   # milter_key KEY: the value of KEY in [milter] of $CONF
 SOCKET=$(milter_key socket)
 SOCKET=${SOCKET:-unix:/run/ecomm-milter/ecomm-milter.sock}
 e2e_note "config $CONF, socket $SOCKET"
+
+# Type=notify: systemd waits for READY=1 on $NOTIFY_SOCKET (an abstract socket here, which the
+# service user can reach without a folder of ours) and only then starts Postfix or reloads.
+# The listener notes each datagram and whether the milter's unix socket existed by then.
+NOTIFY_TYPE=$(unit_last Type)
+if [ "$NOTIFY_TYPE" = notify ]; then
+    NOTIFY_NAME="@ecomm-milter-package-test-$$"
+    SERVICE_ENV=(NOTIFY_SOCKET="$NOTIFY_NAME")
+    listening_path=
+    case $SOCKET in unix:* | local:*) listening_path=${SOCKET#*:} ;; esac
+    "$PYTHON" - "$NOTIFY_NAME" "$WORK/notify.out" "$listening_path" "$TIMEOUT" <<'EOF' &
+import os, socket, sys
+name, out, listening_path, timeout = sys.argv[1:]
+with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock, open(out, "w") as notes:
+    sock.bind("\0" + name[1:])
+    notes.write("bound\n")
+    notes.flush()
+    sock.settimeout(float(timeout))
+    try:
+        while True:
+            state = sock.recv(4096).decode(errors="replace")
+            listening = os.path.exists(listening_path) if listening_path else "n/a"
+            notes.write("%r listening=%s\n" % (state, listening))
+            notes.flush()
+            if "READY=1" in state.split("\n"):
+                break
+    except socket.timeout:
+        notes.write("no READY=1 within %ss\n" % timeout)
+EOF
+    NOTIFY_LISTENER=$!
+    deadline=$((SECONDS + TIMEOUT))
+    until grep -q bound "$WORK/notify.out" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.1; done
+fi
+
+as_service -b "$START_LINE"
+e2e_note "ExecStart=$START_LINE: pid $MILTER_PID"
 
 # answers: the milter answers an SMFIC_OPTNEG packet with its own, as seen by user postfix
 # (what Postfix's smtpd runs as), or by root when there is no Postfix.
@@ -469,6 +505,17 @@ case $SOCKET in
         ;;
 esac
 check "the milter answers the milter protocol on $SOCKET" answers
+if [ "$NOTIFY_TYPE" = notify ]; then
+    wait "$NOTIFY_LISTENER"
+    case $listening_path in
+        "") want_ready="'READY=1' listening=n/a" ;;
+        *) want_ready="'READY=1' listening=True" ;;
+    esac
+    assert_contains "$WORK/notify.out" "$want_ready" \
+        "Type=notify: the milter sends READY=1 on \$NOTIFY_SOCKET once its socket listens"
+else
+    e2e_note "Type=${NOTIFY_TYPE:-simple}: no readiness notice to check"
+fi
 check "the counter table is in /var/lib/$PKG, owned by $RUN_USER" \
     test "$(stat -c %U "/var/lib/$PKG/counters" 2>&1)" = "$RUN_USER"
 check "ecomm-milter-stats reads the counter table" \

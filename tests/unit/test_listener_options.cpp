@@ -16,8 +16,8 @@
 #include <string>
 #include <utility>
 
-#include "util/file_descriptor.h"
 #include "milter/listener_options.h"
+#include "util/file_descriptor.h"
 
 namespace {
 
