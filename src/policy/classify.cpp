@@ -85,6 +85,25 @@ const RegistryEntry* entry_by_signature(const MessageFacts& facts, const Registr
     return chosen;
 }
 
+// An expired entry whose signing domains gave the message a passing signature: the sender whose
+// registration lapsed, from wherever it sends (a cloud platform's networks are not its own).
+const RegistryEntry* expired_signer(const MessageFacts& facts, const Registry& registry, const Date& today)
+{
+    for (const auto& entry : registry.entries)
+        if (is_expired(entry, today) && !passing_signature_in(facts, entry.dkim_domains()).empty()) return &entry;
+    return nullptr;
+}
+
+// The signing domains of every expired entry: their signatures are no forwarder's evidence.
+std::vector<std::string> expired_signing_domains(const Registry& registry, const Date& today)
+{
+    std::vector<std::string> domains;
+    for (const auto& entry : registry.entries)
+        if (is_expired(entry, today))
+            for (const auto& domain : entry.dkim_domains()) domains.push_back(domain);
+    return domains;
+}
+
 }  // namespace
 
 std::string_view to_string(SenderClass sender_class)
@@ -155,16 +174,17 @@ Classification classify(const MessageFacts& facts, const Snapshot& snapshot)
         return result;
     }
 
+    if (!result.expired_entry) result.expired_entry = expired_signer(facts, snapshot.registry, today);
+
     std::string where;
     const std::string address = university_address(facts, config.university_domains, &where);
     if (!address.empty()) {
         // Forwarders and mailing lists relay university mail from unregistered hosts; a passing
         // signature from a university domain shows the message itself is genuine. Not the
-        // signature of an expired entry sending from its own networks: that is the unregistered
-        // sender itself, not a forwarder.
-        static const std::vector<std::string> kNone;
-        const auto& expired_signers = result.expired_entry ? result.expired_entry->dkim_domains() : kNone;
-        signer = passing_signature_in(facts, config.university_domains, expired_signers);
+        // signature of an expired entry, from any network: that is the unregistered sender
+        // itself, not a forwarder.
+        signer = passing_signature_in(facts, config.university_domains,
+                                      expired_signing_domains(snapshot.registry, today));
         if (!signer.empty()) {
             result.reason = where + " <" + address + "> is in a university domain, relayed with a passing "
                             "DKIM signature from d=" + signer;

@@ -182,8 +182,14 @@ public:
         s.registry.entries[1].expires = Date{2026, 1, 1};
         const auto f = authenticated(facts("203.0.113.50", "cv91-9@events.example.edu"), Spf::none,
                                      {{Dkim::pass, "events.example.edu"}});
-        // Still a passing university signature, so it is relayed university mail, not impersonation.
-        CPPUNIT_ASSERT(classify(f, s).sender_class == SenderClass::external);
+        // Its own signature, from a network that is not its own (a cloud platform's, as for the
+        // entries registered by signature): the sender whose registration lapsed, not a
+        // forwarder of university mail, so impersonation (IV.B.3.c.i), and logged as expired.
+        const auto c = classify(f, s);
+        CPPUNIT_ASSERT(c.sender_class == SenderClass::impersonation);
+        CPPUNIT_ASSERT(c.expired_entry != nullptr && c.expired_entry->id == "cvent");
+        CPPUNIT_ASSERT(c.reason.find("registration of 'cvent' expired") != std::string::npos);
+        CPPUNIT_ASSERT(run_pipeline(f, s).action == Action::reject);
     }
 
     // The expired entry sending from its own networks with its own signature is the unregistered

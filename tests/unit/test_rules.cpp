@@ -33,6 +33,7 @@ class RulesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(returnPathPassesWithOwnIdentifier);
     CPPUNIT_TEST(returnPathWithoutIdentifierFails);
     CPPUNIT_TEST(returnPathWithAnotherEntrysIdentifierFails);
+    CPPUNIT_TEST(returnPathWithOwnAndAnotherIdentifierPasses);
     CPPUNIT_TEST(returnPathPatternMismatchFails);
     CPPUNIT_TEST(nullReturnPathFailsForVendor);
     CPPUNIT_TEST(returnPathSkippedForEntryWithoutIdentifier);
@@ -132,6 +133,21 @@ public:
         const Verdict v = run_pipeline(facts("198.51.100.20", "bounce-mc7f3a-1@events.example.edu"), s);
         CPPUNIT_ASSERT(v.action == Action::reject);
         CPPUNIT_ASSERT(result_of(v, "return-path").detail.find("identifier of 'mc'") != std::string::npos);
+    }
+
+    // A VERP or random suffix may spell another entry's identifier; the sender's own one still
+    // identifies it (a reviewer's case: mc's pattern allows "cv91", cvent's identifier).
+    void returnPathWithOwnAndAnotherIdentifierPasses()
+    {
+        const Snapshot s = base_snapshot();
+        const Verdict v = run_pipeline(facts("192.0.2.7", "bounce-mc7f3a-cv91@e.example.edu"), s);
+        CPPUNIT_ASSERT_EQUAL(std::string("pass"), result_of(v, "return-path").result);
+        CPPUNIT_ASSERT(v.action == Action::accept);
+        // An identifier containing another's as a token: each entry's own mail passes.
+        Snapshot overlapping = base_snapshot();
+        overlapping.registry.entries.push_back(entry("beta", "203.0.113.0/24", "b.example.edu", "cv91-7f"));
+        const Verdict beta = run_pipeline(facts("203.0.113.5", "bounce-cv91-7f-99@b.example.edu"), overlapping);
+        CPPUNIT_ASSERT_EQUAL(std::string("pass"), result_of(beta, "return-path").result);
     }
 
     void returnPathPatternMismatchFails()

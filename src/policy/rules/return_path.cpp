@@ -1,7 +1,7 @@
 // Rule "return-path" — eComm policy IV.B.3.c.ii: mail from a third-party vendor or shared service
 // carries the sender's unique identifier in the return-path. For a registered entry with an
 // identifier, the MAIL FROM local part must hold it as a whole token and match the entry's
-// return_path pattern; carrying another entry's identifier fails too. The null sender <> carries
+// return_path pattern; carrying another entry's identifier instead fails too. The null sender <> carries
 // no identifier and fails for such an entry (documented in ecomm-milter.conf(5)).
 #include "mail/address.h"
 #include "policy/rule.h"
@@ -44,12 +44,18 @@ RuleResult check_return_path(const RuleInput& input)
         return failure("null return-path <> carries no identifier of '" + entry->id + "'",
                        "the return-path <> lacks the unique identifier registered for this sender");
 
+    // The sender's own identifier identifies it, whatever else the local part holds: a VERP or
+    // random suffix may happen to spell another entry's identifier ("bounce-mc7f3a-cv91").
+    // Without its own, another entry's identifier means a borrowed return-path.
     const std::string_view local = local_part_of(mail_from);
-    if (const RegistryEntry* owner = other_owner(input.snapshot.registry, *entry, local))
-        return failure("return-path " + shown + " carries the identifier of '" + owner->id
-                           + "', not of '" + entry->id + "'",
-                       "the return-path " + shown + " carries another sender's identifier");
-    if (!entry->identifier.empty() && !contains_token(local, entry->identifier))
+    const bool own = !entry->identifier.empty() && contains_token(local, entry->identifier);
+    if (!own) {
+        if (const RegistryEntry* owner = other_owner(input.snapshot.registry, *entry, local))
+            return failure("return-path " + shown + " carries the identifier of '" + owner->id
+                               + "', not of '" + entry->id + "'",
+                           "the return-path " + shown + " carries another sender's identifier");
+    }
+    if (!entry->identifier.empty() && !own)
         return failure("return-path " + shown + " lacks identifier '" + entry->identifier + "' of '"
                            + entry->id + "'",
                        "the return-path " + shown
