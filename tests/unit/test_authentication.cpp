@@ -121,6 +121,13 @@ public:
                        != std::string::npos);
         const Verdict spf_only = run_pipeline(authenticated(cvent(), Spf::fail), with_requirement(AuthRequirement::spf));
         CPPUNIT_ASSERT_EQUAL(std::string("5.7.23"), spf_only.reply->enhanced);
+        // RFC 7372 3.2: an SPF record in error is 5.7.24, not 5.7.23.
+        const Verdict broken = run_pipeline(authenticated(cvent(), Spf::permerror), with_requirement(AuthRequirement::spf));
+        CPPUNIT_ASSERT_EQUAL(std::string("5.7.24"), auth_result(broken).enhanced_status);  // quarantined here
+        // spf-and-dkim with SPF passing: only DKIM failed, 5.7.20, not "multiple checks" 5.7.26.
+        const Verdict dkim_only = run_pipeline(authenticated(cvent(), Spf::pass, {{Dkim::fail, "events.example.edu"}}),
+                                               with_requirement(AuthRequirement::spf_and_dkim));
+        CPPUNIT_ASSERT_EQUAL(std::string("5.7.20"), dkim_only.reply->enhanced);
     }
 
     void temperrorTakesItsOwnAction()

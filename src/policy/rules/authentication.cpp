@@ -78,14 +78,16 @@ void classify_failure(AuthRequirement requirement, const Outcome& o, bool* tempe
     *permerror = (needs_spf && o.spf_permerror) || (needs_dkim && o.dkim_permerror);
 }
 
-// RFC 7372 codes say which check failed: 5.7.23 SPF, 5.7.20 DKIM, 5.7.26 both.
-std::string enhanced_status(AuthRequirement requirement)
+// RFC 7372 codes say which needed check failed: 5.7.23 SPF (5.7.24 when the SPF record itself
+// is in error), 5.7.20 DKIM, 5.7.26 both. A check that passed is not named: with spf-and-dkim,
+// a passing SPF leaves DKIM alone to blame.
+std::string enhanced_status(AuthRequirement requirement, const Outcome& o)
 {
-    switch (requirement) {
-    case AuthRequirement::spf: return "5.7.23";
-    case AuthRequirement::dkim: return "5.7.20";
-    default: return "5.7.26";
-    }
+    const bool spf_failed = requirement != AuthRequirement::dkim && !o.spf_pass;
+    const bool dkim_failed = requirement != AuthRequirement::spf && !o.dkim_pass;
+    if (spf_failed && dkim_failed) return "5.7.26";
+    if (dkim_failed) return "5.7.20";
+    return o.spf_permerror ? "5.7.24" : "5.7.23";
 }
 
 }  // namespace
@@ -117,7 +119,7 @@ RuleResult check_authentication(const RuleInput& input)
         result.reply_text = "SPF/DKIM could not be checked for now (DNS lookup failed); try again later";
     } else {
         if (permerror) result.action_key = "authentication-permerror";
-        result.enhanced_status = enhanced_status(entry.authentication);
+        result.enhanced_status = enhanced_status(entry.authentication, outcome);
         result.reply_text = "the message failed authentication: '" + entry.id + "' must pass " + requirement
                             + " (" + detail + "); fix the sending platform's SPF record or DKIM signing";
     }
