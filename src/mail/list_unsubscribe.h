@@ -41,8 +41,9 @@ struct ListUnsubscribe {
                                         // to max_uri_chars (for logs, not for use)
     std::vector<std::string> ignored;   // what did not count, quoted and cut short, at most max_uris
 
-    // https or mailto, as IV.C.1.a asks; http counts only when the caller allows it.
-    bool has_mechanism(bool allow_http = false) const { return https || mailto || (allow_http && http); }
+    // A link or an address to unsubscribe with, as IV.C.1.a asks. http counts as it does for a
+    // link in the body (RFC 2369 allows any scheme); only RFC 8058 one-click needs https.
+    bool has_mechanism() const { return https || http || mailto; }
 };
 
 inline constexpr std::size_t max_uri_chars = 512;

@@ -159,6 +159,11 @@ public:
         // A header with nothing usable in it is no mechanism.
         const Verdict bad = run(base_snapshot(), newsletter({{"List-Unsubscribe", "{{unsubscribe_url}}"}}, "<p>News.</p>\r\n"));
         CPPUNIT_ASSERT_EQUAL(std::string("fail"), result_of(bad, "unsubscribe").result);
+        // An http link in the header counts as the same link in the body would (RFC 2369).
+        const Verdict http = run(base_snapshot(), newsletter({{"List-Unsubscribe", "<http://e.example.edu/u/1>"}},
+                                                             "<p>News.</p>\r\n"));
+        CPPUNIT_ASSERT_EQUAL(std::string("pass"), result_of(http, "unsubscribe").result);
+        CPPUNIT_ASSERT_EQUAL(std::string("List-Unsubscribe http, one-click absent"), result_of(http, "unsubscribe").detail);
     }
 
     void bodyLinkCountsOnlyWhenAllowed()
@@ -205,7 +210,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("List-Unsubscribe mailto, one-click absent"), result_of(v, "unsubscribe").detail);
 
         // A header without a usable URI settles nothing: the body is searched.
-        for (const char* unusable : {"{{unsubscribe_url}}", "<http://e.example.edu/u>", "<ftp://e.example.edu/u>"}) {
+        for (const char* unusable : {"{{unsubscribe_url}}", "<ftp://e.example.edu/u>"}) {
             v = run(base_snapshot(), newsletter({{"List-Unsubscribe", unusable}}, body), &facts);
             CPPUNIT_ASSERT_MESSAGE(unusable, facts.unsubscribe_link);
             CPPUNIT_ASSERT_EQUAL(std::string("pass"), result_of(v, "unsubscribe").result);

@@ -41,8 +41,7 @@ public:
         CPPUNIT_ASSERT(parsed.http);
         CPPUNIT_ASSERT(!parsed.https);
         CPPUNIT_ASSERT(!parsed.mailto);
-        CPPUNIT_ASSERT(!parsed.has_mechanism());
-        CPPUNIT_ASSERT(parsed.has_mechanism(true));
+        CPPUNIT_ASSERT(parsed.has_mechanism());
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, parsed.uris.size());
     }
 

@@ -37,7 +37,7 @@ RuleResult check_unsubscribe(const RuleInput& input)
     const ListUnsubscribe list = parse_list_unsubscribe(facts.header_values("List-Unsubscribe"));
     if (list.has_mechanism()) {
         const OneClick one_click = check_one_click(list, facts.header_values("List-Unsubscribe-Post"));
-        std::string detail = std::string("List-Unsubscribe ") + (list.https ? "https" : "mailto")
+        std::string detail = std::string("List-Unsubscribe ") + (list.https ? "https" : list.http ? "http" : "mailto")
                              + ", one-click " + std::string(to_string(one_click));
         return untriggered("unsubscribe", "pass", detail);
     }
