@@ -161,10 +161,18 @@ void detail::DkimMessage::remember_signature(std::string_view name, std::string_
     signature_tags.push_back(std::move(tags));
 }
 
+// A verdict on part of the header block would be no verdict: a field past the caller's bound (a
+// second From:, the bottom-most instance of a signed field) could change it, and the strict
+// header check would not have counted it. Every signature is then a permerror.
+void detail::DkimMessage::header_block_incomplete()
+{
+    if (stage == Stage::headers) header_error = "header block too large to check whole";
+}
+
 void detail::DkimMessage::end_of_headers()
 {
     if (stage != Stage::headers) return;
-    if (library->options().strict_headers) header_error = header_block_error();
+    if (header_error.empty() && library->options().strict_headers) header_error = header_block_error();
     if (!header_error.empty()) {
         // No point hashing anything: every signature on this message is a permerror.
         stage = signature_tags.empty() ? Stage::unsigned_message : Stage::malformed;
@@ -444,6 +452,7 @@ DkimVerifier& DkimVerifier::operator=(DkimVerifier&&) noexcept = default;
 
 void DkimVerifier::header(std::string_view name, std::string_view value) { impl_->header(name, value); }
 void DkimVerifier::end_of_headers() { impl_->end_of_headers(); }
+void DkimVerifier::header_block_incomplete() { impl_->header_block_incomplete(); }
 void DkimVerifier::body(std::string_view chunk) { impl_->body(chunk); }
 
 bool DkimVerifier::wants_body() const { return impl_->needs_body(); }

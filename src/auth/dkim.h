@@ -24,6 +24,7 @@
 //              duplicated key record, a malformed signature, a d= or s= that is no DNS name,
 //              an expired or future signature, an unsupported algorithm, or a header block
 //              that breaks RFC 5322 rules DKIM relies on (two From: fields, see strict_headers)
+//              or that the caller could not pass whole (header_block_incomplete)
 //   neutral    not evaluated: past the max_signatures cap
 //   none       the message carries no signature (finish() returns an empty list)
 #pragma once
@@ -126,6 +127,9 @@ public:
     // MTA strips; folded lines may be joined by "\n" or "\r\n".
     void header(std::string_view name, std::string_view value);
     void end_of_headers();
+    // The caller stopped passing header fields (its bound on their number or size): every
+    // signature is then a permerror, since the fields it did not see could change the verdict.
+    void header_block_incomplete();
     // Any chunking; bare LF line ends are turned into CRLF, also across chunk boundaries.
     void body(std::string_view chunk);
     // False once the body cannot change any result (no signature to check): the caller may

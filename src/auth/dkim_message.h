@@ -81,7 +81,7 @@ struct DkimMessage {
     std::vector<DkimSignatureResult> signature_tags;  // d=, s=, i=, a= of each DKIM-Signature seen
     std::vector<const DKIM_SIGINFO*> bad_names;  // signatures whose d= or s= is no DNS name
     std::array<unsigned char, kSingletonCount> singleton_seen{};  // saturates at 2
-    std::string header_error;  // why the header block is refused (strict_headers)
+    std::string header_error;  // why the header block is refused (strict_headers, or not seen whole)
     std::vector<DkimSignatureResult> results;
 
     // Body hashes computed here rather than by libopendkim (see plan_body_hashes).
@@ -120,6 +120,7 @@ struct DkimMessage {
 
     void header(std::string_view name, std::string_view value);
     void end_of_headers();
+    void header_block_incomplete();
     void body(std::string_view chunk);
     void consume(std::string_view crlf_text);
     void flush_body();

@@ -104,7 +104,10 @@ void Session::header(std::string_view name, std::string_view value)
 {
     header_bytes_ += name.size() + value.size();
     const bool within_bound = header_bytes_ <= kMaxHeaderBytes && facts_.headers.size() < kMaxHeaders;
-    if (within_bound && dkim_) dkim_->header(name, value);
+    if (dkim_) {
+        if (within_bound) dkim_->header(name, value);
+        else dkim_->header_block_incomplete();
+    }
     // Past the bound too: a flood of fields before Content-Type must not hide an attachment
     // (the MIME parser keeps only its own fields, within its own bound).
     if (mime_) mime_->header(name, value);

@@ -414,6 +414,7 @@ class DkimTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(resultNamesFollowRfc8601);
     CPPUNIT_TEST(goodSignaturePasses);
     CPPUNIT_TEST(sessionEndsTheHeadersAtTheBody);
+    CPPUNIT_TEST(sessionPastTheHeaderBoundIsPermerror);
     CPPUNIT_TEST(keyContextsAreReusedSafely);
     CPPUNIT_TEST(simpleCanonicalizationPasses);
     CPPUNIT_TEST(changedBodyFailsBodyHash);
@@ -483,6 +484,34 @@ public:
             session.body(message.body);
             session.end_of_message("Q", test::test_now());
             assert_single(session.facts().dkim, Code::pass, "");
+        }
+    }
+
+    // Past the session's header bound (4,096 fields) DKIM sees no more fields: a second From:
+    // there would go uncounted, and a signed field's bottom-most instance unseen. A verdict on
+    // part of the header block is no verdict: every signature is a permerror then.
+    void sessionPastTheHeaderBoundIsPermerror()
+    {
+        if (KeyStore::instance().skip_without_keys("sessionPastTheHeaderBoundIsPermerror")) return;
+        auto dns = std::make_shared<FakeResolver>();
+        publish(*dns, "k2048", 2048);
+        const Message message = with_signature(sample_message(), sign(sample_message()));
+        for (const int filler : {0, 4100}) {
+            Snapshot snapshot = test::base_snapshot();
+            snapshot.resolver = dns;
+            snapshot.dkim = DkimLibrary::create();
+            Session session(test::share(std::move(snapshot)));
+            session.connect("c.test", test::ip("203.0.113.9"));
+            session.mail_from("<news@example.edu>", "");
+            session.recipient("<student@example.edu>");
+            for (const auto& field : message.headers) session.header(field.name, field.value);
+            for (int i = 0; i < filler; ++i) session.header("X-Filler", "x");
+            if (filler > 0) session.header("From", "President <president@example.edu>");
+            session.end_of_headers();
+            session.body(message.body);
+            session.end_of_message("Q", test::test_now());
+            if (filler == 0) assert_single(session.facts().dkim, Code::pass, "");
+            else assert_single(session.facts().dkim, Code::permerror, "header block too large to check whole");
         }
     }
 
