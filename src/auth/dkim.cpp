@@ -259,7 +259,8 @@ detail::DkimMessage::SignatureState detail::DkimMessage::state_of(DKIM_SIGINFO* 
     if (const OwnCheck* own = own_check_of(sig)) {
         // As libopendkim would have left it.
         state.flags = (own->result.processed ? DKIM_SIGFLAG_PROCESSED : 0u) |
-                      (own->result.passed ? DKIM_SIGFLAG_PASSED : 0u);
+                      (own->result.passed ? DKIM_SIGFLAG_PASSED : 0u) |
+                      (own->result.testing_key ? DKIM_SIGFLAG_TESTKEY : 0u);
         state.error = own->result.error;
         state.has_key = own->result.has_key_size;
         state.key_bits = own->result.key_bits;

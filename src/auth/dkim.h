@@ -55,6 +55,12 @@ struct DkimSignatureResult {
     std::string reason;            // plain words, e.g. "body hash mismatch", "key not found"
     std::string signature_prefix;  // shortest unique prefix of b=, for header.b (RFC 6008)
     unsigned key_bits = 0;         // 0 when no key was loaded
+    // The key record says t=y: the signer is testing DKIM, and RFC 6376 3.6.1 says its mail
+    // must be treated as unsigned mail, so such a pass registers and authenticates nothing.
+    bool testing = false;
+
+    // A pass that counts for the rules: not one under a testing key.
+    bool counts_as_pass() const { return code == Code::pass && !testing; }
 };
 
 // RFC 8601 result name: "pass", "fail", ...

@@ -141,6 +141,10 @@ void detail::DkimMessage::classify(DKIM_SIGINFO* sig, const SignatureState& stat
             result.reason = "rsa-sha1 not accepted, RFC 8301";
         } else {
             result.code = Code::pass;
+            if (flags & DKIM_SIGFLAG_TESTKEY) {
+                result.testing = true;
+                result.reason = "key in testing mode (t=y)";
+            }
         }
         return;
     }

@@ -129,6 +129,7 @@ DkimHeaderCheck check_dkim_signature_header(const DkimSignatureFacts& facts, con
         check.error = error;
         return check;
     }
+    if (const std::string* flags = record->tag("t")) check.testing_key = list_has(*flags, "y");
     evp_pkey_st* key = ed25519 ? record->ed25519_key.get() : record->rsa_key.get();
     if (!key) {
         check.processed = false;  // as libopendkim leaves a key it cannot decode

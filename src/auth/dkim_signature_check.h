@@ -36,6 +36,7 @@ struct DkimHeaderCheck {
     bool has_key_size = false;
     unsigned key_bits = 0;    // as libopendkim counts: 8 x RSA modulus bytes; 0 for Ed25519
     DnsAnswer::Status lookup = DnsAnswer::Status::ok;  // how the key look-up went
+    bool testing_key = false;  // t=y in the key record (libopendkim's DKIM_SIGFLAG_TESTKEY)
 };
 
 // Looks the key up (selector._domainkey.domain, TXT) through resolver, checks the record against

@@ -46,7 +46,7 @@ std::string spf_part(const MessageFacts& facts)
 std::string dkim_part(const DkimSignatureResult& signature)
 {
     std::string part = "dkim=" + std::string(to_string(signature.code));
-    if (!signature.reason.empty() && signature.code != DkimSignatureResult::Code::pass)
+    if (!signature.reason.empty() && (signature.code != DkimSignatureResult::Code::pass || signature.testing))
         part += " (" + std::string(signature.reason) + ")";
     if (!signature.domain.empty()) part += " header.d=" + property_value(signature.domain);
     if (!signature.selector.empty()) part += " header.s=" + property_value(signature.selector);

@@ -56,7 +56,7 @@ std::string passing_signature_in(const MessageFacts& facts, const std::vector<st
                                  const std::vector<std::string>& except = {})
 {
     for (const auto& signature : facts.dkim)
-        if (signature.code == DkimSignatureResult::Code::pass && domain_in(signature.domain, domains) &&
+        if (signature.counts_as_pass() && domain_in(signature.domain, domains) &&
             !domain_in(signature.domain, except))
             return signature.domain;
     return {};

@@ -66,6 +66,7 @@ class AuthenticationTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(unregisteredSendersAreNotJudged);
     CPPUNIT_TEST(passingSignatureRegistersCloudSender);
     CPPUNIT_TEST(expiredEntryIsNotRegisteredBySignature);
+    CPPUNIT_TEST(testingKeyPassRegistersNothing);
     CPPUNIT_TEST(expiredEntryInItsOwnNetworkIsNotAForwarder);
     CPPUNIT_TEST(sharedSigningDomainIsSettledByTheIdentifier);
     CPPUNIT_TEST(forwardedUniversityMailIsNotImpersonation);
@@ -197,6 +198,25 @@ public:
         CPPUNIT_ASSERT(c.expired_entry != nullptr && c.expired_entry->id == "cvent");
         CPPUNIT_ASSERT(c.reason.find("registration of 'cvent' expired") != std::string::npos);
         CPPUNIT_ASSERT(run_pipeline(f, s).action == Action::reject);
+    }
+
+    // A pass under a testing key (t=y) is treated as no signature (RFC 6376 3.6.1): it neither
+    // registers a cloud sender nor meets a dkim requirement.
+    void testingKeyPassRegistersNothing()
+    {
+        Snapshot s = with_requirement(AuthRequirement::dkim);
+        auto f = authenticated(facts("203.0.113.50", "cv91-9@events.example.edu"), Spf::none,
+                               {{Dkim::pass, "events.example.edu"}});
+        CPPUNIT_ASSERT(classify(f, s).sender_class == SenderClass::registered);
+        f.dkim[0].testing = true;
+        CPPUNIT_ASSERT(classify(f, s).sender_class == SenderClass::impersonation);
+        const auto own_network = [&] {
+            auto g = authenticated(cvent(), Spf::none, {{Dkim::pass, "events.example.edu"}});
+            g.dkim[0].testing = true;
+            return g;
+        }();
+        CPPUNIT_ASSERT(run_pipeline(own_network, s).action == Action::reject);
+        CPPUNIT_ASSERT_EQUAL(std::string("fail"), auth_result(run_pipeline(own_network, s)).result);
     }
 
     // The expired entry sending from its own networks with its own signature is the unregistered

@@ -415,6 +415,7 @@ class DkimTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(goodSignaturePasses);
     CPPUNIT_TEST(sessionEndsTheHeadersAtTheBody);
     CPPUNIT_TEST(sessionPastTheHeaderBoundIsPermerror);
+    CPPUNIT_TEST(testingKeyPassDoesNotCount);
     CPPUNIT_TEST(keyContextsAreReusedSafely);
     CPPUNIT_TEST(simpleCanonicalizationPasses);
     CPPUNIT_TEST(changedBodyFailsBodyHash);
@@ -513,6 +514,30 @@ public:
             if (filler == 0) assert_single(session.facts().dkim, Code::pass, "");
             else assert_single(session.facts().dkim, Code::permerror, "header block too large to check whole");
         }
+    }
+
+    // RFC 6376 3.6.1: a signer publishing t=y is testing; its mail is to be treated as unsigned.
+    // The signature still verifies (and says so), but counts as no pass for the rules; both
+    // code paths mark it.
+    void testingKeyPassDoesNotCount()
+    {
+        if (KeyStore::instance().skip_without_keys("testingKeyPassDoesNotCount")) return;
+        const Message message = with_signature(sample_message(), sign(sample_message()));
+        for (const bool own_checks : {true, false}) {
+            FakeResolver dns;
+            dns.txt("k2048._domainkey.example.edu", {"v=DKIM1; t=y; p=" + public_key_of(2048)});
+            DkimOptions options;
+            options.own_key_checks = own_checks;
+            const auto results = verify(message, dns, 0, options);
+            assert_single(results, Code::pass, "key in testing mode (t=y)");
+            CPPUNIT_ASSERT(results[0].testing);
+            CPPUNIT_ASSERT(!results[0].counts_as_pass());
+        }
+        FakeResolver dns;
+        publish(dns, "k2048", 2048);
+        const auto normal = verify(message, dns);
+        assert_single(normal, Code::pass, "");
+        CPPUNIT_ASSERT(normal[0].counts_as_pass());
     }
 
     // A key record keeps its RSA verify contexts for later messages: one library checks a good

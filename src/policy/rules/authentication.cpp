@@ -33,7 +33,7 @@ Outcome evaluate(const MessageFacts& facts, const std::vector<std::string>& sign
     }
     for (const auto& signature : facts.dkim) {
         if (!domain_in(signature.domain, signing_domains)) continue;
-        if (signature.code == DkimCode::pass && !o.dkim_pass) {
+        if (signature.counts_as_pass() && !o.dkim_pass) {
             o.dkim_pass = true;
             o.dkim_signer = signature.domain;
         }
