@@ -39,6 +39,9 @@ class RulesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(returnPathSkippedForEntryWithoutIdentifier);
     CPPUNIT_TEST(externalMailIsTaggedWithHeaderAndSubject);
     CPPUNIT_TEST(externalTagIsIdempotent);
+    CPPUNIT_TEST(subjectPrefixIsSeenInEncodedWords);
+    CPPUNIT_TEST(subjectPrefixMustEndAtABlank);
+    CPPUNIT_TEST(hostileSubjectIsJudgedByItsStart);
     CPPUNIT_TEST(senderTagHeaderWithAnotherValueIsReplaced);
     CPPUNIT_TEST(exemptRegisteredSenderIsNotTagged);
     CPPUNIT_TEST(nonExemptRegisteredSenderIsTagged);
@@ -195,6 +198,57 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("tagged"), result_of(v, "external-tag").result);
         CPPUNIT_ASSERT(!has_header(v, "X-Ecomm-External"));
         CPPUNIT_ASSERT(!v.new_subject);
+    }
+
+    // A Subject's encoded words are read as the reader's client shows them (RFC 2047).
+    void subjectPrefixIsSeenInEncodedWords()
+    {
+        const Snapshot s = base_snapshot();
+        auto f = facts("203.0.113.9", "a@outside.test");
+        for (const char* subject : {"=?UTF-8?Q?=5BEXTERNAL=5D_Hello?=", "=?utf-8?q?=5Bexternal=5D?=",
+                                    "=?UTF-8?B?W0VYVEVSTkFMXSBIZWxsbw==?=", " =?ISO-8859-1?Q?=5BEXTERNAL=5D_caf=E9?=",
+                                    "=?UTF-8?Q?=5BEXTER?= =?UTF-8?Q?NAL=5D?=\r\n =?UTF-8?Q?_Hello?=",
+                                    "=?UTF-8?Q?=5BEXTERNAL=5D?= Hello", "=?x-unknown?Q?=5BEXTERNAL=5D_Hi?="}) {
+            f.headers = {{"Subject", subject}};
+            CPPUNIT_ASSERT_MESSAGE(subject, !run_pipeline(f, s).new_subject);
+        }
+        f.headers = {{"Subject", "=?UTF-8?Q?Hello_=5BEXTERNAL=5D?="}};
+        CPPUNIT_ASSERT_EQUAL(std::string("[EXTERNAL] =?UTF-8?Q?Hello_=5BEXTERNAL=5D?="),
+                             run_pipeline(f, s).new_subject.value_or(""));
+        // Adjacent encoded words join: the reader sees "[EXTERNAL]Hello", a word of the sender's.
+        f.headers = {{"Subject", "=?UTF-8?Q?=5BEXTERNAL=5D?= =?UTF-8?Q?Hello?="}};
+        CPPUNIT_ASSERT(run_pipeline(f, s).new_subject);
+    }
+
+    void subjectPrefixMustEndAtABlank()
+    {
+        const Snapshot s = base_snapshot();
+        auto f = facts("203.0.113.9", "a@outside.test");
+        f.headers = {{"Subject", "   [EXTERNAL]x"}};
+        CPPUNIT_ASSERT_EQUAL(std::string("[EXTERNAL]    [EXTERNAL]x"), run_pipeline(f, s).new_subject.value_or(""));
+        for (const char* subject : {"[EXTERNAL]", "\t[external]\tHello", "[EXTERNAL]\r\n Hello"}) {
+            f.headers = {{"Subject", subject}};
+            CPPUNIT_ASSERT_MESSAGE(subject, !run_pipeline(f, s).new_subject);
+        }
+    }
+
+    // Only the start of a huge Subject is decoded; where that cannot tell, the prefix is added.
+    void hostileSubjectIsJudgedByItsStart()
+    {
+        const Snapshot s = base_snapshot();
+        auto f = facts("203.0.113.9", "a@outside.test");
+        std::string words;
+        for (int i = 0; i < 20000; ++i) words += "=?UTF-8?Q?=5Ba?= ";
+        f.headers = {{"Subject", words}};
+        CPPUNIT_ASSERT(run_pipeline(f, s).new_subject);
+        f.headers = {{"Subject", "=?UTF-8?Q?=5BEXTERNAL=5D_?=" + words}};
+        CPPUNIT_ASSERT(!run_pipeline(f, s).new_subject);
+        // The window ends inside the word after the prefix, which the whole Subject joins to it.
+        const std::string padded = "=?UTF-8?Q?=5BEXTERNAL=5D?= =?UTF-8?Q?" + std::string(2000, 'x') + "?=";
+        f.headers = {{"Subject", padded}};
+        CPPUNIT_ASSERT(run_pipeline(f, s).new_subject);
+        f.headers = {{"Subject", "=?UTF-8?Q?=5BEXTERNAL=5D?=" + std::string(2000, ' ') + "Hello"}};
+        CPPUNIT_ASSERT(run_pipeline(f, s).new_subject);
     }
 
     // "X-Ecomm-External: no" from outside must not cancel the tag.
