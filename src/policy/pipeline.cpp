@@ -37,13 +37,15 @@ std::string report_value(const RuleResult& result)
 }
 
 // Header edits for the non-blocking actions (tag, junk) of every triggered rule.
-void collect_edits(const MainConfig& config, Verdict& verdict)
+void collect_edits(const MessageFacts& facts, const MainConfig& config, Verdict& verdict)
 {
     bool junked = false;
     for (const RuleResult& result : verdict.results) {
         if (!result.triggered) continue;
         if (result.action == Action::junk && !junked) {
-            verdict.edits.push_back({HeaderEdit::Kind::add, config.junk_header, config.junk_value, 1});
+            // As the external tag treats its header: a sender's "X-Spam-Flag: NO" must not stay.
+            const OwnHeaderEdits junk = own_header_edits(facts, config.junk_header, config.junk_value);
+            verdict.edits.insert(verdict.edits.end(), junk.edits.begin(), junk.edits.end());
             junked = true;
         } else if (result.action == Action::tag) {
             if (result.tag_edits.empty() && !result.tag_subject)
@@ -112,11 +114,11 @@ Verdict run_pipeline(const MessageFacts& facts, const Snapshot& snapshot, Classi
     case Action::quarantine:
         verdict.quarantine_reason = "eComm policy: " + report_value(*deciding);
         add_authentication_results(facts, config, verdict);
-        collect_edits(config, verdict);
+        collect_edits(facts, config, verdict);
         break;
     default:
         add_authentication_results(facts, config, verdict);
-        collect_edits(config, verdict);
+        collect_edits(facts, config, verdict);
         break;
     }
     return verdict;

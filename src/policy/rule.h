@@ -6,6 +6,7 @@
 #include "policy/classify.h"
 #include "policy/facts.h"
 #include "policy/verdict.h"
+#include "util/ascii.h"
 
 namespace ecomm {
 
@@ -53,6 +54,39 @@ inline RuleResult untriggered(std::string rule, std::string result, std::string 
     r.result = std::move(result);
     r.detail = std::move(detail);
     return r;
+}
+
+// The edits that make `name: value` ours in a header a sender could forge (the external tag, the
+// junk flag): a sender's copy must not stand in for ours ("X-Spam-Flag: NO"), so one with another
+// value goes (highest occurrence first, so that no removal shifts another) and ours is added
+// unless a copy already says the same (compared trimmed, in any case).
+struct OwnHeaderEdits {
+    std::vector<HeaderEdit> edits;
+    std::size_t removed = 0;       // copies with another value
+    bool already_present = false;  // a copy says what ours says: it stays, ours is not added
+};
+
+inline OwnHeaderEdits own_header_edits(const MessageFacts& facts, const std::string& name, const std::string& value)
+{
+    const auto trimmed = [](std::string_view text) {
+        while (!text.empty() && is_ascii_space(text.front())) text.remove_prefix(1);
+        while (!text.empty() && is_ascii_space(text.back())) text.remove_suffix(1);
+        return text;
+    };
+    OwnHeaderEdits out;
+    std::vector<int> other_values;
+    int occurrence = 0;
+    for (const Header& header : facts.headers) {
+        if (!iequals(header.name, name)) continue;
+        ++occurrence;
+        if (iequals(trimmed(header.value), trimmed(value))) out.already_present = true;
+        else other_values.push_back(occurrence);
+    }
+    for (auto index = other_values.rbegin(); index != other_values.rend(); ++index)
+        out.edits.push_back({HeaderEdit::Kind::remove, name, "", *index});
+    out.removed = other_values.size();
+    if (!out.already_present) out.edits.push_back({HeaderEdit::Kind::add, name, value, 1});
+    return out;
 }
 
 }  // namespace ecomm

@@ -50,6 +50,7 @@ class RulesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(monitorModeChangesNothing);
     CPPUNIT_TEST(tagActionOnOtherRuleAddsReportHeader);
     CPPUNIT_TEST(junkAndQuarantineActions);
+    CPPUNIT_TEST(senderJunkHeaderWithAnotherValueIsReplaced);
     CPPUNIT_TEST(logActionOnlyLogs);
     CPPUNIT_TEST(givenClassificationIsTheOneJudged);
     CPPUNIT_TEST_SUITE_END();
@@ -349,6 +350,32 @@ public:
         CPPUNIT_ASSERT(v.action == Action::quarantine);
         CPPUNIT_ASSERT(v.quarantine_reason.find("return-path=fail") != std::string::npos);
         CPPUNIT_ASSERT(!v.reply);
+    }
+
+    // A sender's "X-Spam-Flag: NO" must not sit beside (or above) ours, as with the tag header.
+    void senderJunkHeaderWithAnotherValueIsReplaced()
+    {
+        Snapshot s = base_snapshot();
+        s.config.actions["return-path"] = Action::junk;
+        auto f = facts("198.51.100.20", "noreply@events.example.edu");
+        f.headers.push_back({"X-Spam-Flag", "NO"});
+        f.headers.push_back({"x-spam-flag", " yes "});
+        f.headers.push_back({"X-Spam-Flag", "maybe"});
+        Verdict v = run_pipeline(f, s);
+        CPPUNIT_ASSERT(v.action == Action::junk);
+        std::vector<int> removed;
+        for (const auto& e : v.edits)
+            if (e.kind == HeaderEdit::Kind::remove && e.name == "X-Spam-Flag") removed.push_back(e.index);
+        CPPUNIT_ASSERT(removed == (std::vector<int>{3, 1}));
+        CPPUNIT_ASSERT(!has_header(v, "X-Spam-Flag"));  // the copy saying YES stays as ours
+
+        f.headers.resize(f.headers.size() - 2);  // only "NO": removed, ours added
+        v = run_pipeline(f, s);
+        removed.clear();
+        for (const auto& e : v.edits)
+            if (e.kind == HeaderEdit::Kind::remove && e.name == "X-Spam-Flag") removed.push_back(e.index);
+        CPPUNIT_ASSERT(removed == (std::vector<int>{1}));
+        CPPUNIT_ASSERT(has_header(v, "X-Spam-Flag"));
     }
 
     void logActionOnlyLogs()

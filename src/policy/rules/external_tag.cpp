@@ -3,8 +3,6 @@
 // never is. Idempotent: a tag header that already says what ours says is kept, and the Subject
 // prefix is not doubled on a Subject that starts with it, encoded words decoded (RFC 2047). A
 // copy the sender wrote with another value ("no") is removed.
-#include <vector>
-
 #include "mail/address.h"
 #include "mime/header_params.h"
 #include "policy/rule.h"
@@ -13,13 +11,6 @@
 namespace ecomm {
 
 namespace {
-
-std::string_view trimmed(std::string_view text)
-{
-    while (!text.empty() && is_ascii_space(text.front())) text.remove_prefix(1);
-    while (!text.empty() && is_ascii_space(text.back())) text.remove_suffix(1);
-    return text;
-}
 
 // How much of the Subject is decoded to look for the prefix: a dozen encoded words of the
 // longest RFC 2047 section 2 allows, and no hostile Subject costs more.
@@ -65,26 +56,11 @@ RuleResult check_external_tag(const RuleInput& input)
     result.triggered = true;
     result.policy_section = "IV.B.3.c";
 
-    // The sender's own copies must not stand in for ours: one that says something else goes
-    // (highest occurrence first, so no removal shifts another), and ours is added unless a copy
-    // already says the same.
-    bool already_tagged = false;
-    std::vector<int> other_values;
-    int occurrence = 0;
-    for (const Header& header : input.facts.headers) {
-        if (!iequals(header.name, config.tag_header)) continue;
-        ++occurrence;
-        if (iequals(trimmed(header.value), trimmed(config.tag_value))) already_tagged = true;
-        else other_values.push_back(occurrence);
-    }
-    for (auto index = other_values.rbegin(); index != other_values.rend(); ++index)
-        result.tag_edits.push_back({HeaderEdit::Kind::remove, config.tag_header, "", *index});
-    if (!other_values.empty())
-        result.detail += "; " + std::to_string(other_values.size()) + " tag header(s) with another value removed";
-    if (already_tagged)
-        result.detail += "; tag header already present";
-    else
-        result.tag_edits.push_back({HeaderEdit::Kind::add, config.tag_header, config.tag_value, 1});
+    const OwnHeaderEdits tag = own_header_edits(input.facts, config.tag_header, config.tag_value);
+    result.tag_edits = tag.edits;
+    if (tag.removed != 0)
+        result.detail += "; " + std::to_string(tag.removed) + " tag header(s) with another value removed";
+    if (tag.already_present) result.detail += "; tag header already present";
 
     if (!config.subject_prefix.empty()) {
         const Header* subject = input.facts.first_header("Subject");
