@@ -27,24 +27,40 @@ bool is_utf8_continuation(char c)
     return (static_cast<unsigned char>(c) & 0xC0) == 0x80;  // 10xxxxxx
 }
 
+// Bytes of the UTF-8 character at text[pos] (a byte >= 0x80), or 1 when no whole character
+// starts there: one '?' then stands for each character a reader would see, or for each byte
+// of anything else.
+std::size_t utf8_character_size(std::string_view text, std::size_t pos)
+{
+    const auto lead = static_cast<unsigned char>(text[pos]);
+    std::size_t size = 1;  // RFC 3629 section 4: the lead byte says how many follow
+    if (lead >= 0xC2 && lead <= 0xDF) size = 2;
+    else if (lead >= 0xE0 && lead <= 0xEF) size = 3;
+    else if (lead >= 0xF0 && lead <= 0xF4) size = 4;
+    std::size_t have = 1;
+    while (have < size && pos + have < text.size() && is_utf8_continuation(text[pos + have])) ++have;
+    return have == size ? size : 1;
+}
+
 }  // namespace
 
+// RFC 5321 section 4.2 allows a reply text HT, SP and printable ASCII only: control characters
+// become spaces and 8-bit bytes (a sender's UTF-8 file name) '?', so the cut below counts
+// the bytes that are sent.
 std::string sanitize_reply_text(std::string_view text, std::size_t max_bytes)
 {
     std::string out;
     out.reserve(text.size() < max_bytes ? text.size() : max_bytes);
-    std::size_t escaped_size = 0;
-    for (const char c : text) {
-        escaped_size += c == '%' ? 2 : 1;
-        if (escaped_size > max_bytes) break;
-        const auto byte = static_cast<unsigned char>(c);
-        out += (byte < 0x20 || byte == 0x7F) ? ' ' : c;
+    std::size_t size = 0;
+    for (std::size_t pos = 0; pos < text.size();) {
+        const auto byte = static_cast<unsigned char>(text[pos]);
+        const std::size_t used = byte >= 0x80 ? utf8_character_size(text, pos) : 1;
+        const char c = byte >= 0x80 ? '?' : (byte < 0x20 || byte == 0x7F) ? ' ' : text[pos];
+        size += c == '%' ? 2 : 1;
+        if (size > max_bytes) break;
+        out += c;
+        pos += used;
     }
-    // Cut short: step back over continuation bytes so that a UTF-8 sequence is never split.
-    std::size_t cut = out.size();
-    if (cut < text.size())
-        while (cut > 0 && is_utf8_continuation(text[cut])) --cut;
-    out.resize(cut);
     return out;
 }
 

@@ -32,7 +32,8 @@ class ReplyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(statusClassesAgreeWithAction);
     CPPUNIT_TEST(controlCharactersAreRemoved);
     CPPUNIT_TEST(longTextIsCutButKeepsCitation);
-    CPPUNIT_TEST(cutNeverSplitsUtf8);
+    CPPUNIT_TEST(nonAsciiBecomesQuestionMarks);
+    CPPUNIT_TEST(nonAsciiReplyFitsOnceEscaped);
     CPPUNIT_TEST(percentSignsCountTwice);
     CPPUNIT_TEST(internalErrorReplies);
     CPPUNIT_TEST(decisionLineIsOneEscapedLine);
@@ -79,11 +80,32 @@ public:
         CPPUNIT_ASSERT(r.text.ends_with("(eComm policy IV.B.3.c.v; https://p.example.edu/x)"));
     }
 
-    void cutNeverSplitsUtf8()
+    // RFC 5321 4.2: a reply text is HT, SP and printable ASCII. One '?' for each UTF-8
+    // character, one for each byte that is not part of one.
+    void nonAsciiBecomesQuestionMarks()
     {
-        const std::string text = "ab\xC3\xA9";  // "abé"
-        CPPUNIT_ASSERT_EQUAL(std::string("ab"), sanitize_reply_text(text, 3));
-        CPPUNIT_ASSERT_EQUAL(text, sanitize_reply_text(text, 4));
+        CPPUNIT_ASSERT_EQUAL(std::string("ab?"), sanitize_reply_text("ab\xC3\xA9", 3));
+        CPPUNIT_ASSERT_EQUAL(std::string("ab"), sanitize_reply_text("ab\xC3\xA9", 2));
+        CPPUNIT_ASSERT_EQUAL(std::string("? ? ? ?"),
+                             sanitize_reply_text("\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xEF\xBF\xBD", 100));
+        CPPUNIT_ASSERT_EQUAL(std::string("??a??b????"),
+                             sanitize_reply_text("\xC3\xC3\xA9" "a" "\x80\xFF" "b" "\xE2\x82" "\xC0\xAF", 100));
+        const Reply r = make_reply(Action::reject, failing("part 2 application/pdf r\xC3\xA9port.pdf is an attachment"), "");
+        CPPUNIT_ASSERT_EQUAL(std::string("part 2 application/pdf r?port.pdf is an attachment (eComm policy IV.B.3.c.v)"),
+                             r.text);
+    }
+
+    void nonAsciiReplyFitsOnceEscaped()
+    {
+        std::string words;
+        for (int i = 0; i < 600; ++i) words += "\xC3\xA9%";
+        const Reply r = make_reply(Action::reject, failing(words), "https://p.example.edu/a%20b");
+        const std::string line = r.to_string();
+        CPPUNIT_ASSERT(std::all_of(line.begin(), line.end(), [](char c) { return c >= 0x20 && c < 0x7F; }));
+        const auto escaped = line.size() + static_cast<std::size_t>(std::count(line.begin(), line.end(), '%'));
+        CPPUNIT_ASSERT(escaped <= kMaxReplyLine);
+        CPPUNIT_ASSERT(escaped >= kMaxReplyLine - 2);
+        CPPUNIT_ASSERT(r.text.starts_with("?%?%"));
     }
 
     // libmilter takes '%' as "%%" and refuses a text over 980 bytes once escaped.
