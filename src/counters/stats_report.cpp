@@ -46,7 +46,7 @@ std::vector<CampaignStatus> campaign_statuses(const CounterView& view, SystemTim
         status.audience = std::max(campaign.estimate, campaign.declared);
         status.over_threshold = status.audience > settings.bulk_threshold;
         status.held = status.over_threshold && hours.open;
-        if (status.held) status.send_after = format_local_time(hours.closes_at, settings.time_zone);
+        if (status.held && hours.closes_at) status.send_after = format_local_time(*hours.closes_at, settings.time_zone);
         statuses.push_back(std::move(status));
     }
     std::sort(statuses.begin(), statuses.end(), [](const CampaignStatus& a, const CampaignStatus& b) {
@@ -107,7 +107,8 @@ std::string fill_line(const CounterView& view)
 
 std::string campaign_state_text(const CampaignStatus& status)
 {
-    if (status.held) return "held: may be sent from " + *status.send_after;
+    if (status.held && status.send_after) return "held: may be sent from " + *status.send_after;
+    if (status.held) return "held: business hours do not end in the next " + std::to_string(kMaxBusinessDaysAhead) + " days";
     if (status.over_threshold) return "over threshold, not held (outside business hours)";
     return "-";
 }
@@ -133,8 +134,10 @@ std::string format_stats_text(const CounterView& view, SystemTime now, const Sta
 
     const BusinessHoursState hours = business_hours_at(settings.business_hours, settings.time_zone, now);
     out << "at " << format_utc_iso8601(now) << ", business hours (" << settings.time_zone << ") are ";
-    if (hours.open)
-        out << "open until " << format_local_time(hours.closes_at, settings.time_zone) << '\n';
+    if (hours.open && hours.closes_at)
+        out << "open until " << format_local_time(*hours.closes_at, settings.time_zone) << '\n';
+    else if (hours.open)
+        out << "open without an end in the next " << kMaxBusinessDaysAhead << " days\n";
     else
         out << "closed\n";
 

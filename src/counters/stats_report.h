@@ -29,7 +29,8 @@ std::string format_stats_text(const CounterView& view, SystemTime now, const Sta
 // {"table": {"location", "rate_slots", "rate_used", "campaign_slots", "campaign_used", "evictions"},
 //  "senders": [{"key", "in_last_minute", "pending", "total", "last_used"}],
 //  "campaigns": [{"key", "sender", "estimate", "declared", "audience", "threshold", "held",
-//                 "send_after" (the local time, or null when not held)}]}
+//                 "send_after" (the local time, or null when not held or when business hours
+//                 do not end within kMaxBusinessDaysAhead days)}]}
 // Times are ISO 8601 UTC ("2026-03-02T15:04:05Z"). Bytes that are not UTF-8 (a key cut inside a
 // character, a raw header value) come out as U+FFFD rather than failing the whole document.
 std::string format_stats_json(const CounterView& view, SystemTime now, const StatsSettings& settings);

@@ -1,5 +1,5 @@
 // Business hours (IV.B.3.c.iv) in the configured IANA zone, through cctz: whether a moment is
-// inside them, when the current period ends, the parsers for the config values, and the holidays
+// inside them, when they end, the parsers for the config values, and the holidays
 // file. Hours are wall-clock hours: the office is open whenever the local clock reads a time in
 // [open, close) on a business day that is not a holiday. That one rule settles every DST case:
 // a clock that jumps from 01:59 to 03:00 is open from 03:00 when hours start at 02:30, and a clock
@@ -121,26 +121,41 @@ cctz::time_point<cctz::seconds> first_reading(const cctz::time_zone& tz, const c
     return found.pre;
 }
 
+// When now is in business hours, the end of the day's period it is in; else nullopt.
+std::optional<cctz::time_point<cctz::seconds>> period_end(const BusinessHours& hours, const cctz::time_zone& tz,
+                                                          cctz::time_point<cctz::seconds> now)
+{
+    const cctz::civil_second local = cctz::convert(now, tz);
+    const cctz::civil_day day(local);
+    const int minute = local.hour() * 60 + local.minute();
+    if (!hours.days[static_cast<std::size_t>(day_index(day))]) return std::nullopt;
+    if (hours.holidays.contains(Date{static_cast<int>(day.year()), day.month(), day.day()})) return std::nullopt;
+    if (minute < hours.open_minute || minute >= hours.close_minute) return std::nullopt;
+    // civil_minute arithmetic carries 1440 over to the next day's 00:00.
+    const cctz::civil_second close(cctz::civil_minute(day) + hours.close_minute);
+    return first_reading(tz, close, now);
+}
+
 }  // namespace
 
 BusinessHoursState business_hours_at(const BusinessHours& hours, const std::string& zone,
                                      std::chrono::system_clock::time_point now)
 {
     const cctz::time_zone tz = load_zone(zone);
-    const auto now_seconds = std::chrono::floor<cctz::seconds>(now);
-    const cctz::civil_second local = cctz::convert(now_seconds, tz);
-    const cctz::civil_day day(local);
-    const int minute = local.hour() * 60 + local.minute();
-
+    auto end = period_end(hours, tz, std::chrono::floor<cctz::seconds>(now));
     BusinessHoursState state;
-    if (!hours.days[static_cast<std::size_t>(day_index(day))]) return state;
-    if (hours.holidays.contains(Date{static_cast<int>(day.year()), day.month(), day.day()})) return state;
-    if (minute < hours.open_minute || minute >= hours.close_minute) return state;
-
+    if (!end) return state;
     state.open = true;
-    // civil_minute arithmetic carries 1440 over to the next day's 00:00.
-    const cctz::civil_second close(cctz::civil_minute(day) + hours.close_minute);
-    state.closes_at = first_reading(tz, close, now_seconds);
+    // A period that ends as the next begins (24:00, then 00:00 of a business day) does not end
+    // business hours: follow them, one period a day, to the first moment outside.
+    for (int day = 0; day < kMaxBusinessDaysAhead; ++day) {
+        const auto next = period_end(hours, tz, *end);
+        if (!next) {
+            state.closes_at = *end;
+            return state;
+        }
+        end = next;
+    }
     return state;
 }
 

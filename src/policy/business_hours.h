@@ -21,10 +21,16 @@ struct BusinessHours {
     std::set<Date> holidays;     // whole days with no business hours
 };
 
+// How far ahead the end of business hours is looked for: more than a week, so that only
+// hours that never end (every day, 00:00-24:00) have none.
+constexpr int kMaxBusinessDaysAhead = 8;
+
 struct BusinessHoursState {
     bool open = false;
-    // When open: the end of this business period, the first moment a held campaign may be sent.
-    std::chrono::system_clock::time_point closes_at{};
+    // When open: the first moment outside business hours, when a held campaign may be sent
+    // (periods that touch, 00:00-24:00 on consecutive days, are one). Nullopt when there is
+    // none within kMaxBusinessDaysAhead days.
+    std::optional<std::chrono::system_clock::time_point> closes_at;
 };
 
 // Whether now falls in business hours in zone (an unknown zone counts as UTC).

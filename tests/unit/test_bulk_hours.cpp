@@ -73,6 +73,7 @@ class BulkHoursTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(defersOverThresholdInBusinessHours);
     CPPUNIT_TEST(passesOverThresholdAfterHours);
     CPPUNIT_TEST(passesOnAHoliday);
+    CPPUNIT_TEST(sendTimeIsOutsideTouchingPeriods);
     CPPUNIT_TEST(declaredAudienceCounts);
     CPPUNIT_TEST(oneTransactionCountsOnItsOwn);
     CPPUNIT_TEST(audienceAddsUpAcrossMessages);
@@ -123,6 +124,24 @@ public:
         Snapshot s = base_snapshot();
         s.config.business_hours.holidays.insert(Date{2026, 11, 30});
         CPPUNIT_ASSERT(!judge(s, campaign_facts(20000, 0, 1, kMondayMorning)).triggered);
+    }
+
+    // All-day hours Mon-Fri: Tuesday's period ends as Wednesday's begins, so the campaign may
+    // go only when Saturday starts; all-day hours every day give it no time at all.
+    void sendTimeIsOutsideTouchingPeriods()
+    {
+        Snapshot s = base_snapshot();
+        s.config.business_hours.open_minute = 0;
+        s.config.business_hours.close_minute = 1440;
+        const auto tuesday_afternoon = kMondayMorning + 27h;  // 2026-12-01 13:00 MST
+        RuleResult r = judge(s, campaign_facts(15001, 0, 1, tuesday_afternoon));
+        CPPUNIT_ASSERT_MESSAGE(r.reply_text, r.reply_text.ends_with("send it after 2026-12-05 00:00 MST (UTC-07:00)"));
+
+        s.config.business_hours.days.fill(true);
+        r = judge(s, campaign_facts(15001, 0, 1, tuesday_afternoon));
+        CPPUNIT_ASSERT(r.triggered);
+        CPPUNIT_ASSERT_MESSAGE(r.reply_text,
+                               r.reply_text.ends_with("during business hours, which run without an end in the next 8 days"));
     }
 
     void declaredAudienceCounts()

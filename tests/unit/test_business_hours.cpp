@@ -31,7 +31,8 @@ std::string iso(TimePoint time)
 std::string state_at(const BusinessHours& hours, const std::string& zone, TimePoint now)
 {
     const auto state = business_hours_at(hours, zone, now);
-    return state.open ? "open until " + iso(state.closes_at) : "closed";
+    if (!state.open) return "closed";
+    return state.closes_at ? "open until " + iso(*state.closes_at) : "open without an end";
 }
 
 BusinessHours hours_of(const char* days, const char* clock)
@@ -67,6 +68,8 @@ class BusinessHoursTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(closedOnAHolidayFromTheFile);
     CPPUNIT_TEST(closesAtFivePmInWinterAndSummer);
     CPPUNIT_TEST(closeAtMidnightIsTheNextDay);
+    CPPUNIT_TEST(touchingPeriodsEndAtTheFirstBreak);
+    CPPUNIT_TEST(hoursWithoutABreakHaveNoEnd);
     CPPUNIT_TEST(springForwardWithCloseAfterTheGap);
     CPPUNIT_TEST(springForwardWithCloseInTheGap);
     CPPUNIT_TEST(springForwardWithOpeningInTheGap);
@@ -92,7 +95,8 @@ public:
         if (!zone_available(kDenver, "openOnAWeekdayMorning")) return;
         const auto state = business_hours_at(BusinessHours{}, kDenver, utc(2026, 11, 30, 17, 0));  // 10:00 MST
         CPPUNIT_ASSERT(state.open);
-        CPPUNIT_ASSERT_EQUAL(std::string("2026-12-01T00:00:00Z"), iso(state.closes_at));
+        CPPUNIT_ASSERT(state.closes_at);
+        CPPUNIT_ASSERT_EQUAL(std::string("2026-12-01T00:00:00Z"), iso(*state.closes_at));
     }
 
     void closedBeforeOpeningAndFromClosingTime()
@@ -167,6 +171,45 @@ public:
         // Friday night closes at Saturday's midnight even though Saturday is no business day.
         CPPUNIT_ASSERT_EQUAL(std::string("open until 2026-12-05T07:00:00Z"),
                              state_at(hours, kDenver, utc(2026, 12, 5, 5, 0)));  // Fri 22:00 MST
+    }
+
+    // 24:00 on a business day followed by 00:00 of the next is no break: business hours end
+    // when the run of days does (the weekend, a holiday), not at the first midnight.
+    void touchingPeriodsEndAtTheFirstBreak()
+    {
+        if (!zone_available(kDenver, "touchingPeriodsEndAtTheFirstBreak")) return;
+        auto hours = hours_of("Mon-Fri", "00:00-24:00");
+        CPPUNIT_ASSERT_EQUAL(std::string("open until 2026-12-05T07:00:00Z"),
+                             state_at(hours, kDenver, utc(2026, 12, 1, 20, 0)));  // Tue 13:00 MST
+        CPPUNIT_ASSERT_EQUAL(std::string("open until 2026-12-05T07:00:00Z"),
+                             state_at(hours, kDenver, utc(2026, 12, 5, 6, 59, 59)));  // Fri 23:59:59
+        hours.holidays.insert(Date{2026, 12, 3});
+        CPPUNIT_ASSERT_EQUAL(std::string("open until 2026-12-03T07:00:00Z"),
+                             state_at(hours, kDenver, utc(2026, 12, 1, 20, 0)));  // until Thursday
+        // A wrapped range over the weekend: Fri-Mon runs Friday 00:00 to Tuesday 00:00.
+        hours = hours_of("Fri-Mon", "00:00-24:00");
+        CPPUNIT_ASSERT_EQUAL(std::string("open until 2026-12-08T07:00:00Z"),
+                             state_at(hours, kDenver, utc(2026, 12, 4, 20, 0)));  // Fri 13:00 MST
+        // Periods that do not touch end at their own close.
+        CPPUNIT_ASSERT_EQUAL(std::string("open until 2026-12-02T00:00:00Z"),
+                             state_at(hours_of("Mon-Fri", "00:00-17:00"), kDenver, utc(2026, 12, 1, 20, 0)));
+        CPPUNIT_ASSERT_EQUAL(std::string("open until 2026-12-02T07:00:00Z"),
+                             state_at(hours_of("Mon-Fri", "00:01-24:00"), kDenver, utc(2026, 12, 1, 20, 0)));
+    }
+
+    // Every day all day: the search stops 8 days ahead and says there is no end; a holiday within
+    // them is the end. Across the fall-back night the day is 25 hours long.
+    void hoursWithoutABreakHaveNoEnd()
+    {
+        if (!zone_available(kDenver, "hoursWithoutABreakHaveNoEnd")) return;
+        auto hours = hours_of("Sun-Sat", "00:00-24:00");
+        CPPUNIT_ASSERT_EQUAL(std::string("open without an end"), state_at(hours, kDenver, utc(2026, 12, 1, 20, 0)));
+        hours.holidays.insert(Date{2026, 12, 8});
+        CPPUNIT_ASSERT_EQUAL(std::string("open until 2026-12-08T07:00:00Z"),
+                             state_at(hours, kDenver, utc(2026, 12, 1, 20, 0)));
+        hours.holidays = {Date{2026, 11, 2}};
+        CPPUNIT_ASSERT_EQUAL(std::string("open until 2026-11-02T07:00:00Z"),
+                             state_at(hours, kDenver, utc(2026, 10, 31, 18, 0)));  // Sat 12:00 MDT
     }
 
     // Sunday 2026-03-08: the clock goes from 01:59:59 MST (08:59:59Z) to 03:00 MDT (09:00Z).

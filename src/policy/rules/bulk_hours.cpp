@@ -20,14 +20,17 @@ RuleResult check_bulk_hours(const RuleInput& input)
     const BusinessHoursState hours = business_hours_at(config.business_hours, config.time_zone, input.facts.now);
     if (!hours.open) return untriggered("bulk-hours", "pass", detail + ", outside business hours");
 
-    const std::string after = format_local_time(hours.closes_at, config.time_zone);
-    RuleResult result = untriggered("bulk-hours", "fail", detail + ", business hours until " + after);
+    // Hours configured never to end (every day 00:00-24:00) leave no time to name.
+    const std::string after = hours.closes_at ? format_local_time(*hours.closes_at, config.time_zone) : "";
+    const std::string no_end = "without an end in the next " + std::to_string(kMaxBusinessDaysAhead) + " days";
+    RuleResult result = untriggered("bulk-hours", "fail",
+                                    detail + ", business hours " + (after.empty() ? no_end : "until " + after));
     result.triggered = true;
     result.policy_section = "IV.B.3.c.iv";
     result.enhanced_status = "4.7.0";
     result.reply_text = "this campaign reaches about " + std::to_string(size) + " university addresses (over " +
-                        std::to_string(threshold) + "); it may not be sent during business hours: send it after " +
-                        after;
+                        std::to_string(threshold) + "); it may not be sent during business hours" +
+                        (after.empty() ? ", which run " + no_end : ": send it after " + after);
     return result;
 }
 
