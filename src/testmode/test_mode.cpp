@@ -145,7 +145,8 @@ int run_test_mode(std::shared_ptr<const Snapshot> snapshot, const TestModeOption
     for (std::size_t at = 0; at < body.size(); at += kBodyChunk) session.body(body.substr(at, kBodyChunk));
     const Verdict verdict = session.end_of_message("TEST", now);
 
-    out << to_json(verdict).dump(2) << "\n";
+    // Header text need not be UTF-8 (a Latin-1 Subject): U+FFFD for such bytes, not an exception.
+    out << to_json(verdict).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
     err << format_decision(verdict, session.facts(), snapshot->config.monitor) << "\n";
     return 0;
 }

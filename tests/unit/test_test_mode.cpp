@@ -40,6 +40,7 @@ class TestModeTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(senderDefaultsToReturnPath);
     CPPUNIT_TEST(timeOptionPinsTheClock);
     CPPUNIT_TEST(badInputIsRefused);
+    CPPUNIT_TEST(latin1SubjectGivesAVerdict);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -142,6 +143,19 @@ public:
         const Run r = run(base_snapshot(), o);
         CPPUNIT_ASSERT_EQUAL(2, r.status);
         CPPUNIT_ASSERT(r.err.find("missing.eml: cannot read") != std::string::npos);
+    }
+
+    // Header text need not be UTF-8: the JSON says U+FFFD where it is not, and -t still decides.
+    void latin1SubjectGivesAVerdict()
+    {
+        TempDir dir;
+        TestModeOptions o;
+        o.message_path = dir.write("m.eml", "From: a@outside.test\nTo: x@example.edu\nSubject: caf\xe9\n\nhi\n");
+        o.client_ip = "203.0.113.9";
+        const Run r = run(base_snapshot(), o);
+        CPPUNIT_ASSERT_EQUAL(0, r.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("tag"), r.json["action"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("[EXTERNAL] caf\xef\xbf\xbd"), r.json["subject"].get<std::string>());
     }
 };
 
