@@ -22,6 +22,23 @@ std::string_view next_line(std::string_view text, std::size_t& pos)
     return line;
 }
 
+// A header line as Postfix hands it to a milter, or nullopt when it is not one. Like Postfix's
+// is_header_buf(), blanks may stand between the name and the colon (RFC 822's obsolete syntax,
+// "X-Mailer : Foo"); the name is the part before them. The value loses one leading SP, not a
+// TAB and not a second SP, as Postfix and Sendmail do without SMFIP_HDR_LEADSPC: the session
+// (DKIM above all) gets the very value the live milter gets.
+std::optional<Header> split_field(std::string_view line)
+{
+    std::size_t name_end = 0;
+    while (name_end < line.size() && is_field_name_char(line[name_end])) ++name_end;
+    std::size_t colon = name_end;
+    while (colon < line.size() && (line[colon] == ' ' || line[colon] == '\t')) ++colon;
+    if (name_end == 0 || colon >= line.size() || line[colon] != ':') return std::nullopt;
+    std::string_view value = line.substr(colon + 1);
+    if (value.starts_with(' ')) value.remove_prefix(1);
+    return Header{std::string(line.substr(0, name_end)), std::string(value)};
+}
+
 }  // namespace
 
 ParsedHeaders parse_headers(std::string_view text)
@@ -41,15 +58,12 @@ ParsedHeaders parse_headers(std::string_view text)
             parsed.headers.back().value += line;
             continue;
         }
-        std::size_t colon = 0;
-        while (colon < line.size() && is_field_name_char(line[colon])) ++colon;
-        if (colon == 0 || colon >= line.size() || line[colon] != ':') {
+        auto header = split_field(line);
+        if (!header) {
             parsed.body_offset = line_start;  // not a header: the body starts here
             return parsed;
         }
-        std::string_view value = line.substr(colon + 1);
-        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-        parsed.headers.push_back({std::string(line.substr(0, colon)), std::string(value)});
+        parsed.headers.push_back(std::move(*header));
     }
     parsed.body_offset = text.size();
     return parsed;

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "auth/dkim.h"
 #include "fixtures.h"
 #include "temp_files.h"
 #include "testmode/message_file.h"
@@ -29,6 +30,38 @@ Run run(const Snapshot& snapshot, TestModeOptions options)
     return r;
 }
 
+// A message signed c=simple/simple by e.example.edu (selector sel) with two spaces after
+// "Subject:", and its key record as a --dns-file line: simple canonicalization hashes both spaces.
+constexpr const char* kSimpleSignedMessage =
+    "DKIM-Signature: v=1; a=rsa-sha256; c=simple/simple; d=e.example.edu; s=sel; h=from:to:subj"
+    "ect:list-unsubscribe; bh=YGqNZ0OaOrh0RVTJeYAxUlAwVC/kKIPWZ3kEozuX0sc=; b=g9uJinO0T0c72qLGK"
+    "caY/ScQdh5GoIMrF097pGo8mmb2p31zGtkfLSfESHp+dDTTkPTB6OuBB+kXoiPK37aG87GdfSVGmcJ49kQJQDaSfb5"
+    "mHghUTU080dc8LPiSjMp6zPqh6v352zcbLcWykxVBcKurr3vMqiAuQbh1gYV31SskQnYAybuMK0qtSm65Amxjy+uct"
+    "mgq0H80XasgTOcLcoCmQziBkotqZD9uwY02Vq+2IOgXVJH8RFsjj06WEFyocYzVEui/cf8DbFgJbHOhfLvDBYHKjOz"
+    "wOApVAFDuIaNcsWShqjWEqGgiVxz7FVWJxEW2zZW7t7SyLpPPPzPQ4A==\r\n"
+    "From: News <news@e.example.edu>\r\n"
+    "To: student@example.edu\r\n"
+    "Subject:  Newsletter\r\n"
+    "List-Unsubscribe: <https://e.example.edu/u>\r\n"
+    "\r\n"
+    "Hello,\r\n"
+    "this is the newsletter.\r\n";
+constexpr const char* kSimpleSignedKey =
+    "sel._domainkey.e.example.edu TXT \"v=DKIM1; h=sha256; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOC"
+    "AQ8AMIIBCgKCAQEAoHlKDX6nmf/NUxSXhvaZcgAqGMcUm52NV4baTTAzmx6v/PWrUcSC7tWqFbctaE8Rko2K5A99Sh"
+    "7MHzND23QG/DH42ZtUa9uFt6/4NKXVMHnCMeuqZpg1J8tzSGCNj9PvuP4JYYrdBnjKGHOMz5kGw+QTth4r6JStBBsF"
+    "uTsL5KQJiJv2kOHuyUShToGP3FVyE3mHJP5ynqZjh+GIRqCNwwVniCWsSIbi5oH7vfmgC80+WmFbd1mTZIMPcUkJDf"
+    "ZWKlvJp6V0gQ1xdavCxd8nB1NuDKg6pK3Iki8bIcokaS0TKuAk7DALz2JCrmiuzQ62r4D2CEBzErkwjX2Qq6WCOQID"
+    "AQAB\"\n";
+
+// The rule's entry in a verdict's "rules" list (null when it is not there).
+nlohmann::json rule_of(const nlohmann::json& verdict, const std::string& rule)
+{
+    for (const auto& entry : verdict["rules"])
+        if (entry["rule"] == rule) return entry;
+    return nullptr;
+}
+
 }  // namespace
 
 class TestModeTest : public CppUnit::TestFixture {
@@ -41,6 +74,9 @@ class TestModeTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(timeOptionPinsTheClock);
     CPPUNIT_TEST(badInputIsRefused);
     CPPUNIT_TEST(latin1SubjectGivesAVerdict);
+    CPPUNIT_TEST(blanksBeforeTheColonKeepTheHeaders);
+    CPPUNIT_TEST(oneLeadingSpaceIsRemoved);
+    CPPUNIT_TEST(simpleSignatureOverTwoSpacesVerifies);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -50,7 +86,7 @@ public:
         const ParsedHeaders parsed = parse_headers(text);
         CPPUNIT_ASSERT_EQUAL(std::size_t{2}, parsed.headers.size());
         CPPUNIT_ASSERT_EQUAL(std::string("one\n two"), parsed.headers[0].value);
-        CPPUNIT_ASSERT_EQUAL(std::string("a@b.c"), parsed.headers[1].value);
+        CPPUNIT_ASSERT_EQUAL(std::string(" a@b.c"), parsed.headers[1].value);  // one space removed
         CPPUNIT_ASSERT_EQUAL(std::string("body\r\n"), text.substr(parsed.body_offset));
     }
 
@@ -156,6 +192,52 @@ public:
         CPPUNIT_ASSERT_EQUAL(0, r.status);
         CPPUNIT_ASSERT_EQUAL(std::string("tag"), r.json["action"].get<std::string>());
         CPPUNIT_ASSERT_EQUAL(std::string("[EXTERNAL] caf\xef\xbf\xbd"), r.json["subject"].get<std::string>());
+    }
+
+    // Postfix takes "X-Mailer : Foo" (RFC 822's obsolete syntax) for a header, named X-Mailer;
+    // so must -t, or the fields after it would become the body.
+    void blanksBeforeTheColonKeepTheHeaders()
+    {
+        const std::string text = "Subject: a\nX-Mailer : Foo\nX-Other\t:bar\nContent-Type: text/plain\n\nbody\n";
+        const ParsedHeaders parsed = parse_headers(text);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{4}, parsed.headers.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("X-Mailer"), parsed.headers[1].name);
+        CPPUNIT_ASSERT_EQUAL(std::string("Foo"), parsed.headers[1].value);
+        CPPUNIT_ASSERT_EQUAL(std::string("X-Other"), parsed.headers[2].name);
+        CPPUNIT_ASSERT_EQUAL(std::string("bar"), parsed.headers[2].value);
+        CPPUNIT_ASSERT_EQUAL(std::string("Content-Type"), parsed.headers[3].name);
+        CPPUNIT_ASSERT_EQUAL(std::string("body\n"), text.substr(parsed.body_offset));
+        // Blanks inside a name still end the header section.
+        CPPUNIT_ASSERT_EQUAL(std::size_t{0}, parse_headers("X Mailer: Foo\n\nbody\n").headers.size());
+    }
+
+    // Postfix and Sendmail (without SMFIP_HDR_LEADSPC) remove one leading SP, never a TAB.
+    void oneLeadingSpaceIsRemoved()
+    {
+        const ParsedHeaders parsed = parse_headers("A:  two\nB:\ttab\nC:none\nD: one\n\n");
+        CPPUNIT_ASSERT_EQUAL(std::size_t{4}, parsed.headers.size());
+        CPPUNIT_ASSERT_EQUAL(std::string(" two"), parsed.headers[0].value);
+        CPPUNIT_ASSERT_EQUAL(std::string("\ttab"), parsed.headers[1].value);
+        CPPUNIT_ASSERT_EQUAL(std::string("none"), parsed.headers[2].value);
+        CPPUNIT_ASSERT_EQUAL(std::string("one"), parsed.headers[3].value);
+    }
+
+    // The live milter gets " Newsletter" for "Subject:  Newsletter" and DKIM rebuilds the field
+    // byte for byte; -t must hand over the same value, or the signature fails only here.
+    void simpleSignatureOverTwoSpacesVerifies()
+    {
+        TempDir dir;
+        TestModeOptions o;
+        o.message_path = dir.write("m.eml", kSimpleSignedMessage);
+        o.dns_file = dir.write("dns.txt", kSimpleSignedKey);
+        o.client_ip = "192.0.2.7";
+        o.mail_from = "bounce-mc7f3a-7@e.example.edu";
+        Snapshot snapshot = base_snapshot();
+        snapshot.dkim = DkimLibrary::create();  // as load_snapshot() makes it
+        const Run r = run(snapshot, o);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.err, 0, r.status);
+        const std::string detail = rule_of(r.json, "authentication")["detail"].get<std::string>();
+        CPPUNIT_ASSERT_MESSAGE(detail, detail.find("dkim=pass (d=e.example.edu") != std::string::npos);
     }
 };
 
