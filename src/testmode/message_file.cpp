@@ -1,12 +1,14 @@
 // Message file parsing for -t (see message_file.h).
 #include "testmode/message_file.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "util/ascii.h"
+#include "util/file_descriptor.h"
 
 namespace ecomm {
 
@@ -71,21 +73,29 @@ ParsedHeaders parse_headers(std::string_view text)
 
 std::optional<std::string> read_file(const std::string& path, std::size_t max_bytes, std::string* error)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        *error = path + ": cannot read: " + std::strerror(errno);
+    const auto failed = [&](int saved) {
+        *error = path + ": cannot read: " + std::strerror(saved);
         return std::nullopt;
-    }
+    };
+    const FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file.valid()) return failed(errno);
+    // read(2), not an ifstream: a stream takes a failed read (EISDIR on a folder, EIO) for the
+    // end of the file, and -t would decide an empty or cut message.
     std::string content;
     char buffer[65536];
-    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-        content.append(buffer, static_cast<std::size_t>(in.gcount()));
+    for (;;) {
+        const ssize_t got = ::read(file.get(), buffer, sizeof buffer);
+        if (got == 0) return content;
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            return failed(errno);
+        }
+        content.append(buffer, static_cast<std::size_t>(got));
         if (content.size() > max_bytes) {
             *error = path + ": larger than " + std::to_string(max_bytes) + " bytes";
             return std::nullopt;
         }
     }
-    return content;
 }
 
 }  // namespace ecomm

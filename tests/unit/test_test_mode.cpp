@@ -77,6 +77,7 @@ class TestModeTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(blanksBeforeTheColonKeepTheHeaders);
     CPPUNIT_TEST(oneLeadingSpaceIsRemoved);
     CPPUNIT_TEST(simpleSignatureOverTwoSpacesVerifies);
+    CPPUNIT_TEST(folderIsRefused);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -238,6 +239,18 @@ public:
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.err, 0, r.status);
         const std::string detail = rule_of(r.json, "authentication")["detail"].get<std::string>();
         CPPUNIT_ASSERT_MESSAGE(detail, detail.find("dkim=pass (d=e.example.edu") != std::string::npos);
+    }
+
+    // A folder opens but cannot be read (EISDIR): refused like a missing file, not an empty message.
+    void folderIsRefused()
+    {
+        TempDir dir;
+        TestModeOptions o;
+        o.message_path = dir.path();
+        o.client_ip = "203.0.113.9";
+        const Run r = run(base_snapshot(), o);
+        CPPUNIT_ASSERT_EQUAL(2, r.status);
+        CPPUNIT_ASSERT_MESSAGE(r.err, r.err.find(": cannot read: Is a directory") != std::string::npos);
     }
 };
 
