@@ -187,11 +187,12 @@ void report_redis(const ecomm::MainConfig& config)
     }
 }
 
-// startup_problems() as diagnostics of the config file: FILE:LINE: text.
-ecomm::Diagnostics startup_diagnostics(const ecomm::MainConfig& config)
+// startup_problems() as diagnostics of the config file: FILE:LINE: text (FILE: text for -p's
+// socket, which is on no line of it).
+ecomm::Diagnostics startup_diagnostics(const ecomm::MainConfig& config, const std::optional<std::string>& socket)
 {
     ecomm::Diagnostics diagnostics;
-    for (const auto& problem : ecomm::startup_problems(config))
+    for (const auto& problem : ecomm::startup_problems(config, socket))
         diagnostics.push_back(ecomm::Diagnostic{ecomm::Diagnostic::Severity::error, config.path,
                                                 config.line_of("milter", problem.key), problem.text});
     return diagnostics;
@@ -224,7 +225,7 @@ int check_config(const CommandLine& line)
     const auto socket = ecomm::parse_socket_spec(line.socket.value_or(config.socket));
     if (!socket.spec) report(line.socket ? 0 : config.line_of("milter", "socket"), socket.error);
     // The daemon looks these up only as it starts: a typo would pass the check and fail the start.
-    for (const auto& problem : startup_diagnostics(config)) report(problem.line, problem.message);
+    for (const auto& problem : startup_diagnostics(config, line.socket)) report(problem.line, problem.message);
     return failed ? 1 : 0;
 }
 
@@ -241,12 +242,13 @@ int run_test(const CommandLine& line)
 
 // The first of startup_problems() in the config file, as FILE:LINE: text; none when there is
 // none, or when the file has errors of its own (load_snapshot reports those).
-std::optional<std::string> first_startup_problem(const std::string& config_path)
+std::optional<std::string> first_startup_problem(const std::string& config_path,
+                                                 const std::optional<std::string>& socket)
 {
     ecomm::Diagnostics diagnostics;
     const ecomm::MainConfig config = ecomm::load_main_config(config_path, diagnostics);
     if (ecomm::has_errors(diagnostics)) return std::nullopt;
-    const auto problems = startup_diagnostics(config);
+    const auto problems = startup_diagnostics(config, socket);
     if (problems.empty()) return std::nullopt;
     return problems.front().to_string();
 }
@@ -264,7 +266,7 @@ int run_daemon(const CommandLine& line)
 
     // What the daemon looks up only as it starts is checked before the snapshot is built, which
     // opens the counter table: a daemon that cannot start must not touch it.
-    if (const auto problem = first_startup_problem(options.config_path)) {
+    if (const auto problem = first_startup_problem(options.config_path, options.socket)) {
         ecomm::log::error(*problem);
         return 1;
     }

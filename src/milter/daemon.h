@@ -22,13 +22,16 @@ struct DaemonOptions {
     std::optional<std::string> socket;  // -p: overrides the config's socket
 };
 
-// What -n can check of the settings the daemon uses only as it starts: the user and socket group
-// exist and the pid file's folder does. Each problem as its [milter] key and what is wrong.
+// What -n can check of the settings the daemon uses only as it starts: a unix socket's folder
+// exists (the socket of -p instead of the file's when given), the user and socket group exist
+// and the pid file's folder does. Each problem as its [milter] key (empty for -p's socket) and
+// what is wrong.
 struct StartupProblem {
     std::string key;
     std::string text;
 };
-std::vector<StartupProblem> startup_problems(const MainConfig& config);
+std::vector<StartupProblem> startup_problems(const MainConfig& config,
+                                             const std::optional<std::string>& socket_override = std::nullopt);
 
 // Blocks SIGUSR1 in the calling thread, and so in every thread it starts: called first thing,
 // before the configuration is loaded, a reload asked for while the daemon starts (systemd's

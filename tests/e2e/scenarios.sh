@@ -344,6 +344,18 @@ scenario_check_config() {
     # The daemon itself refuses to start on it, with the same FILE:LINE, before touching anything.
     exits_non_zero "$out" "the daemon on an unknown user" "$ECOMM_MILTER" -f -c "$typo"
     assert_matches "$out" 'typo\.conf:[0-9]+: unknown user "no-such-user-e2e"' "i: the daemon names the user's FILE:LINE"
+    # A unix socket in a folder that does not exist: the same, where libmilter would have failed
+    # only after the counter table was opened, without FILE:LINE. With -p, -p's socket counts.
+    local nosock=$E2E_DIR/milter/nosock.conf missing=$E2E_DIR/no-such-socket-folder
+    sed -e "s|^socket = .*|socket = unix:$missing/m.sock|" "$E2E_MILTER_CONF" >"$nosock"
+    exits_non_zero "$out" "-n on a missing socket folder" "$ECOMM_MILTER" -n -c "$nosock"
+    assert_matches "$out" "nosock\\.conf:[0-9]+: the socket directory .*/no-such-socket-folder does not exist" \
+        "i: -n names the socket folder's FILE:LINE"
+    exits_non_zero "$out" "the daemon on a missing socket folder" "$ECOMM_MILTER" -f -c "$nosock"
+    assert_matches "$out" "nosock\\.conf:[0-9]+: the socket directory .*/no-such-socket-folder does not exist" \
+        "i: the daemon names the socket folder's FILE:LINE"
+    exits_non_zero "$out" "-n -p on a missing socket folder" "$ECOMM_MILTER" -n -c "$E2E_MILTER_CONF" -p "unix:$missing/m.sock"
+    assert_matches "$out" "the socket directory .*/no-such-socket-folder does not exist" "i: -n checks -p's socket folder"
 }
 
 # The milter must stop cleanly on SIGTERM (and, in the sanitizer build, without reports).

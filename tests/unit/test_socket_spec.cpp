@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "milter/daemon.h"
 #include "milter/glue.h"
 #include "milter/socket_spec.h"
 #include "temp_files.h"
@@ -78,6 +79,7 @@ class SocketSpecTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(live_listener_is_detected);
     CPPUNIT_TEST(regular_file_is_refused);
     CPPUNIT_TEST(data_replies_over_tcp);
+    CPPUNIT_TEST(missing_socket_folder_is_a_startup_problem);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -210,6 +212,35 @@ public:
         CPPUNIT_ASSERT(!check.ok);
         CPPUNIT_ASSERT(mentions(check.error, "is not a socket"));
         CPPUNIT_ASSERT(std::filesystem::exists(path));
+    }
+
+    // -n and the daemon's start check a unix socket's folder (the daemon before it opens the
+    // counter table), -p's socket instead of the file's, and a TCP socket not at all.
+    void missing_socket_folder_is_a_startup_problem()
+    {
+        ecomm::test::TempDir dir;
+        ecomm::MainConfig config;
+        config.socket = "unix:" + dir.path("no-such-folder/m.sock");
+        auto problems = ecomm::startup_problems(config);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, problems.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("socket"), problems[0].key);
+        CPPUNIT_ASSERT_EQUAL("the socket directory " + dir.path("no-such-folder") + " does not exist",
+                             problems[0].text);
+
+        // -p's socket is on no line of the file: no key.
+        problems = ecomm::startup_problems(config, "unix:/no-such-folder-either/m.sock");
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, problems.size());
+        CPPUNIT_ASSERT_EQUAL(std::string(), problems[0].key);
+        CPPUNIT_ASSERT(mentions(problems[0].text, "/no-such-folder-either does not exist"));
+        CPPUNIT_ASSERT(ecomm::startup_problems(config, "unix:" + dir.path("m.sock")).empty());
+        CPPUNIT_ASSERT(ecomm::startup_problems(config, "inet:8891@127.0.0.1").empty());
+
+        config.socket = dir.path("m.sock");  // a bare path is a unix socket too
+        CPPUNIT_ASSERT(ecomm::startup_problems(config).empty());
+        config.socket = "inet:8891@127.0.0.1";
+        CPPUNIT_ASSERT(ecomm::startup_problems(config).empty());
+        config.socket = "unix:relative/m.sock";  // refused by the spec check, not here
+        CPPUNIT_ASSERT(ecomm::startup_problems(config).empty());
     }
 };
 
