@@ -126,7 +126,24 @@ awk '
         gen = field("generation"); match(msg, /\([0-9]+ entries\)/); entries = substr(msg, RSTART + 1, RLENGTH - 10)
     }
     msg == "ecomm-milter stopping" { n["ecomm_milter_stops_total"]++ }
-    msg ~ /^not starting: / { n["ecomm_milter_start_failures_total"]++ }
+    # A start failure: the line startup_failure() or main() logs as the daemon gives up.
+    msg ~ /^not starting: / || msg ~ /^[^ ]+:[0-9]+: unknown (user|group) "/ ||
+    msg ~ /^[^ ]+:[0-9]+: the (pid file.s folder|socket directory) .* does not exist$/ ||
+    msg ~ /^the socket directory .* does not exist$/ || msg ~ /^another process is listening on / ||
+    msg ~ /^cannot listen on / || msg == "ecomm-milter stopping after a libmilter failure" {
+        n["ecomm_milter_start_failures_total"]++
+    }
+    msg ~ /^counter table / || msg ~ /^could not release a rate reservation: / {
+        kind = ""
+        if (msg ~ /: renamed aside to [^ ]+ and rebuilt empty$/) kind = "renamed_aside"
+        else if (msg ~ /: another process rebuilt it so; used as it is$/) kind = "resized_by_other"
+        else if (msg ~ /" failed its check and was cleared$/) kind = "entry_cleared"
+        else if (msg ~ /: a process died holding the counter table lock; /) kind = "lock_holder_died"
+        else if (msg ~ /: [0-9]+ damaged slots cleared$/) kind = "damaged_slots"
+        else if (msg ~ /^counter table [^ ]+ is full: evicted "/) kind = "eviction"
+        else if (msg ~ /^could not release/) kind = "release_failed"
+        if (kind != "") n["ecomm_milter_counter_table_problems_total{kind=\"" kind "\"}"]++
+    }
     msg ~ /^reloaded configuration generation / {
         n["ecomm_milter_reloads_total"]++
         split(msg, w, " "); gen = w[4]; entries = substr(w[5], 2)
@@ -143,7 +160,8 @@ for name in ecomm_milter_decisions_total ecomm_milter_decision_recipients_total 
     ecomm_milter_would_total ecomm_milter_throttled_total ecomm_milter_throttled_milliseconds_total \
     ecomm_milter_bulk_crossings_total ecomm_milter_expired_registrations_total \
     ecomm_milter_expiry_warnings_total ecomm_milter_internal_errors_total \
-    ecomm_milter_counter_outages_total ecomm_milter_counter_recoveries_total ecomm_milter_starts_total \
+    ecomm_milter_counter_outages_total ecomm_milter_counter_recoveries_total \
+    ecomm_milter_counter_table_problems_total ecomm_milter_starts_total \
     ecomm_milter_stops_total ecomm_milter_start_failures_total ecomm_milter_reloads_total \
     ecomm_milter_reload_failures_total ecomm_milter_config_generation ecomm_milter_registry_entries; do
     metric "$work/expected.prom" "$name" >"$work/want"
@@ -180,7 +198,12 @@ check_value "$out" 'ecomm_milter_reload_failures_total' 1
 check_value "$out" 'ecomm_milter_starts_total' 5
 check_value "$out" 'ecomm_milter_counter_outages_total' 3
 check_value "$out" 'ecomm_milter_counter_recoveries_total' 3
-check_value "$out" 'ecomm_milter_start_failures_total' 1
+# Every way the daemon failed to start in the sample, and the libmilter failure at stop.
+check_value "$out" 'ecomm_milter_start_failures_total' 7
+check_value "$out" 'ecomm_milter_counter_table_problems_total{kind="renamed_aside"}' 2
+for kind in resized_by_other entry_cleared lock_holder_died damaged_slots eviction release_failed; do
+    check_value "$out" "ecomm_milter_counter_table_problems_total{kind=\"$kind\"}" 1
+done
 
 # 5. Hand-made hostile lines: a from= and a file name that contain field-like text, an IPv6
 # client, a space-padded day, a line cut off mid-detail, other programs' lines, and the copy of
@@ -193,6 +216,8 @@ Nov  9 08:00:03 mx1 opendkim[12]: 3F2A1AB0003: action=reject rule=registration c
 Nov  9 08:00:03 mx1 ecomm-milter[77]: ecomm-milter[77]: 3F2A1AB0002: action=tempfail rule=rate class=registered sender=newsletter client=mail.example.net[192.0.2.1] from=<nl42-1@news.example.edu> rcpts=1 detail="30 in the last minute, limit 30 (sender:newsletter), retry in 49 s"
 Nov  9 08:00:04 mx1 postfix/cleanup[5]: 3F2A1AB0001: milter-reject: END-OF-MESSAGE from mail.example.net[2001:db8::25]: internal error in eom: x; ecomm-milter stopping
 2026-11-09T08:00:05Z mx1 ecomm-milter[77]: ecomm-milter stopping
+Nov  9 08:00:06 mx1 ecomm-milter[77]: 3F2A1AB0004: action=reject rule=registration class=impersonation sender=- client=a[192.0.2.9] from="<\"not starting: x\"@b.example>" rcpts=1 detail="counter table /x is full: evicted \"y\""
+Nov  9 08:00:07 mx1 postfix/smtpd[5]: warning: cannot listen on inet:8891; counter table /x: 2 damaged slots cleared
 EOF
 hout=$work/hostile.prom
 run_mtail "$hostile" "$hout" || { fail "mtail --one_shot reads the hostile lines"; show "$hout.err"; }
@@ -203,7 +228,9 @@ check_value "$hout" 'ecomm_milter_stops_total' 1
 check_absent "$hout" ecomm_milter_expired_registrations_total
 check_absent "$hout" ecomm_milter_throttled_total
 check_absent "$hout" ecomm_milter_internal_errors_total
-if [ "$(metric "$hout" ecomm_milter_decisions_total | wc -l)" -eq 2 ]; then
+check_value "$hout" 'ecomm_milter_start_failures_total' 0
+check_absent "$hout" ecomm_milter_counter_table_problems_total
+if [ "$(metric "$hout" ecomm_milter_decisions_total | wc -l)" -eq 3 ]; then
     pass "other programs' lines are not counted"
 else
     fail "other programs' lines are not counted"
