@@ -20,9 +20,15 @@ struct CampaignStatus {
     const CampaignEntryView* entry = nullptr;
     std::uint64_t audience = 0;
     bool over_threshold = false;
-    bool held = false;
-    std::optional<std::string> send_after;  // the local time it may be sent, when held
+    bool rule_fires = false;      // over the threshold during business hours
+    bool held = false;            // ... and the milter enforces an action that holds it
+    bool would_be_held = false;   // ... but the milter only monitors
+    std::optional<std::string> send_after;  // the local time it may be sent, when (would be) held
 };
+
+// Whether the bulk-hours action keeps a campaign from going now: tempfail defers it (the MTA
+// tries again) and reject refuses it (the sender must); any other action lets it through.
+bool holds(Action action) { return action == Action::tempfail || action == Action::reject; }
 
 std::vector<const RateEntryView*> sorted_rates(const CounterView& view)
 {
@@ -45,8 +51,11 @@ std::vector<CampaignStatus> campaign_statuses(const CounterView& view, SystemTim
         status.entry = &campaign;
         status.audience = std::max(campaign.estimate, campaign.declared);
         status.over_threshold = status.audience > settings.bulk_threshold;
-        status.held = status.over_threshold && hours.open;
-        if (status.held && hours.closes_at) status.send_after = format_local_time(*hours.closes_at, settings.time_zone);
+        status.rule_fires = status.over_threshold && hours.open;
+        const bool kept = status.rule_fires && holds(settings.bulk_action);
+        status.held = kept && !settings.monitor;
+        status.would_be_held = kept && settings.monitor;
+        if (kept && hours.closes_at) status.send_after = format_local_time(*hours.closes_at, settings.time_zone);
         statuses.push_back(std::move(status));
     }
     std::sort(statuses.begin(), statuses.end(), [](const CampaignStatus& a, const CampaignStatus& b) {
@@ -105,10 +114,15 @@ std::string fill_line(const CounterView& view)
     return out.str();
 }
 
-std::string campaign_state_text(const CampaignStatus& status)
+std::string campaign_state_text(const CampaignStatus& status, const StatsSettings& settings)
 {
-    if (status.held && status.send_after) return "held: may be sent from " + *status.send_after;
-    if (status.held) return "held: business hours do not end in the next " + std::to_string(kMaxBusinessDaysAhead) + " days";
+    const std::string no_end =
+        "business hours do not end in the next " + std::to_string(kMaxBusinessDaysAhead) + " days";
+    if (status.held) return "held: " + (status.send_after ? "may be sent from " + *status.send_after : no_end);
+    if (status.would_be_held)
+        return "would be held (monitor): " + (status.send_after ? "may be sent from " + *status.send_after : no_end);
+    if (status.rule_fires)
+        return "over threshold, not held ([actions] bulk-hours = " + std::string(to_string(settings.bulk_action)) + ")";
     if (status.over_threshold) return "over threshold, not held (outside business hours)";
     return "-";
 }
@@ -162,7 +176,7 @@ std::string format_stats_text(const CounterView& view, SystemTime now, const Sta
         for (const CampaignStatus& status : campaigns)
             rows.push_back({printable(status.entry->key), printable(status.entry->sender),
                             std::to_string(status.entry->estimate), std::to_string(status.entry->declared),
-                            std::to_string(status.audience), campaign_state_text(status)});
+                            std::to_string(status.audience), campaign_state_text(status, settings)});
         out << render_table(rows, {false, false, true, true, true, false});
     }
     return out.str();
@@ -203,6 +217,7 @@ std::string format_stats_json(const CounterView& view, SystemTime now, const Sta
             {"audience", status.audience},
             {"threshold", settings.bulk_threshold},
             {"held", status.held},
+            {"would_be_held", status.would_be_held},
             {"send_after", status.send_after ? Json(*status.send_after) : Json(nullptr)},
         });
     }

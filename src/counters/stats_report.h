@@ -3,14 +3,17 @@
 // CounterView and the time, never touches the table, so tests pin both.
 //
 // Senders are listed busiest first (messages in the last minute, then key); campaigns largest
-// audience first. A campaign is "held" when its audience, max(estimate, declared), exceeds the
-// bulk threshold while business hours are open, which is exactly when the bulk-hours rule defers
-// it (IV.B.3.c.iv); the report then says the local time from which it may be sent.
+// audience first. The bulk-hours rule (IV.B.3.c.iv) fires for a campaign whose audience,
+// max(estimate, declared), exceeds the bulk threshold while business hours are open. It is
+// "held" then only when the rule's action keeps it from going (tempfail defers it, reject
+// refuses it) and the milter enforces: in monitor mode it "would be held", and with another
+// action (tag, say) it goes. For a held campaign the report says when it may be sent.
 #pragma once
 #include <cstdint>
 #include <string>
 
 #include "counters/counter_store.h"
+#include "policy/action.h"
 #include "policy/business_hours.h"
 
 namespace ecomm {
@@ -20,6 +23,8 @@ struct StatsSettings {
     std::uint64_t bulk_threshold = 15000; // [bulk] threshold
     BusinessHours business_hours;         // [bulk] business_days, business_hours, holidays
     std::string time_zone = "UTC";        // [policy] time_zone
+    bool monitor = false;                 // [milter] mode = monitor: the milter holds nothing
+    Action bulk_action = Action::tempfail;  // [actions] bulk-hours
 };
 
 // The human report: table location and fill, one line per sender, one per campaign.
@@ -29,8 +34,9 @@ std::string format_stats_text(const CounterView& view, SystemTime now, const Sta
 // {"table": {"location", "rate_slots", "rate_used", "campaign_slots", "campaign_used", "evictions"},
 //  "senders": [{"key", "in_last_minute", "pending", "total", "last_used"}],
 //  "campaigns": [{"key", "sender", "estimate", "declared", "audience", "threshold", "held",
-//                 "send_after" (the local time, or null when not held or when business hours
-//                 do not end within kMaxBusinessDaysAhead days)}]}
+//                 "would_be_held" (monitor mode), "send_after" (the local time, or null when
+//                 neither held nor would be, or when business hours do not end within
+//                 kMaxBusinessDaysAhead days)}]}
 // Times are ISO 8601 UTC ("2026-03-02T15:04:05Z"). Bytes that are not UTF-8 (a key cut inside a
 // character, a raw header value) come out as U+FFFD rather than failing the whole document.
 std::string format_stats_json(const CounterView& view, SystemTime now, const StatsSettings& settings);

@@ -4,8 +4,8 @@
 // the table is; as text, or as JSON with --json. --reset KEY forgets one sender's rate or one
 // campaign (say, after a registry change).
 //
-// The configuration gives the table's path, and the threshold and business hours that decide
-// "held". A missing table is reported, never created: the milter owns it. Opening a table whose
+// The configuration gives the table's path, and the threshold, business hours, mode and
+// [actions] bulk-hours that decide "held". A missing table is reported, never created: the milter owns it. Opening a table whose
 // slot counts differ from the ones asked for rebuilds it empty, so before opening, the file's own
 // header is read: a table of this format is opened with the slot counts it has (a [counters]
 // change the milter has not picked up yet must not cost the live counters), and a file that is not
@@ -144,6 +144,9 @@ ecomm::StatsSettings stats_settings(const ecomm::MainConfig& config)
     settings.bulk_threshold = config.bulk_threshold > 0 ? static_cast<std::uint64_t>(config.bulk_threshold) : 0;
     settings.business_hours = config.business_hours;
     settings.time_zone = config.time_zone;
+    // What the milter does to a campaign the rule fires for: in monitor mode, nothing.
+    settings.monitor = config.monitor;
+    settings.bulk_action = config.action_for("bulk-hours");
     return settings;
 }
 

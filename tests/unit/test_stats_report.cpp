@@ -98,6 +98,8 @@ class StatsReportTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(emptyTable);
     CPPUNIT_TEST(hostileKeysStayPrintableAndValidJson);
     CPPUNIT_TEST(isoTimesAreUtcToTheSecond);
+    CPPUNIT_TEST(monitorModeHoldsNothing);
+    CPPUNIT_TEST(onlyActionsThatKeepTheMailHold);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -194,7 +196,7 @@ public:
 
         CPPUNIT_ASSERT(doc["campaigns"].is_array());
         const auto& c = doc["campaigns"][1];
-        CPPUNIT_ASSERT_EQUAL(std::size_t{8}, c.size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{9}, c.size());
         CPPUNIT_ASSERT_EQUAL(std::string("list:small.example.edu"), c["key"].get<std::string>());
         CPPUNIT_ASSERT_EQUAL(std::string("cvent"), c["sender"].get<std::string>());
         CPPUNIT_ASSERT(c["estimate"].is_number_unsigned());
@@ -203,6 +205,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{120}, c["audience"].get<std::uint64_t>());
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{15000}, c["threshold"].get<std::uint64_t>());
         CPPUNIT_ASSERT(c["held"].is_boolean());
+        CPPUNIT_ASSERT(c["would_be_held"].is_boolean());
         CPPUNIT_ASSERT(c.contains("send_after"));
         CPPUNIT_ASSERT(c["send_after"].is_null());
         CPPUNIT_ASSERT(doc["campaigns"][0]["send_after"].is_string());
@@ -311,6 +314,47 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("2026-03-04T17:00:00Z"),
                              format_utc_iso8601(kWednesdayMorning + milliseconds{999}));
         CPPUNIT_ASSERT_EQUAL(std::string("1970-01-01T00:00:00Z"), format_utc_iso8601(SystemTime{}));
+    }
+
+    // mode = monitor: the milter logs what it would do and defers nothing.
+    void monitorModeHoldsNothing()
+    {
+        StatsSettings s = settings();
+        s.monitor = true;
+        const auto doc = json_of(sample_view(kWednesdayMorning), kWednesdayMorning, s);
+        const auto& big = doc["campaigns"][0];
+        CPPUNIT_ASSERT_EQUAL(false, big["held"].get<bool>());
+        CPPUNIT_ASSERT_EQUAL(true, big["would_be_held"].get<bool>());
+        const std::string closes = format_local_time(utc(2026y / March / 5, hours{0}), kZone);
+        CPPUNIT_ASSERT_EQUAL(closes, big["send_after"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(false, doc["campaigns"][1]["would_be_held"].get<bool>());
+
+        const std::string text = format_stats_text(sample_view(kWednesdayMorning), kWednesdayMorning, s);
+        CPPUNIT_ASSERT(contains(text, "would be held (monitor): may be sent from " + closes));
+        CPPUNIT_ASSERT(!contains(text, " held: may be sent"));
+    }
+
+    // [actions] bulk-hours: tempfail defers and reject refuses the campaign; tag lets it go.
+    void onlyActionsThatKeepTheMailHold()
+    {
+        StatsSettings s = settings();
+        s.bulk_action = Action::tag;
+        const auto tagged = json_of(sample_view(kWednesdayMorning), kWednesdayMorning, s);
+        CPPUNIT_ASSERT_EQUAL(false, tagged["campaigns"][0]["held"].get<bool>());
+        CPPUNIT_ASSERT_EQUAL(false, tagged["campaigns"][0]["would_be_held"].get<bool>());
+        CPPUNIT_ASSERT(tagged["campaigns"][0]["send_after"].is_null());
+        const std::string text = format_stats_text(sample_view(kWednesdayMorning), kWednesdayMorning, s);
+        CPPUNIT_ASSERT(contains(text, "over threshold, not held ([actions] bulk-hours = tag)"));
+        CPPUNIT_ASSERT(!contains(text, "held:"));
+        // Nor does monitor mode make a tag hold.
+        s.monitor = true;
+        CPPUNIT_ASSERT_EQUAL(false, json_of(sample_view(kWednesdayMorning), kWednesdayMorning, s)["campaigns"][0]
+                                        ["would_be_held"].get<bool>());
+
+        s = settings();
+        s.bulk_action = Action::reject;
+        CPPUNIT_ASSERT_EQUAL(true, json_of(sample_view(kWednesdayMorning), kWednesdayMorning, s)["campaigns"][0]
+                                       ["held"].get<bool>());
     }
 };
 
