@@ -27,6 +27,14 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// The store works but had no capacity for this call in time (every pooled Redis connection
+// stayed busy): local contention, not an outage. A caller that has no use for the difference
+// catches CounterError.
+class CounterBusy : public CounterError {
+public:
+    using CounterError::CounterError;
+};
+
 struct RateLimit {
     int per_minute = 30;  // messages in any 60 seconds (to the second); 0: no limit
     int burst = 0;        // > 0: also at most burst messages within burst*60/per_minute seconds

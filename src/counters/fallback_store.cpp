@@ -7,6 +7,12 @@
 
 namespace ecomm {
 
+namespace {
+
+constexpr std::chrono::minutes kBusyLogInterval{1};
+
+}  // namespace
+
 FallbackStore::FallbackStore(std::shared_ptr<CounterStore> shared, std::shared_ptr<CounterStore> local,
                              FallbackOptions options)
     : shared_(std::move(shared)), local_(std::move(local)), options_(std::move(options))
@@ -23,6 +29,10 @@ auto FallbackStore::guarded(Call&& call, Fallback&& fallback)
         auto result = call(*shared_);
         if (in_outage_.load(std::memory_order_relaxed)) shared_answered();
         return result;
+    } catch (const CounterBusy& error) {
+        shared_busy(error.what());
+        if (!local_) throw;
+        return fallback(*local_);
     } catch (const CounterError& error) {
         shared_failed(error.what());
         if (!local_) throw;
@@ -54,6 +64,20 @@ void FallbackStore::shared_answered()
     outage_calls_ = 0;
 }
 
+// Contention, not an outage: at most one line a minute, however busy the pool stays.
+void FallbackStore::shared_busy(const std::string& reason)
+{
+    const std::lock_guard guard(mutex_);
+    ++busy_calls_;
+    const auto now = std::chrono::steady_clock::now();
+    if (busy_logged_ != std::chrono::steady_clock::time_point{} && now - busy_logged_ < kBusyLogInterval) return;
+    options_.warn("counters: " + reason + ": " + (local_ ? "counted in the local table" : "answered with on_error") +
+                  ", not an outage (" + std::to_string(busy_calls_) + (busy_calls_ == 1 ? " such call" : " such calls") +
+                  " since the last such line; redis_connections may be too small)");
+    busy_logged_ = now;
+    busy_calls_ = 0;
+}
+
 RateDecision FallbackStore::reserve(std::string_view key, const RateLimit& limit, SystemTime now)
 {
     return guarded([&](CounterStore& store) { return store.reserve(key, limit, now); },
@@ -75,6 +99,8 @@ void FallbackStore::settle(const RateReservation& reservation, SystemTime now, S
     try {
         ((*shared_).*step)(reservation, now);
         if (in_outage_.load(std::memory_order_relaxed)) shared_answered();
+    } catch (const CounterBusy& error) {
+        shared_busy(error.what());
     } catch (const CounterError& error) {
         shared_failed(error.what());
     }

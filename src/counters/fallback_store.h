@@ -5,6 +5,10 @@
 // it cost; a call during the pool's backoff fails at once, so no message waits for Redis longer
 // than one timeout.
 //
+// A call that finds no free shared-store connection in time (CounterBusy: the pool is too small
+// for the load, the server is fine) is answered the same way but starts no outage; it is logged
+// at most once a minute, with how many such calls there were.
+//
 // A reservation remembers which store counted it (RateReservation::local), and its commit or
 // release goes there. A commit or release that fails on the shared store is logged and dropped,
 // never thrown: the message stays counted as reserved, which errs on the side of the limit, and
@@ -55,6 +59,7 @@ private:
     void settle(const RateReservation& reservation, SystemTime now, SettleStep step);
     void shared_failed(const std::string& reason);
     void shared_answered();
+    void shared_busy(const std::string& reason);
 
     std::shared_ptr<CounterStore> shared_;
     std::shared_ptr<CounterStore> local_;
@@ -63,6 +68,8 @@ private:
     std::mutex mutex_;                    // the outage's start and count, and its two log lines
     std::chrono::steady_clock::time_point outage_start_{};
     std::uint64_t outage_calls_ = 0;      // calls the shared store failed during this outage
+    std::chrono::steady_clock::time_point busy_logged_{};  // the last CounterBusy line
+    std::uint64_t busy_calls_ = 0;        // CounterBusy calls since that line
 };
 
 }  // namespace ecomm

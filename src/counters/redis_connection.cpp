@@ -230,6 +230,8 @@ struct RedisConnection::Context {
     {
         if (broken) fail("connection is broken");
         if (arguments.empty()) throw CounterError("redis " + address.to_string() + ": empty command");
+        // A command sent with no time left would run on the server and still fail here.
+        if (Clock::now() >= deadline) fail(step + " timed out after " + std::to_string(timeout.count()) + " ms (not sent)");
         std::vector<const char*> pointers;
         std::vector<size_t> lengths;
         pointers.reserve(arguments.size());

@@ -69,8 +69,8 @@ RedisPool::Lease RedisPool::lease(Clock::time_point deadline)
         }
         if (open_ < options_.max_connections) break;
         if (now >= deadline)
-            throw CounterError(describe() + ": no free connection within " + milliseconds_text(options_.connect.timeout) +
-                               " (all " + std::to_string(options_.max_connections) + " in use)");
+            throw CounterBusy(describe() + ": no free connection within " + milliseconds_text(options_.connect.timeout) +
+                              " (all " + std::to_string(options_.max_connections) + " in use)");
         returned_.wait_until(lock, deadline);
     }
 
@@ -92,11 +92,8 @@ RedisPool::Lease RedisPool::lease(Clock::time_point deadline)
     };
     std::unique_ptr<RedisConnection> connection;
     try {
-        // Connecting gets what is left of the deadline (at least 1 ms: the attempt is the probe).
-        RedisConnectOptions connect = options_.connect;
-        connect.timeout = std::max(std::chrono::milliseconds(1),
-                                   std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()));
-        connection = options_.connector(connect);
+        // Connecting gets the whole timeout: a wait for a slot that just freed must not starve it.
+        connection = options_.connector(options_.connect);
         if (!connection) throw CounterError(describe() + ": no connection made");
     } catch (const CounterError&) {
         undo(true);

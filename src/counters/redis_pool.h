@@ -3,7 +3,8 @@
 // belong to the pool, not to threads: a thread leases one for a few commands and gives it back.
 //
 // - At most max_connections are open; a lease waits for a free one at most the timeout, then
-//   throws CounterError (a pool that is too small looks like a slow Redis, never like a hang).
+//   throws CounterBusy (a pool that is too small is local contention, not a Redis outage, and
+//   never a hang). A connect gets its own full timeout.
 // - A lease whose connection broke is closed, not returned.
 // - After a failed connect the pool is "down" for a backoff (min_backoff, doubling up to
 //   max_backoff) during which lease() throws CounterError at once, without touching the network:
@@ -57,10 +58,10 @@ public:
         bool probe_;                // the one reconnect attempt after a backoff
     };
 
-    // Throws CounterError: down (backing off), no free connection within the timeout, or the
-    // connect failed (which starts or extends the backoff).
+    // Throws CounterError: down (backing off), or the connect failed (which starts or extends
+    // the backoff); CounterBusy: no free connection within the timeout.
     Lease lease();
-    // The same, waiting and connecting only until deadline (a caller's whole-call deadline).
+    // The same, waiting for a free connection only until deadline.
     Lease lease(std::chrono::steady_clock::time_point deadline);
 
     // A command's failure on a leased connection (CounterError from RedisConnection) also starts

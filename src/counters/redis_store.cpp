@@ -1,5 +1,5 @@
 // RedisStore (redis_store.h): each CounterStore call leases a pooled connection and runs one
-// script (or, for view and reset, a few plain commands), all within one deadline. A script is
+// script (or, for view and reset, a few plain commands) within one deadline from the lease. A script is
 // loaded the first time the store needs it; its SHA1, the same for every connection and server,
 // is kept here. A connection failure reports the outage to the pool, so that the next calls
 // fail at once until its backoff has passed; a bad reply or a script error on a working server
@@ -217,15 +217,14 @@ struct RedisStore::State {
     }
 
     // Runs operation(RedisConnection&, Deadline) on a leased connection; only CounterError
-    // leaves. One deadline covers the whole call: waiting for a connection, connecting, loading
-    // a script and running it, so that no message waits longer than the timeout for Redis.
+    // leaves. The wait for a free connection and the commands each get the whole timeout: a
+    // command sent late would be counted by Redis and still fail here.
     template <typename Operation>
     auto leased(Operation&& operation)
     {
-        const Deadline deadline = Clock::now() + options.pool.connect.timeout;
         try {
-            RedisPool::Lease lease = pool->lease(deadline);
-            return operation(*lease, deadline);
+            RedisPool::Lease lease = pool->lease(per_command());
+            return operation(*lease, per_command());
         } catch (const CounterError&) {
             throw;
         } catch (const std::exception& e) {

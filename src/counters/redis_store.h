@@ -21,12 +21,14 @@
 // arguments are not used. Without it (tests) they use `now`, so the limits' edges can be tested
 // to the millisecond.
 //
-// One deadline, [counters] redis_timeout from the start of the call, bounds each of reserve,
-// commit, release and add_to_campaign as a whole: waiting for a pooled connection, connecting,
-// loading a script and running it. view and reset, for ecomm-milter-stats, give each command its
-// own timeout instead (a large key space takes several).
+// [counters] redis_timeout bounds each step of reserve, commit, release and add_to_campaign:
+// the wait for a free pooled connection, connecting, and then loading and running the script
+// (one deadline from the moment the connection is in hand, so that a wait for the pool never
+// shortens a command Redis will run anyway). view and reset, for ecomm-milter-stats, give each
+// command its own timeout instead (a large key space takes several).
 //
-// Every failure (Redis away, slow, a script error) throws CounterError; FallbackStore decides.
+// Every failure (Redis away, slow, a script error) throws CounterError; no free connection in
+// time throws CounterBusy (the pool is too small, Redis is fine). FallbackStore decides.
 #pragma once
 #include <memory>
 #include <string>

@@ -35,6 +35,7 @@ std::shared_ptr<CounterStore> private_table()
 class SwitchableStore final : public CounterStore {
 public:
     std::atomic<bool> down{false};
+    std::atomic<bool> busy{false};  // fails as a pool with no free connection does
     std::atomic<int> calls{0};
 
     RateDecision reserve(std::string_view key, const RateLimit& limit, SystemTime now) override
@@ -75,6 +76,7 @@ private:
     {
         ++calls;
         if (down) throw CounterError("redis 127.0.0.1:6379: connection refused");
+        if (busy) throw CounterBusy("redis 127.0.0.1:6379 db 0: no free connection within 100 ms (all 8 in use)");
     }
     std::shared_ptr<CounterStore> inner_ = private_table();
 };
@@ -129,6 +131,8 @@ class FallbackStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(campaignsFallBackToo);
     CPPUNIT_TEST(resetForgetsInBothStores);
     CPPUNIT_TEST(concurrentFailuresLogOneOutage);
+    CPPUNIT_TEST(busyPoolFallsBackWithoutAnOutage);
+    CPPUNIT_TEST(busyPoolWithOnErrorThrows);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -295,6 +299,42 @@ private:
     std::shared_ptr<SwitchableStore> shared_;
     std::shared_ptr<CounterStore> local_;
     std::unique_ptr<Log> log_;
+
+    // No free connection is local contention: answered as in an outage (the local table), but
+    // no outage starts, nothing ends one, and one line stands for a minute of them.
+    void busyPoolFallsBackWithoutAnOutage()
+    {
+        FallbackStore store(shared_, local_, log_->options(true));
+        const RateReservation in_shared = *store.reserve("sender:a", kThirty, kT0).reservation;
+        shared_->busy = true;
+        for (int i = 0; i < 5; ++i) {
+            const RateDecision decision = store.reserve("sender:a", kThirty, kT0);
+            CPPUNIT_ASSERT(decision.reservation && decision.reservation->local);
+            CPPUNIT_ASSERT(!store.in_outage());
+        }
+        store.commit(in_shared, kT0);  // dropped, as while away, but still no outage
+        CPPUNIT_ASSERT(!store.in_outage());
+        CPPUNIT_ASSERT_EQUAL(5, in_window(*local_, "sender:a", kT0));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, log_->warnings.size());
+        CPPUNIT_ASSERT_MESSAGE(log_->warnings[0],
+                               log_->warnings[0].find("no free connection within 100 ms (all 8 in use): counted in the "
+                                                      "local table, not an outage (1 such call") != std::string::npos);
+        CPPUNIT_ASSERT(log_->warnings[0].find("unreachable") == std::string::npos);
+
+        shared_->busy = false;
+        CPPUNIT_ASSERT(!store.reserve("sender:a", kThirty, kT0).reservation->local);
+        CPPUNIT_ASSERT(log_->notices.empty());  // nothing was over
+    }
+
+    void busyPoolWithOnErrorThrows()
+    {
+        FallbackStore store(shared_, local_, log_->options(false));
+        shared_->busy = true;
+        CPPUNIT_ASSERT_THROW(store.reserve("sender:a", kThirty, kT0), CounterBusy);
+        CPPUNIT_ASSERT(!store.in_outage());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, log_->warnings.size());
+        CPPUNIT_ASSERT(log_->warnings[0].find("answered with on_error, not an outage") != std::string::npos);
+    }
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(FallbackStoreTest);

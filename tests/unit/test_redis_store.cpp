@@ -5,7 +5,13 @@
 // table that must give the same decision every time.
 #include <cppunit/extensions/HelperMacros.h>
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <ctime>
@@ -48,6 +54,8 @@ constexpr int kPortServerClock = 16374;
 constexpr int kPortRestart = 16375;
 constexpr int kPortScriptError = 16376;
 constexpr int kPortSteppedBack = 16377;
+constexpr int kPortPoolWait = 16378;
+constexpr int kPortPoolBusy = 16379;
 
 // An arbitrary origin on a whole second (not a minute), as in test_sliding_window.
 constexpr std::int64_t kOriginMs = 1'700'000'017'000;
@@ -108,6 +116,142 @@ private:
     std::unique_ptr<RedisConnection> connection_;
 };
 
+// A TCP proxy on an ephemeral loopback port in front of the test's server that holds every
+// command for delay_ms before passing it on (one thread for all connections, so commands queue
+// as they would behind a slow server); replies pass at once.
+class DelayingProxy {
+public:
+    explicit DelayingProxy(int target_port) : target_port_(target_port)
+    {
+        listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in address = loopback(0);
+        socklen_t size = sizeof address;
+        if (listener_ < 0 || bind(listener_, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+            listen(listener_, 16) != 0 || getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size) != 0)
+            throw std::runtime_error("proxy: cannot listen on loopback");
+        port_ = ntohs(address.sin_port);
+        thread_ = std::thread([this] { run(); });
+    }
+    ~DelayingProxy()
+    {
+        stop_ = true;
+        thread_.join();
+        for (const auto& [client, server] : pairs_) {
+            close(client);
+            close(server);
+        }
+        close(listener_);
+    }
+    DelayingProxy(const DelayingProxy&) = delete;
+    DelayingProxy& operator=(const DelayingProxy&) = delete;
+
+    int port() const { return port_; }
+    std::atomic<int> delay_ms{0};
+
+private:
+    static sockaddr_in loopback(int port)
+    {
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        address.sin_port = htons(static_cast<std::uint16_t>(port));
+        return address;
+    }
+
+    // Copies what from is ready to give to to; false when from closed.
+    static bool forward(int from, int to)
+    {
+        char buffer[16384];
+        const ssize_t got = read(from, buffer, sizeof buffer);
+        if (got <= 0) return false;
+        for (ssize_t sent = 0; sent < got;) {
+            const ssize_t n = write(to, buffer + sent, static_cast<size_t>(got - sent));
+            if (n <= 0) return false;
+            sent += n;
+        }
+        return true;
+    }
+
+    void accept_one()
+    {
+        const int client = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (client < 0) return;
+        const int server = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        const sockaddr_in address = loopback(target_port_);
+        if (server < 0 || connect(server, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+            close(client);
+            if (server >= 0) close(server);
+            return;
+        }
+        pairs_.emplace_back(client, server);
+    }
+
+    void run()
+    {
+        while (!stop_) {
+            std::vector<pollfd> fds{{listener_, POLLIN, 0}};
+            for (const auto& [client, server] : pairs_) {
+                fds.push_back({client, POLLIN, 0});
+                fds.push_back({server, POLLIN, 0});
+            }
+            if (poll(fds.data(), fds.size(), 10) <= 0) continue;
+            for (std::size_t i = 0; i < pairs_.size(); ++i) {
+                auto& [client, server] = pairs_[i];
+                bool open = true;
+                if (fds[1 + 2 * i].revents != 0) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
+                    open = forward(client, server);
+                }
+                if (open && fds[2 + 2 * i].revents != 0) open = forward(server, client);
+                if (!open) {  // closed: shut both sides, drop the pair at the next round
+                    shutdown(client, SHUT_RDWR);
+                    shutdown(server, SHUT_RDWR);
+                }
+            }
+            if (fds[0].revents & POLLIN) accept_one();
+        }
+    }
+
+    int target_port_;
+    int listener_ = -1;
+    int port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::vector<std::pair<int, int>> pairs_;  // client, server; only the thread touches them
+    std::thread thread_;
+};
+
+// A store with one pooled connection through proxy, no outage backoff worth waiting for.
+RedisStoreOptions one_connection_through(const DelayingProxy& proxy, std::chrono::milliseconds timeout)
+{
+    RedisStoreOptions options = store_options(proxy.port());
+    options.pool.connect.timeout = timeout;
+    options.pool.max_connections = 1;
+    options.pool.min_backoff = 60s;  // an outage would fail the next call at once
+    options.pool.max_backoff = 60s;
+    return options;
+}
+
+// Runs count reserves of key at once; each thread's outcome: "ok", "busy" or the error.
+std::vector<std::string> reserve_at_once(RedisStore& store, const std::string& key, int count)
+{
+    std::vector<std::string> outcomes(static_cast<std::size_t>(count));
+    std::vector<std::thread> threads;
+    for (int i = 0; i < count; ++i) {
+        threads.emplace_back([&, i] {
+            std::string& outcome = outcomes[static_cast<std::size_t>(i)];
+            try {
+                outcome = store.reserve(key, limit_of(30), at(0)).reservation ? "ok" : "refused";
+            } catch (const CounterBusy&) {
+                outcome = "busy";
+            } catch (const CounterError& error) {
+                outcome = error.what();
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    return outcomes;
+}
+
 RateReservation reserved(const RateDecision& decision)
 {
     CPPUNIT_ASSERT_MESSAGE("expected a reservation", decision.reservation.has_value());
@@ -153,6 +297,8 @@ class RedisStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(server_clock_counts_in_the_servers_second);
     CPPUNIT_TEST(server_away_throws_and_restart_recovers);
     CPPUNIT_TEST(script_error_throws_without_an_outage);
+    CPPUNIT_TEST(waiting_for_a_connection_leaves_the_command_its_whole_timeout);
+    CPPUNIT_TEST(no_free_connection_in_time_is_busy_not_an_outage);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -684,6 +830,40 @@ public:
         CPPUNIT_ASSERT_THROW(store.reserve("bad", limit_of(30), at(0)), CounterError);
         reserved(store.reserve("good", limit_of(30), at(0)));
     }
+
+    // One connection, each command 150 ms, three reserves at once: the third waits 300 ms for
+    // the connection, then still has the whole 400 ms for its command.
+    void waiting_for_a_connection_leaves_the_command_its_whole_timeout()
+    {
+        if (!RedisServer::available()) return skip("redis-server not installed");
+        RedisServer server(kPortPoolWait);
+        DelayingProxy proxy(kPortPoolWait);
+        RedisStore store(one_connection_through(proxy, 400ms));
+        reserved(store.reserve("k", limit_of(30), at(0)));  // loads the script without delay
+        proxy.delay_ms = 150;
+        for (const std::string& outcome : reserve_at_once(store, "k", 3)) CPPUNIT_ASSERT_EQUAL(std::string("ok"), outcome);
+        proxy.delay_ms = 0;
+        CPPUNIT_ASSERT_EQUAL(5, store.reserve("k", limit_of(30), at(0)).in_window);
+    }
+
+    // One connection, each command 150 ms, a 200 ms timeout: of three reserves at once one
+    // cannot have the connection in time. That is CounterBusy, sends nothing and starts no
+    // outage (the next call works at once despite the 60 s backoff).
+    void no_free_connection_in_time_is_busy_not_an_outage()
+    {
+        if (!RedisServer::available()) return skip("redis-server not installed");
+        RedisServer server(kPortPoolBusy);
+        DelayingProxy proxy(kPortPoolBusy);
+        RedisStore store(one_connection_through(proxy, 200ms));
+        reserved(store.reserve("k", limit_of(30), at(0)));
+        proxy.delay_ms = 150;
+        const std::vector<std::string> outcomes = reserve_at_once(store, "k", 3);
+        proxy.delay_ms = 0;
+        CPPUNIT_ASSERT_EQUAL(2L, std::count(outcomes.begin(), outcomes.end(), "ok"));
+        CPPUNIT_ASSERT_EQUAL(1L, std::count(outcomes.begin(), outcomes.end(), "busy"));
+        CPPUNIT_ASSERT_EQUAL(4, store.reserve("k", limit_of(30), at(0)).in_window);
+    }
+
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(RedisStoreTest);
