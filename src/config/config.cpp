@@ -364,6 +364,7 @@ void set_redis_password_file(MainConfig& config, const KeySpec& spec, const KeyV
     config.redis_password.clear();
     if (value.text.empty()) return;
     const std::string path = beside_config(config, value.text);
+    config.redis_password_file = path;  // set even when unreadable: redis_user checks it is given
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         problems.error(value.line, std::string("cannot read ") + spec.key + " " + path + ": " + std::strerror(errno));
@@ -376,8 +377,16 @@ void set_redis_password_file(MainConfig& config, const KeySpec& spec, const KeyV
         problems.error(value.line, std::string(spec.key) + " " + path + ": the first line (the password) is empty");
         return;
     }
-    config.redis_password_file = path;
     config.redis_password = std::move(password);
+}
+
+// Redis authenticates a user only together with a password: a user alone would be dropped.
+void set_redis_user(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
+{
+    config.redis_user = value.text;
+    if (!value.text.empty() && config.redis_password_file.empty())
+        problems.error(value.line, std::string(spec.key) + " '" + value.text +
+                                       "' needs redis_password_file: Redis authenticates a user only with a password");
 }
 
 void set_redis_unavailable(MainConfig& config, const KeySpec& spec, const KeyValue& value, Problems& problems)
@@ -581,7 +590,7 @@ const std::array kKeys{
             "a file whose first line is the Redis password, read at start and reload; empty: no AUTH", false, false,
             set_redis_password_file},
     KeySpec{"counters", "redis_user", "", "the Redis ACL user; empty: AUTH with the password alone", false, false,
-            text_key<&MainConfig::redis_user>},
+            set_redis_user},
     KeySpec{"counters", "redis_timeout", "100",
             "milliseconds one Redis call may take, connecting included (1-10000); mail never waits longer",
             false, false, bounded_int_key<&MainConfig::redis_timeout_ms, 1, 10000>},

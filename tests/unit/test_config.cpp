@@ -428,10 +428,12 @@ public:
         CPPUNIT_ASSERT(defaults.config.redis_fallback_to_table);
         CPPUNIT_ASSERT(defaults.config.redis_password.empty());
 
+        ecomm::test::TempDir secrets;
+        const std::string password_file = secrets.write("redis.pass", "s3cret\n");
         const Loaded good(std::string(kMinimal) +
                           "[counters]\nbackend = redis\nredis_server = [::1]:6380\nredis_database = 3\n"
-                          "redis_prefix = campus:\nredis_user = milter\nredis_timeout = 20\n"
-                          "redis_connections = 4\nredis_unavailable = on_error\n");
+                          "redis_prefix = campus:\nredis_user = milter\nredis_password_file = " + password_file +
+                          "\nredis_timeout = 20\nredis_connections = 4\nredis_unavailable = on_error\n");
         good.expect({});
         CPPUNIT_ASSERT(good.config.counter_backend == MainConfig::CounterBackend::redis);
         CPPUNIT_ASSERT_EQUAL(std::string("[::1]:6380"), good.config.redis_server);
@@ -489,6 +491,17 @@ public:
         CPPUNIT_ASSERT_EQUAL(config + ":4: redis_password_file " + dir.path("empty.pass") +
                                  ": the first line (the password) is empty\n",
                              joined(texts(diagnostics)));
+
+        // A user needs a password: AUTH is sent only with one, so the user would be ignored.
+        Loaded(std::string(kMinimal) + "[counters]\nredis_user = milter\n")
+            .expect({":4: redis_user 'milter' needs redis_password_file: Redis authenticates a user only with a "
+                     "password"});
+        Loaded(std::string(kMinimal) + "[counters]\nredis_user = milter\nredis_password_file =\n")
+            .expect({":4: redis_user 'milter' needs redis_password_file: Redis authenticates a user only with a "
+                     "password"});
+        // An unreadable file is one mistake, reported once.
+        Loaded(std::string(kMinimal) + "[counters]\nredis_user = milter\nredis_password_file = /nonexistent/p\n")
+            .expect({":5: cannot read redis_password_file /nonexistent/p: No such file or directory"});
     }
 
     // The holidays file is relative to the config's folder; its own mistakes name it and its line.
