@@ -165,6 +165,8 @@ struct RedisConnection::Context {
     std::chrono::milliseconds timeout{};
     bool guard_sigpipe = true;
     bool broken = false;
+    bool reply_started = false;        // a byte of the running command's reply has arrived
+    bool closed_before_reply = false;  // see RedisConnection::closed_before_reply()
 
     // Marks the connection broken and throws "redis ADDRESS: what".
     [[noreturn]] void fail(const std::string& what)
@@ -202,13 +204,25 @@ struct RedisConnection::Context {
         if (error != 0) fail(lower_first(std::strerror(error)));
     }
 
+    // After a failed read or write: did the server close the socket before answering? errno is
+    // the failed call's.
+    void note_closed(int error)
+    {
+        const bool closed = redis->err == REDIS_ERR_EOF ||
+                            (redis->err == REDIS_ERR_IO && (error == EPIPE || error == ECONNRESET));
+        closed_before_reply = closed && !reply_started;
+    }
+
     void write_all(Clock::time_point deadline, const std::string& step)
     {
         std::optional<SigpipeBlock> block;
         if (guard_sigpipe) block.emplace();
         int done = 0;
         while (true) {
-            if (redisBufferWrite(redis.get(), &done) != REDIS_OK) fail_hiredis(step + ": sending");
+            if (redisBufferWrite(redis.get(), &done) != REDIS_OK) {
+                note_closed(errno);
+                fail_hiredis(step + ": sending");
+            }
             if (done) return;
             wait_for(POLLOUT, deadline, step);
         }
@@ -221,7 +235,12 @@ struct RedisConnection::Context {
             if (redisGetReplyFromReader(redis.get(), &reply) != REDIS_OK) fail_hiredis(step + ": reading the reply");
             if (reply) return RedisReplyPtr(static_cast<redisReply*>(reply));
             wait_for(POLLIN, deadline, step);
-            if (redisBufferRead(redis.get()) != REDIS_OK) fail_hiredis(step);
+            const std::size_t buffered = redis->reader->len;  // a read only appends to it
+            if (redisBufferRead(redis.get()) != REDIS_OK) {
+                note_closed(errno);
+                fail_hiredis(step);
+            }
+            if (redis->reader->len != buffered) reply_started = true;
         }
     }
 
@@ -229,6 +248,8 @@ struct RedisConnection::Context {
     RedisReplyPtr run(std::span<const std::string_view> arguments, Clock::time_point deadline, const std::string& step)
     {
         if (broken) fail("connection is broken");
+        reply_started = false;
+        closed_before_reply = false;
         if (arguments.empty()) throw CounterError("redis " + address.to_string() + ": empty command");
         // A command sent with no time left would run on the server and still fail here.
         if (Clock::now() >= deadline) fail(step + " timed out after " + std::to_string(timeout.count()) + " ms (not sent)");
@@ -302,6 +323,11 @@ RedisReplyPtr RedisConnection::command(std::initializer_list<std::string_view> a
 bool RedisConnection::broken() const
 {
     return context_->broken;
+}
+
+bool RedisConnection::closed_before_reply() const
+{
+    return context_->closed_before_reply;
 }
 
 const RedisServerAddress& RedisConnection::address() const

@@ -64,6 +64,10 @@ public:
     RedisReplyPtr command(std::span<const std::string_view> arguments, std::chrono::steady_clock::time_point deadline);
 
     bool broken() const;
+    // The last command failed because the server had closed the connection (end of file, EPIPE
+    // or ECONNRESET) before any byte of its reply arrived: an idle connection gone stale
+    // (Redis's `timeout`, a restart), whose command is safe to send again on a new one.
+    bool closed_before_reply() const;
     const RedisServerAddress& address() const;
 
 private:

@@ -19,13 +19,18 @@ std::string milliseconds_text(Clock::duration duration)
 
 }  // namespace
 
-RedisPool::Lease::Lease(RedisPool& pool, std::unique_ptr<RedisConnection> connection, std::uint64_t generation, bool probe)
-    : pool_(&pool), connection_(std::move(connection)), generation_(generation), probe_(probe)
+RedisPool::Lease::Lease(RedisPool& pool, std::unique_ptr<RedisConnection> connection, std::uint64_t generation, bool probe,
+                        bool reused)
+    : pool_(&pool), connection_(std::move(connection)), generation_(generation), probe_(probe), reused_(reused)
 {
 }
 
 RedisPool::Lease::Lease(Lease&& other) noexcept
-    : pool_(other.pool_), connection_(std::move(other.connection_)), generation_(other.generation_), probe_(other.probe_)
+    : pool_(other.pool_),
+      connection_(std::move(other.connection_)),
+      generation_(other.generation_),
+      probe_(other.probe_),
+      reused_(other.reused_)
 {
 }
 
@@ -65,7 +70,7 @@ RedisPool::Lease RedisPool::lease(Clock::time_point deadline)
         if (!idle_.empty()) {
             auto connection = std::move(idle_.back());
             idle_.pop_back();
-            return Lease(*this, std::move(connection), generation_, false);
+            return Lease(*this, std::move(connection), generation_, false, true);
         }
         if (open_ < options_.max_connections) break;
         if (now >= deadline)
@@ -102,7 +107,7 @@ RedisPool::Lease RedisPool::lease(Clock::time_point deadline)
         undo(false);
         throw;
     }
-    return Lease(*this, std::move(connection), generation, probe);
+    return Lease(*this, std::move(connection), generation, probe, false);
 }
 
 void RedisPool::give_back(std::unique_ptr<RedisConnection> connection, std::uint64_t generation, bool probe)
@@ -131,6 +136,18 @@ void RedisPool::report_failure()
         closing = fail_locked();
     }
     returned_.notify_all();  // waiters now fail fast
+}
+
+void RedisPool::discard_idle()
+{
+    Connections closing;  // closed after unlocking
+    {
+        std::lock_guard lock(mutex_);
+        open_ -= static_cast<int>(idle_.size());
+        closing = std::move(idle_);
+        idle_.clear();
+    }
+    returned_.notify_all();  // free slots for waiters to connect
 }
 
 RedisPool::Connections RedisPool::fail_locked()

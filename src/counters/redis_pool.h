@@ -48,14 +48,17 @@ public:
         ~Lease();  // gives the connection back (or closes it when broken)
         RedisConnection& operator*() const { return *connection_; }
         RedisConnection* operator->() const { return connection_.get(); }
+        bool reused() const { return reused_; }  // taken idle from the pool, not connected for this lease
 
     private:
         friend class RedisPool;
-        Lease(RedisPool& pool, std::unique_ptr<RedisConnection> connection, std::uint64_t generation, bool probe);
+        Lease(RedisPool& pool, std::unique_ptr<RedisConnection> connection, std::uint64_t generation, bool probe,
+              bool reused);
         RedisPool* pool_;
         std::unique_ptr<RedisConnection> connection_;
         std::uint64_t generation_;  // the pool's failure count when leased
         bool probe_;                // the one reconnect attempt after a backoff
+        bool reused_;
     };
 
     // Throws CounterError: down (backing off), or the connect failed (which starts or extends
@@ -67,6 +70,9 @@ public:
     // A command's failure on a leased connection (CounterError from RedisConnection) also starts
     // the backoff: call this from the catch block.
     void report_failure();
+    // Closes the idle connections without starting an outage: one of them was found closed by
+    // the server, and those idle as long are likely closed too.
+    void discard_idle();
 
     const RedisPoolOptions& options() const { return options_; }
     std::string describe() const;  // "redis 127.0.0.1:6379 db 0", for logs and the stats tool

@@ -146,17 +146,11 @@ struct RedisStore::State {
     // A new deadline for one plain command (view and reset, which no message waits for).
     Deadline per_command() const { return Clock::now() + options.pool.connect.timeout; }
 
-    // One command. A broken connection, or a server that says it cannot serve, is an outage:
-    // reported to the pool and thrown; other error replies are the caller's.
+    // One command. A server that says it cannot serve is an outage: reported to the pool and
+    // thrown; other error replies are the caller's. A broken connection is leased()'s to report.
     RedisReplyPtr call(RedisConnection& connection, std::span<const std::string_view> arguments, Deadline deadline)
     {
-        RedisReplyPtr reply;
-        try {
-            reply = connection.command(arguments, deadline);
-        } catch (const CounterError&) {
-            pool->report_failure();
-            throw;
-        }
+        RedisReplyPtr reply = connection.command(arguments, deadline);
         if (!reply) {
             pool->report_failure();
             fail("no reply to " + std::string(arguments.front()));
@@ -219,12 +213,28 @@ struct RedisStore::State {
     // Runs operation(RedisConnection&, Deadline) on a leased connection; only CounterError
     // leaves. The wait for a free connection and the commands each get the whole timeout: a
     // command sent late would be counted by Redis and still fail here.
+    //
+    // A broken connection is an outage, except once: an idle pooled connection that the server
+    // had closed (its `timeout`, a restart) before the command got any reply is retried on a new
+    // one. Not after a timeout or a partial reply: the script may have run.
     template <typename Operation>
     auto leased(Operation&& operation)
     {
         try {
-            RedisPool::Lease lease = pool->lease(per_command());
-            return operation(*lease, per_command());
+            for (bool retried = false;; retried = true) {
+                RedisPool::Lease lease = pool->lease(per_command());
+                try {
+                    return operation(*lease, per_command());
+                } catch (const CounterError&) {
+                    if (!lease->broken()) throw;  // an error reply: the server works
+                    if (!retried && lease.reused() && lease->closed_before_reply()) {
+                        pool->discard_idle();
+                        continue;
+                    }
+                    pool->report_failure();
+                    throw;
+                }
+            }
         } catch (const CounterError&) {
             throw;
         } catch (const std::exception& e) {

@@ -56,6 +56,7 @@ constexpr int kPortScriptError = 16376;
 constexpr int kPortSteppedBack = 16377;
 constexpr int kPortPoolWait = 16378;
 constexpr int kPortPoolBusy = 16379;
+constexpr int kPortIdleTimeout = 16380;
 
 // An arbitrary origin on a whole second (not a minute), as in test_sliding_window.
 constexpr std::int64_t kOriginMs = 1'700'000'017'000;
@@ -299,6 +300,7 @@ class RedisStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(script_error_throws_without_an_outage);
     CPPUNIT_TEST(waiting_for_a_connection_leaves_the_command_its_whole_timeout);
     CPPUNIT_TEST(no_free_connection_in_time_is_busy_not_an_outage);
+    CPPUNIT_TEST(connection_closed_by_the_servers_idle_timeout_is_replaced);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -864,6 +866,24 @@ public:
         CPPUNIT_ASSERT_EQUAL(4, store.reserve("k", limit_of(30), at(0)).in_window);
     }
 
+    // Redis closes connections idle for its `timeout`: the next call finds its pooled connection
+    // closed before any reply, sends again on a new one, and counts once, with no outage (the
+    // 60 s backoff would fail the call after it).
+    void connection_closed_by_the_servers_idle_timeout_is_replaced()
+    {
+        if (!RedisServer::available()) return skip("redis-server not installed");
+        RedisServer server(kPortIdleTimeout);
+        RedisStoreOptions options = store_options(kPortIdleTimeout);
+        options.pool.max_connections = 1;
+        options.pool.min_backoff = 60s;
+        options.pool.max_backoff = 60s;
+        RedisStore store(options);
+        reserved(store.reserve("k", limit_of(30), at(0)));
+        Inspector(kPortIdleTimeout).status({"CONFIG", "SET", "timeout", "1"});  // that connection closes at once
+        std::this_thread::sleep_for(2500ms);
+        CPPUNIT_ASSERT_EQUAL(2, store.reserve("k", limit_of(30), at(0)).in_window);
+        CPPUNIT_ASSERT_EQUAL(3, store.reserve("k", limit_of(30), at(0)).in_window);
+    }
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(RedisStoreTest);
