@@ -85,13 +85,14 @@ bool may_be_signature_field(std::string_view field)
 
 }  // namespace
 
-void detail::DkimMessage::header(std::string_view name, std::string_view value)
+void detail::DkimMessage::header(std::string_view name, std::string_view value, bool space_removed)
 {
     if (stage != Stage::headers) return;
+    // The field as written: c=simple hashes "Subject:x" and "Subject: x" differently.
     std::string field;
     field.reserve(name.size() + 2 + value.size());
     field.assign(name);
-    field += ": ";
+    field += space_removed ? ": " : ":";
     bool last_was_cr_in_header = false;
     append_crlf(field, value, last_was_cr_in_header);
     if (may_be_signature_field(field)) maybe_signed = true;
@@ -451,7 +452,10 @@ DkimVerifier::~DkimVerifier() = default;
 DkimVerifier::DkimVerifier(DkimVerifier&&) noexcept = default;
 DkimVerifier& DkimVerifier::operator=(DkimVerifier&&) noexcept = default;
 
-void DkimVerifier::header(std::string_view name, std::string_view value) { impl_->header(name, value); }
+void DkimVerifier::header(std::string_view name, std::string_view value, bool space_removed)
+{
+    impl_->header(name, value, space_removed);
+}
 void DkimVerifier::end_of_headers() { impl_->end_of_headers(); }
 void DkimVerifier::header_block_incomplete() { impl_->header_block_incomplete(); }
 void DkimVerifier::body(std::string_view chunk) { impl_->body(chunk); }

@@ -129,9 +129,11 @@ public:
     DkimVerifier(DkimVerifier&&) noexcept;
     DkimVerifier& operator=(DkimVerifier&&) noexcept;
 
-    // value as libmilter delivers it: what follows "Name:" without the one leading space the
-    // MTA strips; folded lines may be joined by "\n" or "\r\n".
-    void header(std::string_view name, std::string_view value);
+    // value as libmilter delivers it: what follows "Name:", less the one leading SP the MTA strips
+    // unless SMFIP_HDR_LEADSPC was negotiated; folded lines may be joined by "\n" or "\r\n".
+    // space_removed: whether a SP was removed (the field is hashed as "Name: value"; else as
+    // "Name:value"), which matters to simple header canonicalisation.
+    void header(std::string_view name, std::string_view value, bool space_removed = true);
     void end_of_headers();
     // The caller stopped passing header fields (its bound on their number or size): every
     // signature is then a permerror, since the fields it did not see could change the verdict.

@@ -1,9 +1,9 @@
 // The header part of a DKIM signature check (RFC 6376 sections 3.4.1, 3.4.2, 3.5 h= and 3.7):
 // which header fields a signature covers and the text its header hash is computed over.
 //
-// Fields are kept as the verifier saw them: "Name: value" with CRLF line ends and no final CRLF
-// (the value as the MTA hands it over, one leading space restored, the same text libopendkim is
-// given).
+// Fields are kept as the verifier saw them: "Name:" and the value with CRLF line ends and no final
+// CRLF (the value as written, or with the one leading space the MTA stripped restored; the same
+// text libopendkim is given).
 #pragma once
 #include <string>
 #include <string_view>

@@ -118,7 +118,7 @@ struct DkimMessage {
 
     DkimMessage(std::shared_ptr<const DkimLibrary> lib, DnsResolver& dns);
 
-    void header(std::string_view name, std::string_view value);
+    void header(std::string_view name, std::string_view value, bool space_removed);
     void end_of_headers();
     void header_block_incomplete();
     void body(std::string_view chunk);

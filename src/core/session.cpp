@@ -100,12 +100,14 @@ void Session::recipient(std::string_view address)
     if (facts_.recipients.size() < kMaxRecipients) facts_.recipients.push_back(envelope_address(address));
 }
 
-void Session::header(std::string_view name, std::string_view value)
+void Session::header(std::string_view name, std::string_view value, HeaderValueForm form)
 {
+    // Without SMFIP_HDR_LEADSPC the MTA took a SP that was (most likely) there.
+    const bool space_removed = form == HeaderValueForm::space_removed || remove_leading_space(value);
     header_bytes_ += name.size() + value.size();
     const bool within_bound = header_bytes_ <= kMaxHeaderBytes && facts_.headers.size() < kMaxHeaders;
     if (dkim_) {
-        if (within_bound) dkim_->header(name, value);
+        if (within_bound) dkim_->header(name, value, space_removed);
         else dkim_->header_block_incomplete();
     }
     // Past the bound too: a flood of fields before Content-Type must not hide an attachment

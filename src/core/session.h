@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/rate_counter.h"
 #include "dns/caching_resolver.h"
+#include "mail/header_value.h"
 #include "mail/unsubscribe_link_finder.h"
 #include "mime/scanner.h"
 #include "policy/facts.h"
@@ -35,7 +36,10 @@ public:
     // Starts a new message (the previous one, if any, is forgotten).
     void mail_from(std::string_view address, std::string auth_user);
     void recipient(std::string_view address);
-    void header(std::string_view name, std::string_view value);
+    // One header field. form: how the MTA sent value (mail/header_value.h); the session reads
+    // every value in the space_removed form, as it always has, and DKIM gets the field as written.
+    void header(std::string_view name, std::string_view value,
+                HeaderValueForm form = HeaderValueForm::space_removed);
     // Once per message: called by the first body chunk or end of message if not before (the
     // milter negotiates the MTA's end-of-headers command away, src/milter/glue.h).
     void end_of_headers();

@@ -10,21 +10,33 @@ ApplyResult failed(MilterStatus status, std::string what)
     return ApplyResult{status, false, std::move(what)};
 }
 
+// A header value as the MTA is to take it. With SMFIP_HDR_LEADSPC the MTA writes "Name:" and the
+// value, with no space of its own between them. An empty change is left empty: the MTA reads it
+// as a removal.
+std::string outgoing_value(const std::string& value, HeaderValueForm form, bool change)
+{
+    if (form == HeaderValueForm::space_removed || (change && value.empty())) return value;
+    return " " + value;
+}
+
 // The header edits, then the Subject change, in the order the pipeline queued them. Returns the
 // failed call's description, or an empty string when every call succeeded.
-std::string apply_edits(const Verdict& verdict, MilterContext& context)
+std::string apply_edits(const Verdict& verdict, MilterContext& context, HeaderValueForm form)
 {
     for (const HeaderEdit& edit : verdict.edits) {
         const std::string where = edit.name + "[" + std::to_string(edit.index) + "]";
         switch (edit.kind) {
         case HeaderEdit::Kind::add:
-            if (!context.add_header(edit.name, edit.value)) return "add header " + edit.name + " failed";
+            if (!context.add_header(edit.name, outgoing_value(edit.value, form, false)))
+                return "add header " + edit.name + " failed";
             break;
         case HeaderEdit::Kind::insert:
-            if (!context.insert_header(edit.index, edit.name, edit.value)) return "insert header " + where + " failed";
+            if (!context.insert_header(edit.index, edit.name, outgoing_value(edit.value, form, false)))
+                return "insert header " + where + " failed";
             break;
         case HeaderEdit::Kind::change:
-            if (!context.change_header(edit.name, edit.index, edit.value)) return "change header " + where + " failed";
+            if (!context.change_header(edit.name, edit.index, outgoing_value(edit.value, form, true)))
+                return "change header " + where + " failed";
             break;
         case HeaderEdit::Kind::remove:
             if (!context.remove_header(edit.name, edit.index)) return "remove header " + where + " failed";
@@ -32,7 +44,7 @@ std::string apply_edits(const Verdict& verdict, MilterContext& context)
         }
     }
     // Index 1 changes the first Subject; libmilter adds the header when there is none.
-    if (verdict.new_subject && !context.change_header("Subject", 1, *verdict.new_subject))
+    if (verdict.new_subject && !context.change_header("Subject", 1, outgoing_value(*verdict.new_subject, form, true)))
         return "change header Subject failed";
     return {};
 }
@@ -82,7 +94,7 @@ std::string escape_reply_text(std::string_view text)
     return escaped;
 }
 
-ApplyResult apply_verdict(const Verdict& verdict, MilterContext& context)
+ApplyResult apply_verdict(const Verdict& verdict, MilterContext& context, HeaderValueForm form)
 {
     switch (verdict.action) {
     case Action::reject:
@@ -94,7 +106,7 @@ ApplyResult apply_verdict(const Verdict& verdict, MilterContext& context)
         return ApplyResult{MilterStatus::discard, true, {}};
     case Action::quarantine: {
         // Edit first so that the held copy shows why it was held when a postmaster reviews it.
-        if (std::string error = apply_edits(verdict, context); !error.empty())
+        if (std::string error = apply_edits(verdict, context, form); !error.empty())
             return failed(MilterStatus::accept, std::move(error));
         if (!context.quarantine(quarantine_reason(verdict)))
             return failed(MilterStatus::accept, "quarantine failed");
@@ -106,7 +118,7 @@ ApplyResult apply_verdict(const Verdict& verdict, MilterContext& context)
     case Action::junk:
         break;
     }
-    if (std::string error = apply_edits(verdict, context); !error.empty())
+    if (std::string error = apply_edits(verdict, context, form); !error.empty())
         return failed(MilterStatus::accept, std::move(error));
     return ApplyResult{MilterStatus::accept, true, {}};
 }

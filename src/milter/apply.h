@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "mail/header_value.h"
 #include "milter/context.h"
 #include "policy/verdict.h"
 
@@ -23,8 +24,11 @@ struct ApplyResult {
 };
 
 // Performs the verdict's reply, quarantine and edits on context, in order, and stops at the first
-// call that fails. Never throws on a failed call (it reports it in the result).
-ApplyResult apply_verdict(const Verdict& verdict, MilterContext& context);
+// call that fails. Never throws on a failed call (it reports it in the result). form: how the MTA
+// takes header values (mail/header_value.h); as_written, each value sent starts with the space
+// the MTA would otherwise insert after the colon, so the delivered fields read the same.
+ApplyResult apply_verdict(const Verdict& verdict, MilterContext& context,
+                          HeaderValueForm form = HeaderValueForm::space_removed);
 
 // smfi_setreply reads the text as a printf-style format: every '%' must be doubled.
 std::string escape_reply_text(std::string_view text);

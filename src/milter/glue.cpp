@@ -74,6 +74,8 @@ struct Connection {
     // fails the message). DKIM keys looked up as the headers end, in the body stage, go without
     // it, each within dns_timeout.
     bool at_end_of_message = false;
+    // As negotiated with the MTA (SMFIP_HDR_LEADSPC), for as long as libmilter keeps the context.
+    HeaderValueForm header_values = HeaderValueForm::space_removed;
 };
 
 // Sets flag for the scope, clears it on the way out, exception or not.
@@ -242,8 +244,11 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* address)
     // Connect always replies: the MTA waits for it, so the connection's snapshot is the one
     // current when the SMTP client connected, not when the MTA got round to its first message.
     return guarded(ctx, "connect", [&] {
-        take_connection(ctx);  // a reused context (QUIT_NC) has had close called: nothing leaks
+        // What negotiation left, or nothing: a context reused after QUIT_NC has had close called,
+        // and its header form, lost with it, falls back to the default (as OpenDKIM's does).
+        const std::unique_ptr<Connection> negotiated = take_connection(ctx);
         auto connection = std::make_unique<Connection>();
+        if (negotiated) connection->header_values = negotiated->header_values;
         auto snapshot = g_holder != nullptr ? g_holder->current() : nullptr;
         if (!snapshot) throw std::runtime_error("no configuration loaded");
         connection->session = std::make_unique<Session>(std::move(snapshot));
@@ -291,7 +296,8 @@ sfsistat on_data(SMFICTX* ctx)
 sfsistat on_header(SMFICTX* ctx, char* name, char* value)
 {
     return quiet_stage(ctx, "header", SMFIP_NR_HDR, false, [&] {
-        require_session(ctx).header(name != nullptr ? name : "", value != nullptr ? value : "");
+        Session& session = require_session(ctx);
+        session.header(name != nullptr ? name : "", value != nullptr ? value : "", connection_of(ctx)->header_values);
     });
 }
 
@@ -316,7 +322,7 @@ sfsistat on_eom(SMFICTX* ctx)
         const Verdict verdict = session.end_of_message(symbol(ctx, "i"), std::chrono::system_clock::now());
         log_decision(verdict, session);
         SmfiContext context(ctx);
-        const ApplyResult result = apply_verdict(verdict, context);
+        const ApplyResult result = apply_verdict(verdict, context, connection_of(ctx)->header_values);
         if (!result.ok) return internal_error(ctx, "eom", result.error.c_str());
         return to_sfsistat(result.status);
     });
@@ -353,12 +359,32 @@ unsigned long quiet_stage_bits(QuietStages quiet)
 
 constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
 
-// *steps arrives holding libmilter's own choice (skip the stages without a callback).
-sfsistat on_negotiate(SMFICTX*, unsigned long, unsigned long, unsigned long, unsigned long,
+// Keeps, until connect, that header values come as written. False when it cannot be kept: the
+// milter then does without SMFIP_HDR_LEADSPC.
+bool keep_values_as_written(SMFICTX* ctx) noexcept
+{
+    try {
+        take_connection(ctx);  // none before negotiation; nothing leaks if there were
+        auto connection = std::make_unique<Connection>();
+        connection->header_values = HeaderValueForm::as_written;
+        if (smfi_setpriv(ctx, connection.get()) != MI_SUCCESS) return false;
+        connection.release();  // owned through the context; on_connect or on_close takes it
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+// *steps arrives holding libmilter's own choice (skip the stages without a callback). Header
+// values are asked for as written whenever the MTA offers it (Postfix and Sendmail 8.14 and
+// later), as OpenDKIM does: DKIM's simple canonicalisation needs "Subject:x" and "Subject:<TAB>x"
+// as they are, and an MTA left to strip a SP cannot say whether there was one.
+sfsistat on_negotiate(SMFICTX* ctx, unsigned long, unsigned long offered_steps, unsigned long, unsigned long,
                       unsigned long* actions, unsigned long* steps, unsigned long*, unsigned long*)
 {
     *actions = kActions;
     *steps |= g_quiet_stages;
+    if ((offered_steps & SMFIP_HDR_LEADSPC) != 0 && keep_values_as_written(ctx)) *steps |= SMFIP_HDR_LEADSPC;
     return SMFIS_CONTINUE;
 }
 
@@ -382,9 +408,8 @@ bool register_milter(SnapshotHolder& holder, QuietStages quiet)
     description.xxfi_abort = on_abort;
     description.xxfi_close = on_close;
     description.xxfi_data = on_data;
-    // xxfi_eoh and xxfi_unknown stay null; xxfi_negotiate only when the stages go without
-    // replies: see glue.h.
-    if (g_quiet_stages != 0) description.xxfi_negotiate = on_negotiate;
+    // xxfi_eoh and xxfi_unknown stay null: see glue.h.
+    description.xxfi_negotiate = on_negotiate;
     return smfi_register(description) == MI_SUCCESS;
 }
 

@@ -12,8 +12,7 @@
 // stage. Connect still replies, so that a connection's snapshot is the one current when the
 // client connected. An internal error in a stage without a reply is logged where it happens and
 // answered with the on_error action at end of message (an error at HELO fails every message of
-// the connection). Without no-reply stages no xxfi_negotiate is registered and every stage
-// replies. Over TCP DATA keeps its reply (QuietStages::all_but_data): Postfix sends the
+// the connection). Without no-reply stages every stage replies. Over TCP DATA keeps its reply (QuietStages::all_but_data): Postfix sends the
 // commands before the message in one write and the message in a second, which Nagle's
 // algorithm holds until the first is acknowledged, and a milter host that has nothing to send
 // delays that ACK by ~40 ms; the reply to DATA carries it (docs/BENCHMARKS.md, "Replies over
@@ -22,6 +21,11 @@
 // end-of-headers command (Postfix not its macros either), and the session ends the headers at
 // the first body chunk or at end of message. Two commands fewer a message for the milter to
 // poll for and read.
+//
+// xxfi_negotiate also asks for header values as written (SMFIP_HDR_LEADSPC) when the MTA offers
+// it, for DKIM (mail/header_value.h): the session is handed each value with the connection's
+// HeaderValueForm and reads it as before, and the header edits carry their own leading space.
+// An MTA that does not offer it strips one SP and inserts one, as before.
 #pragma once
 #include "config/snapshot.h"
 

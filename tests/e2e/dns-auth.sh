@@ -16,6 +16,8 @@
 #   d. forged Authentication-Results claiming our authserv-id: gone; a foreign one stays
 #   e. a cloud sender outside every registered network with a valid signature from a registered
 #      signing domain: registered (delivered); with a broken signature: impersonation
+#   g. simple/simple signature over "Subject:Newsletter" (no space after the colon), from the
+#      entry that requires DKIM: dkim=pass, and the tag's edits read as always
 #
 # Needs root, unshare, dnsmasq (dnsmasq-base), opendkim-genkey (opendkim-tools), dkimsign
 # (python3-dkim), Postfix and swaks; exit 77 (skipped, with the reason) without them.
@@ -309,6 +311,39 @@ scenario_large_txt_answer() {
         "f: decision: class=registered sender=cvent"
 }
 
+# g. c=simple/simple hashes each signed field as written: "Subject:Newsletter" with no space
+#    after the colon must reach the verifier that way (the milter asks the MTA for header values
+#    as written, SMFIP_HDR_LEADSPC). The entry requires DKIM, so a failure would be a 550. The
+#    external tag's edits must still be delivered with one space after the colon.
+scenario_simple_canonicalization() {
+    e2e_say "# g. simple/simple signature over Subject:Newsletter (no space after the colon)"
+    local mark
+    mark=$(e2e_log_mark)
+    mkdir -p "$E2E_DIR/msg"
+    e2e_write_message "$E2E_DIR/msg/g-simple.spaced" g-simple news@give.example.edu Newsletter
+    sed 's/^Subject: /Subject:/' "$E2E_DIR/msg/g-simple.spaced" >"$E2E_DIR/msg/g-simple.unsigned"
+    grep -q '^Subject:Newsletter' "$E2E_DIR/msg/g-simple.unsigned" || e2e_die "g: no Subject:Newsletter line"
+    MSG=$E2E_DIR/msg/g-simple.eml
+    if ! dkimsign --hcanon simple --bcanon simple gift give.example.edu "$KEYS/gift.private" \
+        <"$E2E_DIR/msg/g-simple.unsigned" >"$MSG" 2>"$MSG.err" || [ ! -s "$MSG" ]; then
+        e2e_show "$MSG.err"
+        e2e_die "dkimsign (simple/simple) failed"
+    fi
+    assert_matches "$MSG" '^DKIM-Signature: .*c=simple/simple' "g: signed with c=simple/simple"
+    check_signature "$MSG" ok g
+    e2e_send_file g-simple "$GIVING_IP" news@give.example.edu "$MSG"
+    if e2e_expect_delivered g-simple g; then
+        assert_authentication_results "$E2E_COPY" \
+            '^mx\.e2e\.test; spf=pass smtp\.mailfrom=news@give\.example\.edu; dkim=pass header\.d=give\.example\.edu header\.s=gift( |;|$)' g
+        assert_matches "$E2E_COPY" '^Subject: \[EXTERNAL\] Newsletter[[:cntrl:]]?$' \
+            "g: delivered as \"Subject: [EXTERNAL] Newsletter\" (one space after the colon)"
+        assert_matches "$E2E_COPY" '^X-Ecomm-External: yes[[:cntrl:]]?$' "g: delivered as \"X-Ecomm-External: yes\""
+        assert_matches "$E2E_COPY" '^Authentication-Results: mx\.e2e\.test;' "g: one space after Authentication-Results:"
+    fi
+    e2e_wait_log "$mark" 'action=tag rule=external-tag class=registered sender=giving .*from=<news@give\.example\.edu>' \
+        "g: decision: action=tag (only the external tag) class=registered sender=giving"
+}
+
 # ---------------------------------------------------------------------------------------------
 
 make_keys
@@ -321,6 +356,7 @@ scenario_dns_timeout
 scenario_forged_authentication_results
 scenario_cloud_sender
 scenario_large_txt_answer
+scenario_simple_canonicalization
 e2e_stop_postfix
 assert_true "the milter stops cleanly on SIGTERM" e2e_stop_milter
 e2e_summary

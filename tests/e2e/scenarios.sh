@@ -92,6 +92,10 @@ scenario_external() {
     if e2e_expect_delivered e-external "e1"; then
         assert_header "$E2E_COPY" X-Ecomm-External yes "e1: X-Ecomm-External: yes"
         assert_header "$E2E_COPY" Subject "[EXTERNAL] Hello" "e1: Subject: [EXTERNAL] Hello"
+        # assert_header skips the blanks after the colon: the edits' lines as delivered, exactly.
+        assert_matches "$E2E_COPY" '^Subject: \[EXTERNAL\] Hello[[:cntrl:]]?$' "e1: delivered as \"Subject: [EXTERNAL] Hello\""
+        assert_matches "$E2E_COPY" '^X-Ecomm-External: yes[[:cntrl:]]?$' "e1: delivered as \"X-Ecomm-External: yes\""
+        assert_matches "$E2E_COPY" '^Authentication-Results: mx\.e2e\.test;' "e1: delivered as \"Authentication-Results: mx.e2e.test;\" (one space)"
         assert_authentication_results "$E2E_COPY" '^mx\.e2e\.test; spf=fail smtp\.mailfrom=a@outside\.test; dkim=none$' "e1"
     fi
     e2e_wait_log "$mark" 'class=external .*from=<a@outside\.test>' "e1: decision logged as class=external"

@@ -49,12 +49,30 @@ end
 if socket == nil then fail("no socket: run with -D socket=unix:/path") end
 mt.set_timeout(10)
 
+-- Header values as written after the colon (libmilter's mfdef.h; miltertest offers it by
+-- default, as Postfix and Sendmail do). The milter asks for it, for DKIM: the MTA then sends each
+-- value with its leading space, and takes the values of header edits the same way.
+local HDR_LEADSPC = SMFIP_HDR_LEADSPC or 0x00100000
+local CURR_PROT = 0x001FFFFF  -- SMFI_CURR_PROT: every protocol option of version 6
+local as_written = {}  -- conn -> true when SMFIP_HDR_LEADSPC was negotiated
+
+-- value as an MTA sends it on conn, or as the milter must send it back there: " value" when
+-- header values go as written, else value (the MTA strips and inserts the one space itself).
+local function wire(conn, value)
+    if as_written[conn] then return " " .. value end
+    return value
+end
+
 -- Opens a connection from ip (host name host) and says HELO. Also returns false when the
--- milter accepted the whole connection already.
-local function open(ip, host)
+-- milter accepted the whole connection already. protocol: the options the MTA offers (nil: all).
+local function open(ip, host, protocol)
     local conn = mt.connect(socket, 40, 0.25)
     if conn == nil then fail("cannot connect to " .. socket) end
-    step("negotiate", mt.negotiate(conn, nil, nil, nil))
+    step("negotiate", mt.negotiate(conn, nil, protocol, nil))
+    as_written[conn] = mt.test_option(conn, HDR_LEADSPC)
+    if protocol ~= nil and protocol & HDR_LEADSPC == 0 and as_written[conn] then
+        fail("the milter asked for SMFIP_HDR_LEADSPC, which the MTA did not offer")
+    end
     step("macro", mt.macro(conn, SMFIC_CONNECT, "j", "mx.test.example", "{daemon_name}", "miltertest"))
     step("conninfo", mt.conninfo(conn, host, ip))
     if not expect_continue(conn, "connect from " .. ip) then return conn, false end
@@ -83,7 +101,7 @@ local function transaction(conn, queue_id, mail_from, headers, body, auth)
     end
     if not mt.test_option(conn, SMFIP_NOHDRS) then
         for _, h in ipairs(headers) do
-            step("header", mt.header(conn, h[1], h[2]))
+            step("header", mt.header(conn, h[1], wire(conn, h[2])))
             if not expect_continue(conn, queue_id .. " header " .. h[1]) then return SMFIR_ACCEPT end
         end
     end
@@ -132,8 +150,8 @@ end
 
 -- The external tag: X-Ecomm-External added (smfi_addheader or smfi_insheader).
 local function tagged(conn)
-    return mt.eom_check(conn, MT_HDRADD, "X-Ecomm-External", "yes")
-        or mt.eom_check(conn, MT_HDRINSERT, "X-Ecomm-External", "yes")
+    return mt.eom_check(conn, MT_HDRADD, "X-Ecomm-External", wire(conn, "yes"))
+        or mt.eom_check(conn, MT_HDRINSERT, "X-Ecomm-External", wire(conn, "yes"))
 end
 
 local function any_tag(conn)
@@ -153,6 +171,8 @@ local function main()
 -- 1. Impersonation: an outside client using a university address in MAIL FROM.
 local conn, open_ok = open("203.0.113.9", "mx.outside.test")
 if not open_ok then fail("the milter accepted a connection from 203.0.113.9 without looking at it") end
+if not as_written[conn] then fail("the milter did not ask for SMFIP_HDR_LEADSPC, which the MTA offered") end
+ok("header values as written (SMFIP_HDR_LEADSPC) negotiated")
 local reply = transaction(conn, "MT0001", "dean@example.edu",
     headers_from("Dean <dean@example.edu>", "Urgent payroll"), "Please update your details.\r\n")
 expect_reject(conn, reply, "impersonating MAIL FROM")
@@ -176,10 +196,10 @@ reply = transaction(conn, "MT0002", "someone@outside.test",
 expect_accept(conn, reply, "external sender (second transaction on the connection)")
 if not tagged(conn) then fail("external sender: no X-Ecomm-External: yes header added") end
 ok("external sender: X-Ecomm-External: yes added")
-if not mt.eom_check(conn, MT_HDRCHANGE, "Subject", "[EXTERNAL] Hello") then
-    fail("external sender: Subject not changed to \"[EXTERNAL] Hello\"")
+if not mt.eom_check(conn, MT_HDRCHANGE, "Subject", wire(conn, "[EXTERNAL] Hello")) then
+    fail("external sender: Subject not changed to \" [EXTERNAL] Hello\" (with its leading space)")
 end
-ok("external sender: Subject changed to \"[EXTERNAL] Hello\"")
+ok("external sender: Subject changed to \" [EXTERNAL] Hello\" (with its leading space)")
 if not authentication_results(conn) then fail("external sender: no Authentication-Results header added") end
 ok("external sender: Authentication-Results added")
 
@@ -233,6 +253,24 @@ end
 expect_accept(conn, reply, "authenticated client")
 if any_tag(conn) then fail("authenticated client: tagged") end
 ok("authenticated client: not tagged")
+mt.disconnect(conn)
+
+-- 8. An MTA that does not offer SMFIP_HDR_LEADSPC: it strips the space from the values it sends
+--    and inserts one before the values it gets, so the edits go without.
+conn, open_ok = open("203.0.113.9", "old-mta.outside.test", CURR_PROT & ~HDR_LEADSPC)
+if not open_ok then fail("the milter accepted a connection from 203.0.113.9 without looking at it") end
+ok("SMFIP_HDR_LEADSPC not asked for when the MTA does not offer it")
+reply = transaction(conn, "MT0008", "someone@outside.test",
+    headers_from("Someone <someone@outside.test>", "Hello"), "Hi there.\r\n")
+expect_accept(conn, reply, "external sender, MTA without SMFIP_HDR_LEADSPC")
+if not mt.eom_check(conn, MT_HDRCHANGE, "Subject", "[EXTERNAL] Hello") then
+    fail("MTA without SMFIP_HDR_LEADSPC: Subject not changed to \"[EXTERNAL] Hello\"")
+end
+if not mt.eom_check(conn, MT_HDRADD, "X-Ecomm-External", "yes")
+    and not mt.eom_check(conn, MT_HDRINSERT, "X-Ecomm-External", "yes") then
+    fail("MTA without SMFIP_HDR_LEADSPC: no X-Ecomm-External: yes header added")
+end
+ok("MTA without SMFIP_HDR_LEADSPC: edits without a leading space")
 mt.disconnect(conn)
 
 end

@@ -56,6 +56,41 @@ private:
     }
 };
 
+// The header fields Postfix writes for the edits (milter8.c, MILTER8_HDR_SPACE): "Name:", one SP
+// unless SMFIP_HDR_LEADSPC was negotiated, then the value; a change to "" deletes the field.
+class PostfixFields : public ecomm::MilterContext {
+public:
+    explicit PostfixFields(bool leading_space_negotiated) : space_(leading_space_negotiated ? "" : " ") {}
+    std::vector<std::string> fields;
+
+    bool add_header(const std::string& name, const std::string& value) override
+    {
+        fields.push_back("add " + name + ":" + space_ + value);
+        return true;
+    }
+    bool change_header(const std::string& name, int index, const std::string& value) override
+    {
+        const std::string where = name + "[" + std::to_string(index) + "]";
+        fields.push_back(value.empty() ? "delete " + where : "change " + where + " " + name + ":" + space_ + value);
+        return true;
+    }
+    bool insert_header(int index, const std::string& name, const std::string& value) override
+    {
+        fields.push_back("insert[" + std::to_string(index) + "] " + name + ":" + space_ + value);
+        return true;
+    }
+    bool remove_header(const std::string& name, int index) override
+    {
+        fields.push_back("delete " + name + "[" + std::to_string(index) + "]");
+        return true;
+    }
+    bool set_reply(const std::string&, const std::string&, const std::string&) override { return true; }
+    bool quarantine(const std::string&) override { return true; }
+
+private:
+    std::string space_;
+};
+
 Verdict refusal(Action action, const char* code, const char* enhanced, const char* text)
 {
     Verdict verdict;
@@ -95,6 +130,7 @@ class ApplyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(edits_in_order_then_subject);
     CPPUNIT_TEST(junk_and_tag_apply_edits);
     CPPUNIT_TEST(removals_and_insert_in_order);
+    CPPUNIT_TEST(edits_carry_the_leading_space_when_values_go_as_written);
     CPPUNIT_TEST(discard_makes_no_call);
     CPPUNIT_TEST(accept_without_edits_makes_no_call);
     CPPUNIT_TEST(failed_reply_is_reported);
@@ -190,6 +226,39 @@ public:
         const std::vector<std::string> expected{"remove Authentication-Results[2]", "remove Authentication-Results[1]",
                                                 "insert[0] Authentication-Results: mx; spf=pass"};
         CPPUNIT_ASSERT(expected == context.calls);
+    }
+
+    // With SMFIP_HDR_LEADSPC negotiated the MTA inserts no space after the colon: the values sent
+    // carry it, so the delivered fields are the same as without ("Subject: [EXTERNAL] Hello", not
+    // "Subject:[EXTERNAL] Hello"). An empty change is still a removal.
+    void edits_carry_the_leading_space_when_values_go_as_written()
+    {
+        Verdict verdict;
+        verdict.action = Action::tag;
+        verdict.edits = {change("Authentication-Results", 2, ""), HeaderEdit{HeaderEdit::Kind::remove, "X-Old", "", 1},
+                         HeaderEdit{HeaderEdit::Kind::insert, "Authentication-Results", "mx; spf=pass", 0},
+                         add("X-Ecomm-External", "yes"), add("X-Spam-Flag", "YES")};
+        verdict.new_subject = "[EXTERNAL] Hello";
+        const Calls expected{"delete Authentication-Results[2]",
+                             "delete X-Old[1]",
+                             "insert[0] Authentication-Results: mx; spf=pass",
+                             "add X-Ecomm-External: yes",
+                             "add X-Spam-Flag: YES",
+                             "change Subject[1] Subject: [EXTERNAL] Hello"};
+        PostfixFields stripping(false);
+        CPPUNIT_ASSERT(ecomm::apply_verdict(verdict, stripping).ok);
+        CPPUNIT_ASSERT(expected == stripping.fields);
+        PostfixFields as_written(true);
+        CPPUNIT_ASSERT(ecomm::apply_verdict(verdict, as_written, ecomm::HeaderValueForm::as_written).ok);
+        CPPUNIT_ASSERT(expected == as_written.fields);
+
+        // And what goes over the wire: the values with their space.
+        RecordingContext context;
+        ecomm::apply_verdict(verdict, context, ecomm::HeaderValueForm::as_written);
+        CPPUNIT_ASSERT(context.calls == (Calls{"change Authentication-Results[2]: ", "remove X-Old[1]",
+                                               "insert[0] Authentication-Results:  mx; spf=pass",
+                                               "add X-Ecomm-External:  yes", "add X-Spam-Flag:  YES",
+                                               "change Subject[1]:  [EXTERNAL] Hello"}));
     }
 
     void junk_and_tag_apply_edits()

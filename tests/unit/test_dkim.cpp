@@ -82,6 +82,9 @@ struct Field {
 struct Message {
     std::vector<Field> headers;
     std::string body;
+    // Values as written after the colon (what the MTA sends with SMFIP_HDR_LEADSPC), rather than
+    // with the one leading SP the MTA strips taken off.
+    bool values_as_written = false;
 
     std::string* value_of(const std::string& name)
     {
@@ -239,7 +242,7 @@ std::string sign(const Message& message, const SignOptions& options = {})
         options.algorithm, options.body_length, &status));
     if (!dkim) throw std::runtime_error("dkim_sign failed: " + std::to_string(status));
     for (const auto& field : message.headers) {
-        std::string line = field.name + ": " + crlf(field.value);
+        std::string line = field.name + (message.values_as_written ? ":" : ": ") + crlf(field.value);
         dkim_header(dkim.get(), reinterpret_cast<unsigned char*>(line.data()), line.size());
     }
     dkim_eoh(dkim.get());
@@ -257,7 +260,8 @@ std::string sign(const Message& message, const SignOptions& options = {})
 
 Message with_signature(Message message, const std::string& signature)
 {
-    message.headers.insert(message.headers.begin(), Field{"DKIM-Signature", signature});
+    message.headers.insert(message.headers.begin(),
+                           Field{"DKIM-Signature", message.values_as_written ? " " + signature : signature});
     return message;
 }
 
@@ -417,6 +421,7 @@ class DkimTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(sessionPastTheHeaderBoundIsPermerror);
     CPPUNIT_TEST(testingKeyPassDoesNotCount);
     CPPUNIT_TEST(keyContextsAreReusedSafely);
+    CPPUNIT_TEST(simpleHeaderCanonicalizationSeesTheFieldAsWritten);
     CPPUNIT_TEST(simpleCanonicalizationPasses);
     CPPUNIT_TEST(changedBodyFailsBodyHash);
     CPPUNIT_TEST(changedHeaderFailsSignature);
@@ -485,6 +490,60 @@ public:
             session.body(message.body);
             session.end_of_message("Q", test::test_now());
             assert_single(session.facts().dkim, Code::pass, "");
+        }
+    }
+
+    // With SMFIP_HDR_LEADSPC the session gets each value as written after the colon. c=simple
+    // hashes the field as written, so a signed "Subject:Newsletter" (no space) or "Subject:<TAB>X"
+    // verifies; fed the values an MTA strips a SP from (the milter before it negotiated
+    // SMFIP_HDR_LEADSPC), DKIM rebuilt "Subject: Newsletter" and the signature failed. The rest of
+    // the session still reads values without the one leading SP.
+    void simpleHeaderCanonicalizationSeesTheFieldAsWritten()
+    {
+        if (KeyStore::instance().skip_without_keys("simpleHeaderCanonicalizationSeesTheFieldAsWritten")) return;
+        auto dns = std::make_shared<FakeResolver>();
+        publish(*dns, "k2048", 2048);
+        struct Case {
+            std::string subject_as_written, subject_read;
+        };
+        for (const Case& c : {Case{"Newsletter", "Newsletter"}, Case{"\tX", "\tX"}, Case{" Spring news", "Spring news"},
+                              Case{"  Two spaces", " Two spaces"}}) {
+            Message message;
+            message.values_as_written = true;
+            message.headers = {
+                {"From", " News Office <news@example.edu>"},
+                {"To", "student@example.edu"},  // no space either
+                {"Subject", c.subject_as_written},
+                {"Date", " Tue, 04 Mar 2025 10:00:00 -0700"},
+                {"Message-ID", " <20250304100000.1@example.edu>"},
+            };
+            message.body = "Hello,\r\n\r\nThe library opens late tonight.\r\n";
+            SignOptions options;
+            options.header_canon = DKIM_CANON_SIMPLE;
+            options.body_canon = DKIM_CANON_SIMPLE;
+            message = with_signature(message, sign(message, options));
+            Snapshot snapshot = test::base_snapshot();
+            snapshot.resolver = dns;
+            snapshot.dkim = DkimLibrary::create();
+            Session session(test::share(std::move(snapshot)));
+            session.connect("c.test", test::ip("203.0.113.9"));
+            session.mail_from("<news@example.edu>", "");
+            session.recipient("<student@example.edu>");
+            for (const auto& field : message.headers)
+                session.header(field.name, field.value, HeaderValueForm::as_written);
+            session.body(message.body);
+            session.end_of_message("Q", test::test_now());
+            const std::string what = "Subject:" + c.subject_as_written;
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("pass (): "),
+                                         session.facts().dkim.empty()
+                                             ? std::string("none")
+                                             : std::string(to_string(session.facts().dkim[0].code)) + " (" +
+                                                   session.facts().dkim[0].reason + "): ");
+            const auto subjects = session.facts().header_values("Subject");
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::size_t{1}, subjects.size());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(what, c.subject_read, std::string(subjects[0]));
+            const auto senders = session.facts().header_values("From");
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("News Office <news@example.edu>"), std::string(senders.at(0)));
         }
     }
 
