@@ -56,8 +56,9 @@ local HDR_LEADSPC = SMFIP_HDR_LEADSPC or 0x00100000
 local CURR_PROT = 0x001FFFFF  -- SMFI_CURR_PROT: every protocol option of version 6
 local as_written = {}  -- conn -> true when SMFIP_HDR_LEADSPC was negotiated
 
--- value as an MTA sends it on conn, or as the milter must send it back there: " value" when
--- header values go as written, else value (the MTA strips and inserts the one space itself).
+-- A header edit's value as the milter must send it on conn: " value" when header values go as
+-- written, else value (the MTA inserts the one space itself). mt.header() already writes the
+-- space before the values it sends when the option was negotiated, as an MTA does.
 local function wire(conn, value)
     if as_written[conn] then return " " .. value end
     return value
@@ -101,7 +102,7 @@ local function transaction(conn, queue_id, mail_from, headers, body, auth)
     end
     if not mt.test_option(conn, SMFIP_NOHDRS) then
         for _, h in ipairs(headers) do
-            step("header", mt.header(conn, h[1], wire(conn, h[2])))
+            step("header", mt.header(conn, h[1], h[2]))
             if not expect_continue(conn, queue_id .. " header " .. h[1]) then return SMFIR_ACCEPT end
         end
     end
