@@ -198,6 +198,21 @@ ecomm::Diagnostics startup_diagnostics(const ecomm::MainConfig& config, const st
     return diagnostics;
 }
 
+// -n's view of startup_problems(): a folder the service manager makes at start is a warning
+// (-n is run by hand while the service is stopped too), the rest errors.
+ecomm::Diagnostics check_diagnostics(const ecomm::MainConfig& config, const std::optional<std::string>& socket)
+{
+    ecomm::Diagnostics diagnostics;
+    for (const auto& problem : ecomm::startup_problems(config, socket)) {
+        const auto severity =
+            problem.runtime_folder ? ecomm::Diagnostic::Severity::warning : ecomm::Diagnostic::Severity::error;
+        std::string text = problem.text;
+        if (problem.runtime_folder) text += " (the daemon needs it; the systemd unit's RuntimeDirectory= makes it at start)";
+        diagnostics.push_back(ecomm::Diagnostic{severity, config.path, config.line_of("milter", problem.key), text});
+    }
+    return diagnostics;
+}
+
 // -n: the configuration, the registry and the socket the daemon would listen on.
 int check_config(const CommandLine& line)
 {
@@ -225,7 +240,10 @@ int check_config(const CommandLine& line)
     const auto socket = ecomm::parse_socket_spec(line.socket.value_or(config.socket));
     if (!socket.spec) report(line.socket ? 0 : config.line_of("milter", "socket"), socket.error);
     // The daemon looks these up only as it starts: a typo would pass the check and fail the start.
-    for (const auto& problem : startup_diagnostics(config, line.socket)) report(problem.line, problem.message);
+    for (const auto& problem : check_diagnostics(config, line.socket)) {
+        if (problem.severity == ecomm::Diagnostic::Severity::warning) std::cerr << problem.to_string() << '\n';
+        else report(problem.line, problem.message);
+    }
     return failed ? 1 : 0;
 }
 

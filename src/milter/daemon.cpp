@@ -423,7 +423,8 @@ std::optional<StartupProblem> socket_folder_problem(const MainConfig& config,
     const auto folder = std::filesystem::path(parsed.spec->path).parent_path();
     if (std::error_code error; std::filesystem::is_directory(folder, error)) return std::nullopt;
     // The wording of clear_stale_unix_socket(), which still catches a folder removed since.
-    return StartupProblem{socket_override ? "" : "socket", "the socket directory " + folder.string() + " does not exist"};
+    return StartupProblem{socket_override ? "" : "socket", "the socket directory " + folder.string() + " does not exist",
+                          true};
 }
 
 }  // namespace

@@ -29,6 +29,10 @@ struct DaemonOptions {
 struct StartupProblem {
     std::string key;
     std::string text;
+    // A folder a service manager may create as it starts the daemon (the systemd unit's
+    // RuntimeDirectory=, /run/ecomm-milter): only a warning for -n, run by hand while the
+    // service is stopped; the daemon refuses to start without it.
+    bool runtime_folder = false;
 };
 std::vector<StartupProblem> startup_problems(const MainConfig& config,
                                              const std::optional<std::string>& socket_override = std::nullopt);

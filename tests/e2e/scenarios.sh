@@ -352,13 +352,18 @@ scenario_check_config() {
     # only after the counter table was opened, without FILE:LINE. With -p, -p's socket counts.
     local nosock=$E2E_DIR/milter/nosock.conf missing=$E2E_DIR/no-such-socket-folder
     sed -e "s|^socket = .*|socket = unix:$missing/m.sock|" "$E2E_MILTER_CONF" >"$nosock"
-    exits_non_zero "$out" "-n on a missing socket folder" "$ECOMM_MILTER" -n -c "$nosock"
-    assert_matches "$out" "nosock\\.conf:[0-9]+: the socket directory .*/no-such-socket-folder does not exist" \
-        "i: -n names the socket folder's FILE:LINE"
+    # -n only warns: run by hand while the service is stopped, systemd has not made it yet.
+    if timeout "$E2E_TIMEOUT" "$ECOMM_MILTER" -n -c "$nosock" >"$out" 2>&1; then
+        e2e_pass "i: -n on a missing socket folder exits 0 (a warning)"
+    else
+        e2e_fail "i: -n on a missing socket folder exits 0 (a warning)"
+    fi
+    assert_matches "$out" "nosock\\.conf:[0-9]+: warning: the socket directory .*/no-such-socket-folder does not exist" \
+        "i: -n warns of the socket folder with its FILE:LINE"
     exits_non_zero "$out" "the daemon on a missing socket folder" "$ECOMM_MILTER" -f -c "$nosock"
     assert_matches "$out" "nosock\\.conf:[0-9]+: the socket directory .*/no-such-socket-folder does not exist" \
         "i: the daemon names the socket folder's FILE:LINE"
-    exits_non_zero "$out" "-n -p on a missing socket folder" "$ECOMM_MILTER" -n -c "$E2E_MILTER_CONF" -p "unix:$missing/m.sock"
+    timeout "$E2E_TIMEOUT" "$ECOMM_MILTER" -n -c "$E2E_MILTER_CONF" -p "unix:$missing/m.sock" >"$out" 2>&1
     assert_matches "$out" "the socket directory .*/no-such-socket-folder does not exist" "i: -n checks -p's socket folder"
 }
 
