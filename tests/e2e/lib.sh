@@ -494,8 +494,8 @@ EOF
 # minute from one sender). throttle: [rate] throttle_delay, default 0 here (shipped: 5), so that
 # a sender over its rate is deferred at once and no test waits on a throttled sender unless it
 # asks to. bulk_threshold: [bulk] threshold (default 15000). business: always (every hour of
-# every day), never (business_days = none) or weekdays (default: the shipped Mon-Fri
-# 08:00-17:00; with the default threshold no test message comes near it).
+# every day until a holiday in three days), never (business_days = none) or weekdays (default:
+# the shipped Mon-Fri 08:00-17:00; with the default threshold no test message comes near it).
 # E2E_DNS_EXTRA: lines appended to the static zone (SPF records for E2E_REGISTRY_EXTRA's
 # entries). E2E_COUNTERS_EXTRA: lines appended to the [counters] section.
 e2e_write_milter_config() {
@@ -519,9 +519,15 @@ e2e_write_milter_config() {
             *) e2e_die "e2e_write_milter_config: unknown argument $arg" ;;
         esac
     done
-    local business_days=Mon-Fri business_hours=08:00-17:00
+    local business_days=Mon-Fri business_hours=08:00-17:00 holidays=
     case $business in
-        always) business_days=Sun-Sat business_hours=00:00-24:00 ;;
+        always)
+            # Every hour of every day until a holiday three days ahead: hours that never end
+            # give a deferral no time to name ("which run without an end in the next 8 days").
+            business_days=Sun-Sat business_hours=00:00-24:00 holidays=$E2E_DIR/milter/holidays.txt
+            mkdir -p "$E2E_DIR/milter"
+            date -d '+3 days' +%F >"$holidays"
+            ;;
         never) business_days=none ;;
     esac
     E2E_CONF_SOCKET=$socket
@@ -596,7 +602,7 @@ audience_header = X-Ecomm-Audience
 audience_window = 24
 business_days = $business_days
 business_hours = $business_hours
-holidays =
+holidays = $holidays
 EOF
     mv "$E2E_MILTER_CONF.tmp" "$E2E_MILTER_CONF"
     {
