@@ -411,6 +411,19 @@ void load_zone(FakeResolver& dns, const std::filesystem::path& path)
     }
 }
 
+// A session with the test DKIM library and resolver dns, past connect, MAIL FROM and RCPT TO.
+std::unique_ptr<Session> mail_session(const std::shared_ptr<FakeResolver>& dns)
+{
+    Snapshot snapshot = test::base_snapshot();
+    snapshot.resolver = dns;
+    snapshot.dkim = DkimLibrary::create();
+    auto session = std::make_unique<Session>(test::share(std::move(snapshot)));
+    session->connect("c.test", test::ip("203.0.113.9"));
+    session->mail_from("<news@example.edu>", "");
+    session->recipient("<student@example.edu>");
+    return session;
+}
+
 }  // namespace
 
 class DkimTest : public CppUnit::TestFixture {
@@ -478,13 +491,8 @@ public:
         publish(*dns, "k2048", 2048);
         const Message message = with_signature(sample_message(), sign(sample_message()));
         for (const bool end_of_headers : {true, false}) {
-            Snapshot snapshot = test::base_snapshot();
-            snapshot.resolver = dns;
-            snapshot.dkim = DkimLibrary::create();
-            Session session(test::share(std::move(snapshot)));
-            session.connect("c.test", test::ip("203.0.113.9"));
-            session.mail_from("<news@example.edu>", "");
-            session.recipient("<student@example.edu>");
+            const std::unique_ptr<Session> owned = mail_session(dns);
+            Session& session = *owned;
             for (const auto& field : message.headers) session.header(field.name, field.value);
             if (end_of_headers) session.end_of_headers();
             session.body(message.body);
@@ -522,13 +530,8 @@ public:
             options.header_canon = DKIM_CANON_SIMPLE;
             options.body_canon = DKIM_CANON_SIMPLE;
             message = with_signature(message, sign(message, options));
-            Snapshot snapshot = test::base_snapshot();
-            snapshot.resolver = dns;
-            snapshot.dkim = DkimLibrary::create();
-            Session session(test::share(std::move(snapshot)));
-            session.connect("c.test", test::ip("203.0.113.9"));
-            session.mail_from("<news@example.edu>", "");
-            session.recipient("<student@example.edu>");
+            const std::unique_ptr<Session> owned = mail_session(dns);
+            Session& session = *owned;
             for (const auto& field : message.headers)
                 session.header(field.name, field.value, HeaderValueForm::as_written);
             session.body(message.body);
@@ -557,13 +560,8 @@ public:
         publish(*dns, "k2048", 2048);
         const Message message = with_signature(sample_message(), sign(sample_message()));
         for (const int filler : {0, 4100}) {
-            Snapshot snapshot = test::base_snapshot();
-            snapshot.resolver = dns;
-            snapshot.dkim = DkimLibrary::create();
-            Session session(test::share(std::move(snapshot)));
-            session.connect("c.test", test::ip("203.0.113.9"));
-            session.mail_from("<news@example.edu>", "");
-            session.recipient("<student@example.edu>");
+            const std::unique_ptr<Session> owned = mail_session(dns);
+            Session& session = *owned;
             for (const auto& field : message.headers) session.header(field.name, field.value);
             for (int i = 0; i < filler; ++i) session.header("X-Filler", "x");
             if (filler > 0) session.header("From", "President <president@example.edu>");

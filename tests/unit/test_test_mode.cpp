@@ -30,6 +30,16 @@ Run run(const Snapshot& snapshot, TestModeOptions options)
     return r;
 }
 
+// message_text as mail from 203.0.113.9, outside every network of base_snapshot().
+Run run_from_outside(const std::string& message_text)
+{
+    TempDir dir;
+    TestModeOptions o;
+    o.message_path = dir.write("m.eml", message_text);
+    o.client_ip = "203.0.113.9";
+    return run(base_snapshot(), o);
+}
+
 // A message signed c=simple/simple by e.example.edu (selector sel) with two spaces after
 // "Subject:", and its key record as a --dns-file line: simple canonicalization hashes both spaces.
 constexpr const char* kSimpleSignedMessage =
@@ -101,11 +111,7 @@ public:
 
     void externalMessageJson()
     {
-        TempDir dir;
-        TestModeOptions o;
-        o.message_path = dir.write("m.eml", "From: a@outside.test\nTo: x@example.edu\nSubject: Hello\n\nhi\n");
-        o.client_ip = "203.0.113.9";
-        const Run r = run(base_snapshot(), o);
+        const Run r = run_from_outside("From: a@outside.test\nTo: x@example.edu\nSubject: Hello\n\nhi\n");
         CPPUNIT_ASSERT_EQUAL(0, r.status);
         CPPUNIT_ASSERT_EQUAL(std::string("tag"), r.json["action"].get<std::string>());
         CPPUNIT_ASSERT(r.json["reply"].is_null());
@@ -185,11 +191,7 @@ public:
     // Header text need not be UTF-8: the JSON says U+FFFD where it is not, and -t still decides.
     void latin1SubjectGivesAVerdict()
     {
-        TempDir dir;
-        TestModeOptions o;
-        o.message_path = dir.write("m.eml", "From: a@outside.test\nTo: x@example.edu\nSubject: caf\xe9\n\nhi\n");
-        o.client_ip = "203.0.113.9";
-        const Run r = run(base_snapshot(), o);
+        const Run r = run_from_outside("From: a@outside.test\nTo: x@example.edu\nSubject: caf\xe9\n\nhi\n");
         CPPUNIT_ASSERT_EQUAL(0, r.status);
         CPPUNIT_ASSERT_EQUAL(std::string("tag"), r.json["action"].get<std::string>());
         CPPUNIT_ASSERT_EQUAL(std::string("[EXTERNAL] caf\xef\xbf\xbd"), r.json["subject"].get<std::string>());
