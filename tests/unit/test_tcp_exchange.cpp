@@ -90,12 +90,14 @@ class TcpExchangeTest : public CppUnit::TestFixture {
 public:
     void answer_framed_and_read_in_pieces()
     {
-        LoopbackServer server;
         const Bytes query = query_message();
         Bytes received;
         Bytes answer(3000, 0xAB);  // more than a UDP answer would carry
         answer[0] = 0x12;
         answer[1] = 0x34;
+        // Declared after what its thread uses, so that it is joined before they go: the answer
+        // can arrive whole while the thread is still in send(), which ASan checks on return.
+        LoopbackServer server;
         server.serve([&](int client) {
             received = read_framed(client);
             const unsigned char prefix[2] = {static_cast<unsigned char>(answer.size() >> 8),
