@@ -26,9 +26,9 @@ std::string_view next_line(std::string_view text, std::size_t& pos)
 
 // A header line as Postfix hands it to a milter, or nullopt when it is not one. Like Postfix's
 // is_header_buf(), blanks may stand between the name and the colon (RFC 822's obsolete syntax,
-// "X-Mailer : Foo"); the name is the part before them. The value loses one leading SP, not a
-// TAB and not a second SP, as Postfix and Sendmail do without SMFIP_HDR_LEADSPC: the session
-// (DKIM above all) gets the very value the live milter gets.
+// "X-Mailer : Foo"); the name is the part before them. The value is kept as written after the
+// colon, as the live milter gets it with SMFIP_HDR_LEADSPC negotiated: the session (DKIM above
+// all) then sees what it sees live.
 std::optional<Header> split_field(std::string_view line)
 {
     std::size_t name_end = 0;
@@ -36,9 +36,7 @@ std::optional<Header> split_field(std::string_view line)
     std::size_t colon = name_end;
     while (colon < line.size() && (line[colon] == ' ' || line[colon] == '\t')) ++colon;
     if (name_end == 0 || colon >= line.size() || line[colon] != ':') return std::nullopt;
-    std::string_view value = line.substr(colon + 1);
-    if (value.starts_with(' ')) value.remove_prefix(1);
-    return Header{std::string(line.substr(0, name_end)), std::string(value)};
+    return Header{std::string(line.substr(0, name_end)), std::string(line.substr(colon + 1))};
 }
 
 }  // namespace

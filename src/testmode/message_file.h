@@ -18,6 +18,7 @@ struct ParsedHeaders {
 
 // Splits text into header fields and the body offset. A leading mbox "From " line is skipped;
 // a line that is neither a field nor a continuation ends the header section (as in Postfix).
+// Values are as written after the colon, leading space included (HeaderValueForm::as_written).
 ParsedHeaders parse_headers(std::string_view text);
 
 // Reads a whole file; nullopt (with *error set) when it cannot be read or exceeds max_bytes.

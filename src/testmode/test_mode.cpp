@@ -139,7 +139,7 @@ int run_test_mode(std::shared_ptr<const Snapshot> snapshot, const TestModeOption
     session.mail_from("<" + options.mail_from.value_or(default_sender(parsed.headers)) + ">", options.auth_user);
     const auto recipients = options.recipients.empty() ? default_recipients(parsed.headers) : options.recipients;
     for (const auto& recipient : recipients) session.recipient("<" + recipient + ">");
-    for (const auto& header : parsed.headers) session.header(header.name, header.value);
+    for (const auto& header : parsed.headers) session.header(header.name, header.value, HeaderValueForm::as_written);
     session.end_of_headers();
     const std::string_view body = std::string_view(*message).substr(parsed.body_offset);
     for (std::size_t at = 0; at < body.size(); at += kBodyChunk) session.body(body.substr(at, kBodyChunk));

@@ -394,7 +394,12 @@ Message parse_message(const std::string& text)
 {
     const ParsedHeaders parsed = parse_headers(text);
     Message m;
-    for (const auto& header : parsed.headers) m.headers.push_back({header.name, header.value});
+    // As an MTA without SMFIP_HDR_LEADSPC hands them over, which is what verify() gives the verifier.
+    for (const auto& header : parsed.headers) {
+        std::string_view value = header.value;
+        remove_leading_space(value);
+        m.headers.push_back({header.name, std::string(value)});
+    }
     m.body = text.substr(parsed.body_offset);
     return m;
 }

@@ -131,7 +131,7 @@ std::vector<DkimSignatureResult> verify_file(const fs::path& path, DnsResolver& 
     const std::string text = read_text(path);
     const ParsedHeaders parsed = parse_headers(text);
     DkimVerifier verifier(library, resolver);
-    for (const auto& header : parsed.headers) verifier.header(header.name, header.value);
+    for (const auto& header : parsed.headers) verifier.header(header.name, header.value, false);  // as written
     verifier.end_of_headers();
     const std::string_view body = std::string_view(text).substr(parsed.body_offset);
     constexpr std::size_t kChunk = 65535;
