@@ -79,6 +79,15 @@ std::string reply_text(const redisReply& reply)
     return reply.str ? std::string(reply.str, reply.len) : std::string();
 }
 
+// Error replies that Redis sends just before it closes the connection: the client limit (sent
+// instead of any reply, at accept), a request it could not parse, protected mode.
+bool server_closes_after(std::string_view error)
+{
+    for (const std::string_view reason : {"ERR max number of clients reached", "ERR Protocol error", "DENIED"})
+        if (error.starts_with(reason)) return true;
+    return false;
+}
+
 bool parse_port(std::string_view text, int& port)
 {
     if (text.empty() || text.size() > 5) return false;
@@ -244,6 +253,17 @@ struct RedisConnection::Context {
         }
     }
 
+    // Nothing waits to be read after the last reply, in hiredis's buffer or on the socket, and
+    // the server has not closed it: end of file, a reset or stray bytes each mean that the next
+    // command's reply could not be read in step.
+    bool quiet_and_open() const
+    {
+        if (redis->reader->pos < redis->reader->len) return false;
+        char byte = 0;
+        const ssize_t peeked = recv(redis->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        return peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    }
+
     // step names the command in messages; arguments are never quoted (they hold passwords).
     RedisReplyPtr run(std::span<const std::string_view> arguments, Clock::time_point deadline, const std::string& step)
     {
@@ -264,7 +284,10 @@ struct RedisConnection::Context {
         if (redisAppendCommandArgv(redis.get(), static_cast<int>(arguments.size()), pointers.data(), lengths.data()) != REDIS_OK)
             fail_hiredis(step);
         write_all(deadline, step);
-        return read_reply(deadline, step);
+        RedisReplyPtr reply = read_reply(deadline, step);
+        if (reply->type == REDIS_REPLY_ERROR && server_closes_after(reply_text(*reply)))
+            fail(step + ": " + reply_text(*reply));  // the connection's error, not the command's
+        return reply;
     }
 };
 
@@ -323,6 +346,11 @@ RedisReplyPtr RedisConnection::command(std::initializer_list<std::string_view> a
 bool RedisConnection::broken() const
 {
     return context_->broken;
+}
+
+bool RedisConnection::reusable() const
+{
+    return !context_->broken && context_->quiet_and_open();
 }
 
 bool RedisConnection::closed_before_reply() const

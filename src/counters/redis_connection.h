@@ -2,8 +2,9 @@
 // Every step (connect, AUTH, SELECT, each command) is bounded by one deadline: the socket is
 // non-blocking and every wait is a poll() on what is left of the timeout, so a slow or silent
 // server costs at most the timeout, never a kernel TCP timeout. Any failure (refused, timed out,
-// closed, a reply that does not parse) throws CounterError and leaves the connection broken();
-// a broken connection is thrown away, never reused. Not thread-safe: one thread at a time.
+// closed, a reply that does not parse, an error reply after which Redis closes the connection)
+// throws CounterError and leaves the connection broken(); a broken connection is thrown away,
+// never reused. Not thread-safe: one thread at a time.
 #pragma once
 #include <chrono>
 #include <memory>
@@ -56,7 +57,9 @@ public:
 
     // Sends one command (binary-safe arguments) and reads its reply within the timeout. A Redis
     // error reply (REDIS_REPLY_ERROR) is returned, not thrown: the caller decides (NOSCRIPT, for
-    // one, means "load the script and call again").
+    // one, means "load the script and call again"). Except one that Redis sends just before it
+    // closes the connection ("ERR max number of clients reached", a protocol error, protected
+    // mode's DENIED): that is about the connection, not the command, and throws.
     RedisReplyPtr command(std::span<const std::string_view> arguments);
     RedisReplyPtr command(std::initializer_list<std::string_view> arguments);
     // The same, within a deadline the caller shares between several steps (RedisStore: one
@@ -64,6 +67,10 @@ public:
     RedisReplyPtr command(std::span<const std::string_view> arguments, std::chrono::steady_clock::time_point deadline);
 
     bool broken() const;
+    // Fit for another command: not broken, and since the last reply the server has neither
+    // closed the connection nor sent bytes no command asked for. One non-blocking peek at the
+    // socket; RedisPool asks before it keeps a connection for the next lease.
+    bool reusable() const;
     // The last command failed because the server had closed the connection (end of file, EPIPE
     // or ECONNRESET) before any byte of its reply arrived: an idle connection gone stale
     // (Redis's `timeout`, a restart), whose command is safe to send again on a new one.

@@ -113,10 +113,11 @@ RedisPool::Lease RedisPool::lease(Clock::time_point deadline)
 void RedisPool::give_back(std::unique_ptr<RedisConnection> connection, std::uint64_t generation, bool probe)
 {
     std::unique_ptr<RedisConnection> closing;  // closed after unlocking
+    const bool reusable = connection->reusable();  // a look at the socket: not under the lock
     {
         std::lock_guard lock(mutex_);
         if (probe) probing_ = false;
-        if (connection->broken() || generation != generation_) {
+        if (!reusable || generation != generation_) {
             --open_;
             closing = std::move(connection);
         } else {

@@ -5,7 +5,8 @@
 // - At most max_connections are open; a lease waits for a free one at most the timeout, then
 //   throws CounterBusy (a pool that is too small is local contention, not a Redis outage, and
 //   never a hang). A connect gets its own full timeout.
-// - A lease whose connection broke is closed, not returned.
+// - A lease whose connection broke, or is no longer reusable() (the server closed it after its
+//   last reply, as Redis does after "max number of clients reached"), is closed, not returned.
 // - After a failed connect the pool is "down" for a backoff (min_backoff, doubling up to
 //   max_backoff) during which lease() throws CounterError at once, without touching the network:
 //   while Redis is away, a message costs no timeout at all. The first lease after the backoff
@@ -45,7 +46,7 @@ public:
     public:
         Lease(Lease&&) noexcept;
         Lease& operator=(Lease&&) = delete;
-        ~Lease();  // gives the connection back (or closes it when broken)
+        ~Lease();  // gives the connection back (or closes it when it is not reusable)
         RedisConnection& operator*() const { return *connection_; }
         RedisConnection* operator->() const { return connection_.get(); }
         bool reused() const { return reused_; }  // taken idle from the pool, not connected for this lease

@@ -4,6 +4,9 @@
 // start() restart it on the same port; pause()/resume() (SIGSTOP/SIGCONT) make a server that
 // accepts TCP connections but never answers, i.e. a "slow Redis". Tests first check available()
 // and call ecomm::test::skip() when redis-server is not installed.
+//
+// FakeRedisServer: a loopback listener for what a real server will not do on demand (refuse a
+// client at its limit); it needs no redis-server.
 #pragma once
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -16,20 +19,24 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "temp_files.h"
+#include "util/file_descriptor.h"
 
 namespace ecomm::test {
 
@@ -243,5 +250,95 @@ private:
     pid_t pid_ = -1;
     bool paused_ = false;
 };
+
+// A fake Redis on an ephemeral loopback port. Its thread accepts one connection at a time and
+// hands it to serve (fake_max_clients_reached or the test's own), which returns soon once
+// stopping is set; the connection is closed when serve returns. Stopped and joined at scope
+// exit: declare it before the connections to it, so that they close first.
+class FakeRedisServer {
+public:
+    using Serve = std::function<void(int fd, const std::atomic<bool>& stopping)>;
+
+    explicit FakeRedisServer(Serve serve) : serve_(std::move(serve))
+    {
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t size = sizeof address;
+        if (!listener_.valid() || bind(listener_.get(), reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+            listen(listener_.get(), 16) != 0 || getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&address), &size) != 0)
+            throw std::runtime_error("fake redis: cannot listen on loopback");
+        port_ = ntohs(address.sin_port);
+        thread_ = std::thread([this] { run(); });
+    }
+    ~FakeRedisServer()
+    {
+        stopping_ = true;
+        thread_.join();
+    }
+    FakeRedisServer(const FakeRedisServer&) = delete;
+    FakeRedisServer& operator=(const FakeRedisServer&) = delete;
+
+    int port() const { return port_; }
+    int connections() const { return connections_.load(); }  // accepted so far
+
+private:
+    void run()
+    {
+        while (!stopping_) {
+            pollfd waiting{listener_.get(), POLLIN, 0};
+            if (poll(&waiting, 1, 10) <= 0) continue;
+            const FileDescriptor client(accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            if (!client.valid()) continue;
+            ++connections_;
+            serve_(client.get(), stopping_);
+        }
+    }
+
+    Serve serve_;
+    FileDescriptor listener_{socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    int port_ = 0;
+    std::atomic<bool> stopping_{false};
+    std::atomic<int> connections_{0};
+    std::thread thread_;
+};
+
+// Waits (at most 2 s, and only until stopping) for the client's next bytes and reads them; false
+// when none came or the client closed.
+inline bool fake_read_request(int fd, const std::atomic<bool>& stopping)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (!stopping && std::chrono::steady_clock::now() < deadline) {
+        pollfd waiting{fd, POLLIN, 0};
+        if (poll(&waiting, 1, 10) <= 0) continue;
+        char request[4096];
+        return recv(fd, request, sizeof request, 0) > 0;
+    }
+    return false;
+}
+
+// Sends all of text; false once the client has gone (or stopping is set while it does not read).
+inline bool fake_send(int fd, std::string_view text, const std::atomic<bool>& stopping)
+{
+    while (!text.empty()) {
+        if (stopping) return false;
+        pollfd waiting{fd, POLLOUT, 0};
+        if (poll(&waiting, 1, 10) <= 0) continue;
+        const ssize_t sent = send(fd, text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (sent <= 0) return false;
+        text.remove_prefix(static_cast<std::size_t>(sent));
+    }
+    return true;
+}
+
+// Redis at its maxclients: this error at once, instead of any reply, then the connection closed.
+// (Redis closes at once; here the client's first command is read before closing, since closing
+// with it unread would reset the connection and could discard the error before the client reads
+// it: the test would depend on timing.)
+inline void fake_max_clients_reached(int fd, const std::atomic<bool>& stopping)
+{
+    if (fake_send(fd, "-ERR max number of clients reached\r\n", stopping)) fake_read_request(fd, stopping);
+}
 
 }  // namespace ecomm::test

@@ -39,6 +39,7 @@ constexpr int kPortPoolRestart = 16307;
 constexpr int kPortPoolFailure = 16308;
 constexpr int kPortPoolReset = 16309;
 constexpr int kPortPoolBroken = 16310;
+constexpr int kPortPoolClosed = 16311;
 constexpr int kNobodyPort = 16349;
 
 using Clock = std::chrono::steady_clock;
@@ -169,6 +170,7 @@ class RedisConnectionTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(silentListenerTimesOutAuth);
     CPPUNIT_TEST(silentListenerTimesOutSelect);
     CPPUNIT_TEST(stoppedServerBreaksConnection);
+    CPPUNIT_TEST(maxClientsErrorBreaksConnection);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -443,6 +445,20 @@ public:
         CPPUNIT_ASSERT(elapsed_ms(started) < 400);  // a closed socket is seen at once
         CPPUNIT_ASSERT(connection->broken());
     }
+
+    // Redis at its client limit answers a new connection's first command with this error and
+    // closes it: that fails the command and breaks the connection, like any lost connection.
+    void maxClientsErrorBreaksConnection()
+    {
+        FakeRedisServer server(fake_max_clients_reached);
+        const auto connection = RedisConnection::connect(tcp_options(server.port()));  // sends nothing
+        const auto message = counter_error_of([&] { connection->command({"PING"}); });
+        CPPUNIT_ASSERT_MESSAGE(message, contains(message, ": PING: ERR max number of clients reached"));
+        CPPUNIT_ASSERT(connection->broken());
+        CPPUNIT_ASSERT(!connection->reusable());
+        CPPUNIT_ASSERT(!connection->closed_before_reply());  // it did reply: not a stale connection to retry
+    }
+
 };
 
 class RedisPoolTest : public CppUnit::TestFixture {
@@ -452,6 +468,7 @@ class RedisPoolTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(onlyOneReconnectAtATime);
     CPPUNIT_TEST(maxConnectionsRespected);
     CPPUNIT_TEST(brokenConnectionIsClosedNotReturned);
+    CPPUNIT_TEST(connectionClosedAfterItsReplyIsNotReturned);
     CPPUNIT_TEST(reconnectsAfterRestart);
     CPPUNIT_TEST(reportFailureDropsIdleConnections);
     CPPUNIT_TEST(successResetsBackoff);
@@ -582,6 +599,28 @@ public:
         }  // broken, but no report_failure(): the pool is not down
         auto lease = pool.lease();
         CPPUNIT_ASSERT(!lease->broken());
+        check_ping(*lease);
+        CPPUNIT_ASSERT_EQUAL(2, connector.calls.load());
+    }
+
+    // QUIT: a good reply, then the server closes the connection (as after "max number of clients
+    // reached"). Not broken, but not kept for the next lease either.
+    void connectionClosedAfterItsReplyIsNotReturned()
+    {
+        if (skip_without_redis("connectionClosedAfterItsReplyIsNotReturned")) return;
+        RedisServer server(kPortPoolClosed);
+        CountingConnector connector;
+        RedisPool pool(pool_options(server.port(), connector));
+        {
+            auto lease = pool.lease();
+            check_ping(*lease);
+            CPPUNIT_ASSERT_EQUAL(std::string("OK"), text(lease->command({"QUIT"})));
+            const auto deadline = Clock::now() + 2s;
+            while (lease->reusable() && Clock::now() < deadline) std::this_thread::sleep_for(5ms);  // its end of file
+            CPPUNIT_ASSERT(!lease->broken());
+        }
+        auto lease = pool.lease();
+        CPPUNIT_ASSERT_MESSAGE("the closed connection was leased again", !lease.reused());
         check_ping(*lease);
         CPPUNIT_ASSERT_EQUAL(2, connector.calls.load());
     }

@@ -301,6 +301,7 @@ class RedisStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(waiting_for_a_connection_leaves_the_command_its_whole_timeout);
     CPPUNIT_TEST(no_free_connection_in_time_is_busy_not_an_outage);
     CPPUNIT_TEST(connection_closed_by_the_servers_idle_timeout_is_replaced);
+    CPPUNIT_TEST(max_clients_reached_is_an_outage_and_the_connection_is_dropped);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -883,6 +884,31 @@ public:
         std::this_thread::sleep_for(2500ms);
         CPPUNIT_ASSERT_EQUAL(2, store.reserve("k", limit_of(30), at(0)).in_window);
         CPPUNIT_ASSERT_EQUAL(3, store.reserve("k", limit_of(30), at(0)).in_window);
+    }
+
+    // Redis at its client limit refuses a new connection with an error and closes it. The call
+    // fails as in any outage (the 60 s backoff fails the next one at once, without connecting);
+    // the closed connection is not pooled, where the next call would find it dead.
+    void max_clients_reached_is_an_outage_and_the_connection_is_dropped()
+    {
+        FakeRedisServer server(fake_max_clients_reached);
+        RedisStoreOptions options = store_options(server.port());
+        options.pool.min_backoff = 60s;
+        options.pool.max_backoff = 60s;
+        RedisStore store(options);
+        const auto error_of_reserve = [&] {
+            try {
+                store.reserve("k", limit_of(30), at(0));
+            } catch (const CounterError& error) {
+                return std::string(error.what());
+            }
+            return std::string("no error");
+        };
+        const std::string refused = error_of_reserve();
+        CPPUNIT_ASSERT_MESSAGE(refused, refused.find("ERR max number of clients reached") != std::string::npos);
+        const std::string next = error_of_reserve();
+        CPPUNIT_ASSERT_MESSAGE(next, next.find("unavailable after a failure") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(1, server.connections());
     }
 };
 
