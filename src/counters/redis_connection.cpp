@@ -237,8 +237,10 @@ struct RedisConnection::Context {
         }
     }
 
+    // Reads one reply; the bytes it took are counted, so that no reply can grow without bound.
     RedisReplyPtr read_reply(Clock::time_point deadline, const std::string& step)
     {
+        std::size_t received = 0;
         while (true) {
             void* reply = nullptr;
             if (redisGetReplyFromReader(redis.get(), &reply) != REDIS_OK) fail_hiredis(step + ": reading the reply");
@@ -250,6 +252,9 @@ struct RedisConnection::Context {
                 fail_hiredis(step);
             }
             if (redis->reader->len != buffered) reply_started = true;
+            received += redis->reader->len - buffered;
+            if (received > kRedisMaxReplyBytes)
+                fail(step + ": reading the reply: more than " + std::to_string(kRedisMaxReplyBytes) + " bytes");
         }
     }
 

@@ -2,11 +2,12 @@
 // Every step (connect, AUTH, SELECT, each command) is bounded by one deadline: the socket is
 // non-blocking and every wait is a poll() on what is left of the timeout, so a slow or silent
 // server costs at most the timeout, never a kernel TCP timeout. Any failure (refused, timed out,
-// closed, a reply that does not parse, an error reply after which Redis closes the connection)
-// throws CounterError and leaves the connection broken(); a broken connection is thrown away,
-// never reused. Not thread-safe: one thread at a time.
+// closed, a reply that does not parse or is larger than kRedisMaxReplyBytes, an error reply after
+// which Redis closes the connection) throws CounterError and leaves the connection broken(); a
+// broken connection is thrown away, never reused. Not thread-safe: one thread at a time.
 #pragma once
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <span>
 #include <string>
@@ -40,6 +41,12 @@ struct RedisConnectOptions {
     int database = 0;      // SELECTed when not 0
     std::chrono::milliseconds timeout{100};  // for connecting (with AUTH and SELECT), and per command
 };
+
+// The most bytes one reply may take; more fails the command as a protocol error would. hiredis
+// buffers a reply whole, without a limit of its own, so a broken or hostile server could
+// otherwise fill memory until the deadline. Our largest replies are view's SCAN batches (some
+// 500 keys of at most about 300 bytes); the scripts answer in less than 100 bytes.
+inline constexpr std::size_t kRedisMaxReplyBytes = 1024 * 1024;
 
 struct RedisReplyDeleter {
     void operator()(redisReply* reply) const;

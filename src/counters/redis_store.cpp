@@ -214,10 +214,10 @@ struct RedisStore::State {
     // leaves. The wait for a free connection and the commands each get the whole timeout: a
     // command sent late would be counted by Redis and still fail here.
     //
-    // A broken connection (lost, timed out, or refused with "max number of clients reached") is
-    // an outage, except once: an idle pooled connection that the server had closed (its
-    // `timeout`, a restart) before the command got any reply is retried on a new one. Not after
-    // a timeout or a partial reply: the script may have run.
+    // A broken connection (lost, timed out, a reply over kRedisMaxReplyBytes, or refused with
+    // "max number of clients reached") is an outage, except once: an idle pooled connection that
+    // the server had closed (its `timeout`, a restart) before the command got any reply is
+    // retried on a new one. Not after a timeout or a partial reply: the script may have run.
     template <typename Operation>
     auto leased(Operation&& operation)
     {

@@ -27,9 +27,9 @@
 // shortens a command Redis will run anyway). view and reset, for ecomm-milter-stats, give each
 // command its own timeout instead (a large key space takes several).
 //
-// Every failure (Redis away, slow, at its client limit, a script error) throws CounterError; no
-// free connection in time throws CounterBusy (the pool is too small, Redis is fine).
-// FallbackStore decides.
+// Every failure (Redis away, slow, at its client limit, a reply too large, a script error) throws
+// CounterError; no free connection in time throws CounterBusy (the pool is too small, Redis is
+// fine). FallbackStore decides.
 #pragma once
 #include <memory>
 #include <string>

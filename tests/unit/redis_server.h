@@ -6,7 +6,7 @@
 // and call ecomm::test::skip() when redis-server is not installed.
 //
 // FakeRedisServer: a loopback listener for what a real server will not do on demand (refuse a
-// client at its limit); it needs no redis-server.
+// client at its limit, send a reply without end); it needs no redis-server.
 #pragma once
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -252,9 +252,9 @@ private:
 };
 
 // A fake Redis on an ephemeral loopback port. Its thread accepts one connection at a time and
-// hands it to serve (fake_max_clients_reached or the test's own), which returns soon once
-// stopping is set; the connection is closed when serve returns. Stopped and joined at scope
-// exit: declare it before the connections to it, so that they close first.
+// hands it to serve (fake_max_clients_reached, fake_endless_bulk_reply or the test's own), which
+// returns soon once stopping is set; the connection is closed when serve returns. Stopped and
+// joined at scope exit: declare it before the connections to it, so that they close first.
 class FakeRedisServer {
 public:
     using Serve = std::function<void(int fd, const std::atomic<bool>& stopping)>;
@@ -317,6 +317,16 @@ inline bool fake_read_request(int fd, const std::atomic<bool>& stopping)
     return false;
 }
 
+// Waits until the client closes the connection (or stopping is set), discarding what it sends.
+inline void fake_await_close(int fd, const std::atomic<bool>& stopping)
+{
+    char discarded[4096];
+    while (!stopping) {
+        pollfd waiting{fd, POLLIN, 0};
+        if (poll(&waiting, 1, 10) > 0 && recv(fd, discarded, sizeof discarded, 0) <= 0) return;
+    }
+}
+
 // Sends all of text; false once the client has gone (or stopping is set while it does not read).
 inline bool fake_send(int fd, std::string_view text, const std::atomic<bool>& stopping)
 {
@@ -339,6 +349,19 @@ inline bool fake_send(int fd, std::string_view text, const std::atomic<bool>& st
 inline void fake_max_clients_reached(int fd, const std::atomic<bool>& stopping)
 {
     if (fake_send(fd, "-ERR max number of clients reached\r\n", stopping)) fake_read_request(fd, stopping);
+}
+
+// A server gone wrong: answers the first command with a bulk string that claims 1 GiB and sends
+// it 64 KiB at a time until the client closes the connection. It gives up after 64 MiB and then
+// only waits, so that a client with no limit of its own waits for its deadline rather than
+// buffering a whole gigabyte.
+inline void fake_endless_bulk_reply(int fd, const std::atomic<bool>& stopping)
+{
+    if (!fake_read_request(fd, stopping) || !fake_send(fd, "$1073741824\r\n", stopping)) return;
+    const std::string chunk(64 * 1024, 'x');
+    for (int sent = 0; sent < 1024; ++sent)
+        if (!fake_send(fd, chunk, stopping)) return;
+    fake_await_close(fd, stopping);
 }
 
 }  // namespace ecomm::test

@@ -171,6 +171,7 @@ class RedisConnectionTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(silentListenerTimesOutSelect);
     CPPUNIT_TEST(stoppedServerBreaksConnection);
     CPPUNIT_TEST(maxClientsErrorBreaksConnection);
+    CPPUNIT_TEST(oversizedReplyFailsAtTheLimit);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -459,6 +460,20 @@ public:
         CPPUNIT_ASSERT(!connection->closed_before_reply());  // it did reply: not a stale connection to retry
     }
 
+    // A reply that does not end is read only up to kRedisMaxReplyBytes, not until the deadline.
+    void oversizedReplyFailsAtTheLimit()
+    {
+        FakeRedisServer server(fake_endless_bulk_reply);
+        const auto connection = RedisConnection::connect(tcp_options(server.port(), 5000ms));
+        const auto started = Clock::now();
+        const auto message = counter_error_of([&] { connection->command({"GET", "k"}); });
+        const auto elapsed = elapsed_ms(started);
+        CPPUNIT_ASSERT_MESSAGE(message, contains(message, ": GET: reading the reply: more than " +
+                                                              std::to_string(kRedisMaxReplyBytes) + " bytes"));
+        CPPUNIT_ASSERT_MESSAGE(std::to_string(elapsed), elapsed < 2500);
+        CPPUNIT_ASSERT(connection->broken());
+        CPPUNIT_ASSERT(!connection->closed_before_reply());
+    }
 };
 
 class RedisPoolTest : public CppUnit::TestFixture {
