@@ -683,6 +683,25 @@ KeyValue default_value(const KeySpec& spec)
     return value;
 }
 
+// The junk flag and the external tag each make their header ours by removing a sender's copies
+// (own_header_edits): under one name both would queue the removal of the same copies, and the
+// second removal of a copy fails. Reported at junk_header's line, or the tag header's when only
+// that one is in the file.
+void check_own_headers_differ(const MainConfig& config, Problems& problems)
+{
+    if (!iequals(config.junk_header, config.tag_header)) return;
+    const int junk_line = config.line_of("policy", "junk_header");
+    const int tag_line = config.line_of("external-tag", "header");
+    const auto where = [](int line) { return line > 0 ? "line " + std::to_string(line) : std::string("its default"); };
+    const std::string junk = "junk_header '" + config.junk_header + "'";
+    const std::string tag = "[external-tag] header '" + config.tag_header + "'";
+    const std::string why = ": each needs a header of its own, as each removes a sender's copies of it";
+    if (junk_line > 0 || tag_line == 0)
+        problems.error(junk_line, junk + " is the same header as " + tag + " (" + where(tag_line) + ")" + why);
+    else
+        problems.error(tag_line, tag + " is the same header as " + junk + " (" + where(junk_line) + ")" + why);
+}
+
 // One load of one file: gathers the values as read, then runs every key's setter in table order.
 class MainConfigLoad {
 public:
@@ -713,6 +732,7 @@ public:
             else
                 spec.set(config, spec, default_value(spec), problems_);
         }
+        check_own_headers_differ(config, problems_);
     }
 
 private:

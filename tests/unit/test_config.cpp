@@ -80,6 +80,7 @@ class ConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(bad_boolean);
     CPPUNIT_TEST(bad_number);
     CPPUNIT_TEST(bad_header_name);
+    CPPUNIT_TEST(junk_header_must_differ_from_the_tag_header);
     CPPUNIT_TEST(authentication_and_body_settings);
     CPPUNIT_TEST(dns_cache_wraps_the_system_resolver);
     CPPUNIT_TEST(counter_rate_and_bulk_settings);
@@ -531,6 +532,21 @@ public:
         Loaded(std::string(kMinimal) + "[external-tag]\nheader = X-External:\n")
             .expect({":4: invalid header 'X-External:' "
                      "(expected a header field name: printable ASCII without ':' or space)"});
+    }
+
+    // Both headers are made ours by removing a sender's copies: one name would remove them twice.
+    void junk_header_must_differ_from_the_tag_header()
+    {
+        const std::string why = ": each needs a header of its own, as each removes a sender's copies of it";
+        Loaded(std::string(kMinimal) + "junk_header = X-Ecomm-External\n")
+            .expect({":3: junk_header 'X-Ecomm-External' is the same header as [external-tag] header "
+                     "'X-Ecomm-External' (its default)" + why});
+        Loaded(std::string(kMinimal) + "junk_header = x-flag\n[external-tag]\nheader = X-Flag\n")
+            .expect({":3: junk_header 'x-flag' is the same header as [external-tag] header 'X-Flag' (line 5)" + why});
+        Loaded(std::string(kMinimal) + "[external-tag]\nheader = X-SPAM-FLAG\n")
+            .expect({":4: [external-tag] header 'X-SPAM-FLAG' is the same header as junk_header 'X-Spam-Flag' "
+                     "(its default)" + why});
+        Loaded(std::string(kMinimal) + "junk_header = X-Flag\n[external-tag]\nheader = X-Flagged\n").expect({});
     }
 
     void bad_socket()
