@@ -65,8 +65,8 @@ std::vector<CampaignStatus> campaign_statuses(const CounterView& view, SystemTim
     return statuses;
 }
 
-// Keys and campaign ids come from mail (a Feedback-ID header, say): no control characters reach
-// the postmaster's terminal.
+// The location comes from the configuration: still, no control characters reach the postmaster's
+// terminal.
 std::string printable(std::string_view text)
 {
     std::string out(text);
@@ -75,6 +75,70 @@ std::string printable(std::string_view text)
         if (byte < 0x20 || byte == 0x7f) c = '?';
     }
     return out;
+}
+
+// The length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, no surrogates,
+// nothing past U+10FFFF) that starts text, or 0 when none does.
+std::size_t utf8_sequence_length(std::string_view text)
+{
+    const auto byte = [&](std::size_t at) { return static_cast<unsigned char>(text[at]); };
+    const auto continues = [&](std::size_t at, unsigned char low = 0x80, unsigned char high = 0xbf) {
+        return at < text.size() && byte(at) >= low && byte(at) <= high;
+    };
+    const unsigned char lead = byte(0);
+    if (lead < 0x80) return 1;
+    if (lead >= 0xc2 && lead <= 0xdf) return continues(1) ? 2 : 0;
+    if (lead >= 0xe0 && lead <= 0xef) {
+        const unsigned char low = lead == 0xe0 ? 0xa0 : 0x80;
+        const unsigned char high = lead == 0xed ? 0x9f : 0xbf;
+        return continues(1, low, high) && continues(2) ? 3 : 0;
+    }
+    if (lead >= 0xf0 && lead <= 0xf4) {
+        const unsigned char low = lead == 0xf0 ? 0x90 : 0x80;
+        const unsigned char high = lead == 0xf4 ? 0x8f : 0xbf;
+        return continues(1, low, high) && continues(2) && continues(3) ? 4 : 0;
+    }
+    return 0;
+}
+
+// Whether the character of this length at the start of text is one the reports cannot show as it
+// is: a C0 control or DEL, a C1 control (U+0080-U+009F, "\xc2\x80"-"\xc2\x9f").
+bool is_control_character(std::string_view text, std::size_t length)
+{
+    const auto lead = static_cast<unsigned char>(text[0]);
+    if (length == 1) return lead < 0x20 || lead == 0x7f;
+    return length == 2 && lead == 0xc2 && static_cast<unsigned char>(text[1]) <= 0x9f;
+}
+
+bool needs_escaping(std::string_view key)
+{
+    if (key.starts_with(kEscapedKeyMarker)) return true;
+    while (!key.empty()) {
+        const std::size_t length = utf8_sequence_length(key);
+        if (length == 0 || is_control_character(key, length)) return true;
+        key.remove_prefix(length);
+    }
+    return false;
+}
+
+void append_hex_escape(std::string& out, unsigned char byte)
+{
+    constexpr std::string_view kHex = "0123456789abcdef";
+    out += "\\x";
+    out += kHex[byte >> 4];
+    out += kHex[byte & 0x0f];
+}
+
+std::optional<unsigned char> hex_byte(std::string_view digits)
+{
+    unsigned value = 0;
+    for (char c : digits) {
+        const char lower = static_cast<char>(c | 0x20);
+        if (c >= '0' && c <= '9') value = value * 16 + static_cast<unsigned>(c - '0');
+        else if (lower >= 'a' && lower <= 'f') value = value * 16 + static_cast<unsigned>(lower - 'a' + 10);
+        else return std::nullopt;
+    }
+    return static_cast<unsigned char>(value);
 }
 
 // Rows under a heading row, each column as wide as its widest cell; numeric columns are right
@@ -129,6 +193,43 @@ std::string campaign_state_text(const CampaignStatus& status, const StatsSetting
 
 }  // namespace
 
+std::string shown_key(std::string_view key)
+{
+    if (!needs_escaping(key)) return std::string(key);
+    std::string out(kEscapedKeyMarker);
+    while (!key.empty()) {
+        std::size_t length = utf8_sequence_length(key);
+        const bool escaped = length == 0 || is_control_character(key, length) || key.front() == '\\';
+        if (length == 0) length = 1;  // a stray byte: escaped alone, the next one judged afresh
+        for (char c : key.substr(0, length)) {
+            if (escaped) append_hex_escape(out, static_cast<unsigned char>(c));
+            else out += c;
+        }
+        key.remove_prefix(length);
+    }
+    return out;
+}
+
+std::optional<std::string> key_from_shown(std::string_view shown)
+{
+    if (!shown.starts_with(kEscapedKeyMarker)) return std::string(shown);
+    shown.remove_prefix(kEscapedKeyMarker.size());
+    std::string key;
+    while (!shown.empty()) {
+        if (shown.front() != '\\') {
+            key += shown.front();
+            shown.remove_prefix(1);
+            continue;
+        }
+        if (shown.size() < 4 || shown[1] != 'x') return std::nullopt;
+        const auto byte = hex_byte(shown.substr(2, 2));
+        if (!byte) return std::nullopt;
+        key += static_cast<char>(*byte);
+        shown.remove_prefix(4);
+    }
+    return key;
+}
+
 std::string format_utc_iso8601(SystemTime time)
 {
     const std::time_t seconds = std::chrono::system_clock::to_time_t(
@@ -162,7 +263,7 @@ std::string format_stats_text(const CounterView& view, SystemTime now, const Sta
     } else {
         std::vector<std::vector<std::string>> rows{{"KEY", "LAST MINUTE", "PENDING", "TOTAL", "LAST USED"}};
         for (const RateEntryView* rate : rates)
-            rows.push_back({printable(rate->key), std::to_string(rate->in_window), std::to_string(rate->pending),
+            rows.push_back({shown_key(rate->key), std::to_string(rate->in_window), std::to_string(rate->pending),
                             std::to_string(rate->total), format_utc_iso8601(rate->last_used)});
         out << render_table(rows, {false, true, true, true, false});
     }
@@ -174,7 +275,7 @@ std::string format_stats_text(const CounterView& view, SystemTime now, const Sta
     } else {
         std::vector<std::vector<std::string>> rows{{"KEY", "SENDER", "ESTIMATE", "DECLARED", "AUDIENCE", "STATE"}};
         for (const CampaignStatus& status : campaigns)
-            rows.push_back({printable(status.entry->key), printable(status.entry->sender),
+            rows.push_back({shown_key(status.entry->key), shown_key(status.entry->sender),
                             std::to_string(status.entry->estimate), std::to_string(status.entry->declared),
                             std::to_string(status.audience), campaign_state_text(status, settings)});
         out << render_table(rows, {false, false, true, true, true, false});
@@ -198,7 +299,7 @@ std::string format_stats_json(const CounterView& view, SystemTime now, const Sta
     Json senders = Json::array();
     for (const RateEntryView* rate : sorted_rates(view)) {
         senders.push_back(Json{
-            {"key", rate->key},
+            {"key", shown_key(rate->key)},
             {"in_last_minute", rate->in_window},
             {"pending", rate->pending},
             {"total", rate->total},
@@ -210,8 +311,8 @@ std::string format_stats_json(const CounterView& view, SystemTime now, const Sta
     Json campaigns = Json::array();
     for (const CampaignStatus& status : campaign_statuses(view, now, settings)) {
         campaigns.push_back(Json{
-            {"key", status.entry->key},
-            {"sender", status.entry->sender},
+            {"key", shown_key(status.entry->key)},
+            {"sender", shown_key(status.entry->sender)},
             {"estimate", status.entry->estimate},
             {"declared", status.entry->declared},
             {"audience", status.audience},
@@ -223,7 +324,7 @@ std::string format_stats_json(const CounterView& view, SystemTime now, const Sta
     }
     document["campaigns"] = std::move(campaigns);
 
-    // replace: a key cut inside a UTF-8 character must not make dump() throw.
+    // replace: a location that is not UTF-8 must not make dump() throw.
     return document.dump(2, ' ', false, Json::error_handler_t::replace) + '\n';
 }
 

@@ -29,6 +29,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include "config.h"  // PACKAGE_VERSION (autoconf)
@@ -83,7 +84,8 @@ void print_help(std::ostream& out)
            "                      business hours\n"
            "      --file PATH     read this counter table instead of the configured counters\n"
            "      --json          print one JSON document instead of the report\n"
-           "      --reset KEY     forget the sender rate entry or campaign KEY (as listed)\n"
+           "      --reset KEY     forget the sender rate entry or campaign KEY (as listed,\n"
+           "                      an escaped:... key too)\n"
            "  -V, --version       print the version\n"
            "  -h, --help          print this help\n"
            "\n"
@@ -103,6 +105,16 @@ const option kOptions[] = {
     {nullptr, 0, nullptr, 0},
 };
 
+// --reset's KEY as the report shows it: a key shown escaped names the key it stands for.
+std::string reset_key(std::string_view shown)
+{
+    auto key = ecomm::key_from_shown(shown);
+    if (!key)
+        throw UsageError("--reset " + std::string(shown) + ": in an escaped key a backslash starts \\xHH (one byte)");
+    if (key->empty()) throw UsageError("--reset needs a key");
+    return std::move(*key);
+}
+
 CommandLine parse_command_line(int argc, char** argv)
 {
     CommandLine line;
@@ -114,10 +126,7 @@ CommandLine parse_command_line(int argc, char** argv)
         case 'c': line.config_path = optarg; break;
         case file_option: line.table_path = optarg; break;
         case json_option: line.json = true; break;
-        case reset_option:
-            if (*optarg == '\0') throw UsageError("--reset needs a key");
-            line.reset_key = optarg;
-            break;
+        case reset_option: line.reset_key = reset_key(optarg); break;
         case 'V': line.version = true; break;
         case 'h': line.help = true; break;
         case ':':
@@ -225,12 +234,14 @@ int run(const CommandLine& line)
     const std::shared_ptr<ecomm::CounterStore> store = redis ? open_redis(config) : open_table(line, config);
     if (!store) return 1;
     if (line.reset_key) {
+        // Named as the report names it: a key from mail may hold control characters.
+        const std::string shown = ecomm::shown_key(*line.reset_key);
         if (!store->reset(*line.reset_key)) {
-            std::cerr << kProgram << ": no entry " << *line.reset_key << '\n';
+            std::cerr << kProgram << ": no entry " << shown << '\n';
             return 1;
         }
-        ecomm::log::notice("counter entry " + *line.reset_key + " reset by " + kProgram);
-        std::cout << "reset " << *line.reset_key << '\n';
+        ecomm::log::notice("counter entry " + shown + " reset by " + kProgram);
+        std::cout << "reset " << shown << '\n';
         return 0;
     }
 

@@ -90,6 +90,14 @@ assert_status 1 "--reset without a table"
 assert_contains "$ERR" "no counter table at $TABLE" "--reset names the missing table"
 assert_true "--reset does not create the table" test ! -e "$TABLE"
 
+# A key the report shows escaped is taken as shown; a malformed escape is a usage error.
+run_stats -c "$CONF" --reset 'escaped:sender:news\x1b[1m'
+assert_status 1 "--reset of an escaped key without a table"
+assert_contains "$ERR" "no counter table at $TABLE" "an escaped key gets as far as the table"
+run_stats -c "$CONF" --reset 'escaped:sender:news\e[1m'
+assert_status 64 "--reset of a malformed escaped key"
+assert_contains "$ERR" 'in an escaped key a backslash starts \xHH' "the usage error says how to escape"
+
 OTHER=$E2E_DIR/elsewhere/counters
 run_stats -c "$CONF" --file "$OTHER"
 assert_status 1 "--file naming a missing table"

@@ -3,10 +3,13 @@
 // and the text report's fill line.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
+#include "counters/counter_table.h"
 #include "counters/stats_report.h"
 
 using namespace ecomm;
@@ -97,6 +100,10 @@ class StatsReportTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(textSaysWhenHeldAndWhenNot);
     CPPUNIT_TEST(emptyTable);
     CPPUNIT_TEST(hostileKeysStayPrintableAndValidJson);
+    CPPUNIT_TEST(ordinaryKeysAreShownAsTheyAre);
+    CPPUNIT_TEST(everyShownFormNamesExactlyItsKey);
+    CPPUNIT_TEST(shownFormsTakeAnyHexCaseAndRefuseBadEscapes);
+    CPPUNIT_TEST(aKeyFromMailIsResetByItsShownForm);
     CPPUNIT_TEST(isoTimesAreUtcToTheSecond);
     CPPUNIT_TEST(monitorModeHoldsNothing);
     CPPUNIT_TEST(onlyActionsThatKeepTheMailHold);
@@ -295,17 +302,97 @@ public:
     void hostileKeysStayPrintableAndValidJson()
     {
         CounterView view;
-        // A key cut inside a UTF-8 character, and one with a terminal escape from a header.
-        view.campaigns = {campaign("caf\xc3", "x", 1), campaign("evil\x1b[2Jkey", "x", 2)};
+        // A key cut inside a UTF-8 character, and one with a terminal escape from a header: both
+        // shown escaped, exactly, in both reports (the form --reset takes).
+        view.rates = {rate("sender:bell\x07", 1, 0, 1, kWednesdayMorning)};
+        view.campaigns = {campaign("caf\xc3", "x\x1b", 1), campaign("evil\x1b[2Jkey", "x", 2)};
         std::string json;
         CPPUNIT_ASSERT_NO_THROW(json = format_stats_json(view, kWednesdayMorning, settings()));
         const auto doc = nlohmann::json::parse(json);
-        CPPUNIT_ASSERT_EQUAL(std::string("evil\x1b[2Jkey"), doc["campaigns"][0]["key"].get<std::string>());
-        CPPUNIT_ASSERT_EQUAL(std::string("caf\xef\xbf\xbd"), doc["campaigns"][1]["key"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("escaped:sender:bell\\x07"), doc["senders"][0]["key"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("escaped:evil\\x1b[2Jkey"), doc["campaigns"][0]["key"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("escaped:caf\\xc3"), doc["campaigns"][1]["key"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("escaped:x\\x1b"), doc["campaigns"][1]["sender"].get<std::string>());
 
         const std::string text = format_stats_text(view, kWednesdayMorning, settings());
         CPPUNIT_ASSERT(!contains(text, "\x1b"));
-        CPPUNIT_ASSERT(contains(text, "evil?[2Jkey"));
+        CPPUNIT_ASSERT(!contains(text, "\x07"));
+        CPPUNIT_ASSERT(!contains(text, "\xc3"));
+        CPPUNIT_ASSERT(contains(text, "  escaped:sender:bell\\x07  "));
+        CPPUNIT_ASSERT(contains(text, "  escaped:evil\\x1b[2Jkey  "));
+        CPPUNIT_ASSERT(contains(text, "  escaped:caf\\xc3 "));
+        CPPUNIT_ASSERT(contains(text, "  escaped:x\\x1b "));
+    }
+
+    void ordinaryKeysAreShownAsTheyAre()
+    {
+        // UTF-8, spaces and backslashes too: only a key that is shown escaped is read unescaped.
+        for (const std::string key : {"sender:marketing-cloud", "client:2001:db8:1:2::/64", "list:a\\b",
+                                      "fb:caf\xc3\xa9 d\xc3\xa9j\xc3\xa0", "x:escaped:y", "\xf0\x9f\x93\xa7",
+                                      "\xc2\xa0nbsp"}) {
+            CPPUNIT_ASSERT_EQUAL(key, shown_key(key));
+            CPPUNIT_ASSERT_EQUAL(key, key_from_shown(key).value_or("(none)"));
+        }
+        CounterView view;
+        view.rates = {rate("sender:list\\x07", 1, 0, 1, kWednesdayMorning)};
+        CPPUNIT_ASSERT_EQUAL(std::string("sender:list\\x07"),
+                             json_of(view, kWednesdayMorning)["senders"][0]["key"].get<std::string>());
+    }
+
+    void everyShownFormNamesExactlyItsKey()
+    {
+        const std::vector<std::pair<std::string, std::string>> cases{
+            {std::string("nul\0byte", 8), "escaped:nul\\x00byte"},
+            {"tab\there\x7f", "escaped:tab\\x09here\\x7f"},
+            {"csi\xc2\x9b" "2J", "escaped:csi\\xc2\\x9b2J"},               // a C1 control, as UTF-8
+            {"lone\x80", "escaped:lone\\x80"},                              // a stray continuation byte
+            {"overlong\xc0\xaf", "escaped:overlong\\xc0\\xaf"},
+            {"surrogate\xed\xa0\x80", "escaped:surrogate\\xed\\xa0\\x80"},
+            {"cut\xf0\x9f\x93", "escaped:cut\\xf0\\x9f\\x93"},
+            {"caf\xc3\xa9\x01\\", "escaped:caf\xc3\xa9\\x01\\x5c"},           // UTF-8 stays, \\ escaped
+            {"escaped:plain", "escaped:escaped:plain"},                      // the marker itself
+            {"escaped:a\\x41", "escaped:escaped:a\\x5cx41"},
+            {"escaped:", "escaped:escaped:"},
+        };
+        for (const auto& [key, shown] : cases) {
+            CPPUNIT_ASSERT_EQUAL(shown, shown_key(key));
+            CPPUNIT_ASSERT(key_from_shown(shown) == key);
+        }
+    }
+
+    void shownFormsTakeAnyHexCaseAndRefuseBadEscapes()
+    {
+        CPPUNIT_ASSERT(key_from_shown("escaped:evil\\x1B[2J") == std::string("evil\x1b[2J"));
+        CPPUNIT_ASSERT(key_from_shown("escaped:\\x61bc") == std::string("abc"));
+        for (const char* bad : {"escaped:a\\", "escaped:a\\x1", "escaped:a\\xzz", "escaped:a\\n", "escaped:\\X41"})
+            CPPUNIT_ASSERT_MESSAGE(bad, !key_from_shown(bad));
+    }
+
+    // The whole way an operator goes: a key read from the report resets that very entry.
+    void aKeyFromMailIsResetByItsShownForm()
+    {
+        CounterTableOptions options;  // no path: a private table
+        options.rate_slots = 64;
+        options.campaign_slots = 8;
+        options.warn = [](const std::string&) {};
+        const auto table = CounterTable::open(options);
+        const std::string hostile = "sender:\x1b[2J\xc3";
+        CPPUNIT_ASSERT(table->reserve(hostile, RateLimit{0, 0}, kWednesdayMorning).reservation);
+        CPPUNIT_ASSERT(table->reserve("sender:\\x1b[2J\\xc3", RateLimit{0, 0}, kWednesdayMorning).reservation);
+
+        const CounterView view = table->view(kWednesdayMorning);
+        const auto doc = nlohmann::json::parse(format_stats_json(view, kWednesdayMorning, settings()));
+        std::vector<std::string> shown;
+        for (const auto& sender : doc["senders"]) shown.push_back(sender["key"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, shown.size());
+        const auto escaped = std::find(shown.begin(), shown.end(), "escaped:sender:\\x1b[2J\\xc3");
+        CPPUNIT_ASSERT(escaped != shown.end());
+
+        const auto key = key_from_shown(*escaped);
+        CPPUNIT_ASSERT(key && table->reset(*key));
+        const CounterView after = table->view(kWednesdayMorning);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, after.rates.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("sender:\\x1b[2J\\xc3"), after.rates[0].key);
     }
 
     void isoTimesAreUtcToTheSecond()
