@@ -146,6 +146,19 @@ struct RedisStore::State {
     // A new deadline for one plain command (view and reset, which no message waits for).
     Deadline per_command() const { return Clock::now() + options.pool.connect.timeout; }
 
+    // The clock the counters were written in, in Unix milliseconds: with server_clock the
+    // server's TIME, read as the scripts read it, else the caller's now.
+    std::int64_t counters_now_ms(RedisConnection& connection, SystemTime now)
+    {
+        if (!options.server_clock) return unix_ms(now);
+        const RedisReplyPtr reply = call(connection, {"TIME"}, per_command());
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) fail("unexpected reply to TIME");
+        const auto seconds = parse_integer<std::int64_t>(reply_text(*reply->element[0]));
+        const auto micros = parse_integer<std::int64_t>(reply_text(*reply->element[1]));
+        if (!seconds || !micros) fail("unexpected reply to TIME");
+        return *seconds * 1000 + *micros / 1000;
+    }
+
     // One command. A server that says it cannot serve is an outage: reported to the pool and
     // thrown; other error replies are the caller's. A broken connection is leased()'s to report.
     RedisReplyPtr call(RedisConnection& connection, std::span<const std::string_view> arguments, Deadline deadline)
@@ -340,10 +353,11 @@ CounterView RedisStore::view(SystemTime now)
     const std::string rate_prefix = s.rate_key("");
     const std::string campaign_prefix = s.campaign_key("");
     const std::string pattern = glob_escape(s.options.prefix) + "*";
-    const std::int64_t now_ms = unix_ms(now);
-    const std::int64_t second = unix_second(now);
     // A scan of the whole prefix may take longer than one timeout: each command gets its own.
     return s.leased([&](RedisConnection& connection, Deadline) {
+        // Windows are judged in the clock that filled them, not this host's (which may be off).
+        const std::int64_t now_ms = s.counters_now_ms(connection, now);
+        const std::int64_t second = unix_second(from_unix_ms(now_ms));
         // Only hashes: the audiences (HyperLogLogs) are strings, read with their campaign.
         std::vector<std::string> keys;
         std::string cursor = "0";

@@ -18,7 +18,7 @@
 //
 // Time: with server_clock (the daemon) the scripts read the server's TIME, so every MTA counts in
 // one clock whatever its own says, and a wait is measured in that clock too; the `now`
-// arguments are not used. Without it (tests) they use `now`, so the limits' edges can be tested
+// arguments are not used (view, too, judges windows and expiry by the server's TIME). Without it (tests) they use `now`, so the limits' edges can be tested
 // to the millisecond.
 //
 // [counters] redis_timeout bounds each step of reserve, commit, release and add_to_campaign:

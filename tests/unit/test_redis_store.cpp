@@ -794,6 +794,14 @@ public:
         CPPUNIT_ASSERT(entry);
         CPPUNIT_ASSERT_EQUAL(1, entry->in_window);
         CPPUNIT_ASSERT_EQUAL(0, entry->pending);
+        // The view judges the window by the server's clock too: a viewer whose own clock is an
+        // hour off (or decades) still sees the message of the last minute.
+        for (const SystemTime skewed : {std::chrono::system_clock::now() + 1h, long_ago}) {
+            const CounterView skewed_view = store.view(skewed);
+            const RateEntryView* seen = find_rate(skewed_view, "k");
+            CPPUNIT_ASSERT(seen);
+            CPPUNIT_ASSERT_EQUAL(1, seen->in_window);
+        }
     }
 
     void server_away_throws_and_restart_recovers()
