@@ -157,6 +157,21 @@ struct CounterTable::Mapping {
         return nullptr;
     }
 
+    // Clears the entries a key listed cut names (a key as long as its field keeps: the view shows a
+    // longer one cut, and a cut key has not the full key's hash); how many.
+    template <typename Slot>
+    int clear_listed_cut(std::span<Slot> slots, std::string_view key)
+    {
+        if (key.size() != sizeof(Slot::key) - 1) return 0;  // shorter keys are kept whole
+        int cleared = 0;
+        for (Slot& slot : slots) {
+            if (slot.key_hash == 0 || !text_matches(slot.key, sizeof slot.key, key)) continue;
+            clear(slot);
+            ++cleared;
+        }
+        return cleared;
+    }
+
     // The key's slot, a new one (cleared, keyed, not yet sealed) when it has none.
     template <typename Slot>
     Slot& find_or_claim(const TableFile& file, std::span<Slot> slots, std::string_view key, SystemTime now)
@@ -346,6 +361,9 @@ bool CounterTable::reset(std::string_view key)
             clear(*slot);
             found = true;
         }
+        // Not found under its hash: it may be a longer key as the view lists it, cut.
+        if (!found)
+            found = m.clear_listed_cut(file.parts().rates, key) + m.clear_listed_cut(file.parts().campaigns, key) > 0;
         return found;
     });
 }

@@ -62,6 +62,8 @@ public:
                                    std::span<const std::uint64_t> recipients, std::uint64_t declared,
                                    std::uint64_t threshold, std::chrono::seconds window, SystemTime now) override;
     CounterView view(SystemTime now) override;
+    // A key as long as a slot keeps (63 bytes, a campaign's 207) that no entry has also names
+    // every longer key listed cut to it: view() shows only what the slot keeps.
     bool reset(std::string_view key) override;
 
     const std::string& path() const;

@@ -202,6 +202,7 @@ class CounterTableTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(CounterTableTest);
     CPPUNIT_TEST(reserveCommitAndReleaseCountThroughTheFile);
     CPPUNIT_TEST(truncatedKeysAreToldApart);
+    CPPUNIT_TEST(keysListedCutAreReset);
     CPPUNIT_TEST(processesCountEveryUpdate);
     CPPUNIT_TEST(processesShareOneCampaignAudience);
     CPPUNIT_TEST(campaignCrossesOnceAndRestartsAfterItsWindow);
@@ -280,6 +281,32 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{1}, totals[0]);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{2}, totals[1]);
         CPPUNIT_ASSERT_EQUAL(std::size_t{63}, view.rates[0].key.size());
+    }
+
+    // A key longer than its field is listed cut: reset takes the cut key as listed and forgets
+    // every entry listed under it, but never one a longer typed key merely starts like.
+    void keysListedCutAreReset()
+    {
+        TempDir dir;
+        Warnings warnings;
+        auto table = CounterTable::open(options_for(dir.path("counters"), warnings));
+        const std::string stem(100, 'k');
+        commit_one(*table, stem + "1", kT0);
+        commit_one(*table, stem + "2", kT0);
+        commit_one(*table, "sender:other", kT0);
+        const std::string listed = stem.substr(0, 63);
+        const CounterView before = table->view(kT0);
+        const auto listed_as_cut = [&](const RateEntryView& rate) { return rate.key == listed; };
+        CPPUNIT_ASSERT_EQUAL(std::ptrdiff_t{2}, std::count_if(before.rates.begin(), before.rates.end(), listed_as_cut));
+
+        CPPUNIT_ASSERT(!table->reset(stem + "3"));
+        CPPUNIT_ASSERT(!table->reset(listed.substr(0, 62)));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{3}, table->view(kT0).rates.size());
+        CPPUNIT_ASSERT(table->reset(listed));
+        const CounterView after = table->view(kT0);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, after.rates.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("sender:other"), after.rates[0].key);
+        CPPUNIT_ASSERT(!table->reset(listed));
     }
 
     void processesCountEveryUpdate()
