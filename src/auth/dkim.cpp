@@ -14,6 +14,7 @@
 
 #include "auth/crlf_text.h"
 #include "auth/dkim_body_hash.h"
+#include "auth/dkim_header_hash.h"
 #include "auth/dkim_message.h"
 #include "auth/dkim_signature_check.h"
 #include "auth/libopendkim.h"
@@ -174,10 +175,13 @@ void detail::DkimMessage::open_handle()
     pending_fields = {};
 }
 
+// The name as the header hash sees it: "From " (a blank before the colon) is a From: the
+// signature may cover, so it counts as one.
 void detail::DkimMessage::count_singleton(std::string_view name)
 {
+    const std::string_view hashed_name = dkim_field_name(name);
     for (std::size_t i = 0; i < kSingletonCount; ++i) {
-        if (!iequals(name, kSingletonFields[i])) continue;
+        if (!iequals(hashed_name, kSingletonFields[i])) continue;
         if (singleton_seen[i] < 2) ++singleton_seen[i];
         return;
     }

@@ -76,7 +76,8 @@ struct DkimOptions {
     // Refuse header blocks with no From: or with two copies of a field RFC 5322 allows once
     // (From, Sender, Reply-To, To, Cc, Bcc, Message-ID, In-Reply-To, References, Subject, Date):
     // the classic way to pass a signature off for another author (RFC 6376 section 8.15).
-    // Every signature on such a message is a permerror.
+    // Names are compared as the header hash selects fields: in any case, blanks before the
+    // colon ignored ("From :" is a second From:). Every signature on such a message is a permerror.
     bool strict_headers = true;
     unsigned min_key_bits = 1024;   // RFC 8301 section 3.2
     bool accept_rsa_sha1 = false;   // RFC 8301 section 3.1: rsa-sha1 is not valid

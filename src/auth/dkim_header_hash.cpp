@@ -18,14 +18,6 @@ constexpr std::size_t kMaxSignedHeaderList = 4096 - 1;
 
 bool is_folding(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-// The field name: what precedes the colon, trailing whitespace excluded.
-std::string_view field_name(std::string_view field)
-{
-    std::string_view name = field.substr(0, std::min(field.find(':'), field.size()));
-    while (!name.empty() && is_ascii_space(name.back())) name.remove_suffix(1);
-    return name;
-}
-
 void append_relaxed(std::string_view field, std::string& out)
 {
     const std::size_t colon = std::min(field.find(':'), field.size());
@@ -54,6 +46,13 @@ void append_relaxed(std::string_view field, std::string& out)
 }
 
 }  // namespace
+
+std::string_view dkim_field_name(std::string_view field)
+{
+    std::string_view name = field.substr(0, std::min(field.find(':'), field.size()));
+    while (!name.empty() && is_ascii_space(name.back())) name.remove_suffix(1);
+    return name;
+}
 
 void append_canonical_header(DkimHeaderCanon canon, std::string_view field, std::string& out)
 {
@@ -99,7 +98,7 @@ std::string dkim_signed_header_text(DkimHeaderCanon canon, const std::vector<std
     // those not yet taken are always a prefix: taking one is a pop_back. (Searching the fields
     // for every name of a hostile h= cost names x fields compares per signature.)
     std::unordered_map<std::string, std::vector<std::size_t>> by_name;
-    for (std::size_t i = 0; i < fields.size(); ++i) by_name[to_lower(field_name(fields[i]))].push_back(i);
+    for (std::size_t i = 0; i < fields.size(); ++i) by_name[to_lower(dkim_field_name(fields[i]))].push_back(i);
 
     std::string text;
     h_tag = h_tag.substr(0, std::min(h_tag.size(), kMaxSignedHeaderList));

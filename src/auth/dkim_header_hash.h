@@ -13,6 +13,10 @@ namespace ecomm {
 
 enum class DkimHeaderCanon { simple, relaxed };
 
+// A field's name as the header hash selects it: what precedes the colon (all of field when it
+// has none, as a name alone), trailing whitespace excluded. Compare it case-insensitively.
+std::string_view dkim_field_name(std::string_view field);
+
 // Appends one field in canonical form, with its CRLF. Relaxed: name in lower case without
 // whitespace, the value unfolded, runs of whitespace made one space, whitespace at either end of
 // the value dropped.

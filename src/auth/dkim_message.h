@@ -23,7 +23,8 @@ namespace ecomm::detail {
 // RFC 5322 section 3.6 fields that may appear at most once. A second copy lets a message show
 // one value while a signature covers another (RFC 6376 section 8.15). libopendkim has the same
 // check (DKIM_LIBFLAGS_STRICTHDRS), but it leaks memory on one of its failure paths and also
-// insists on a Date: field, so the verifier counts them itself.
+// insists on a Date: field, so the verifier counts them itself, by their names as the header
+// hash reads them (dkim_field_name).
 inline constexpr std::string_view kSingletonFields[] = {"From", "Sender", "Reply-To", "To", "Cc", "Bcc",
                                                         "Message-ID", "In-Reply-To", "References", "Subject", "Date"};
 inline constexpr std::size_t kSingletonCount = std::size(kSingletonFields);

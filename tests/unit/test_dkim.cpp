@@ -494,6 +494,7 @@ class DkimTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(malformedSignatureIsPermerror);
     CPPUNIT_TEST(invalidSigningDomainIsNeverLookedUp);
     CPPUNIT_TEST(doubleFromIsPermerror);
+    CPPUNIT_TEST(fromWithBlanksBeforeTheColonCountsAsASecondFrom);
     CPPUNIT_TEST(rsaSha1IsPolicy);
     CPPUNIT_TEST(smallKeyIsPolicy);
     CPPUNIT_TEST(signatureCountIsCapped);
@@ -868,6 +869,28 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("example.edu"), results[0].domain);
         CPPUNIT_ASSERT_EQUAL(std::string("k2048"), results[0].selector);
         CPPUNIT_ASSERT_MESSAGE(results[0].reason, results[0].reason.find("From") != std::string::npos);
+    }
+
+    // The header hash takes "From " (blanks before the colon) for a From: field, so the
+    // duplicate check must too: otherwise the second From: above the signed one goes uncounted
+    // and the signature, which covers the signed one, passes.
+    void fromWithBlanksBeforeTheColonCountsAsASecondFrom()
+    {
+        if (KeyStore::instance().skip_without_keys("fromWithBlanksBeforeTheColonCountsAsASecondFrom")) return;
+        FakeResolver dns;
+        publish(dns, "k2048", 2048);
+        const Message signed_message = with_signature(sample_message(), sign(sample_message()));
+        for (const std::string name : {"From ", "from\t", "FROM \t "}) {
+            Message message = signed_message;
+            message.headers.insert(message.headers.begin() + 1, Field{name, "President <president@example.edu>"});
+            assert_single(verify(message, dns), Code::permerror, "multiple From: header fields present");
+        }
+        Message subject = signed_message;
+        subject.headers.push_back(Field{"Subject ", "Prize"});
+        assert_single(verify(subject, dns), Code::permerror, "multiple Subject: header fields present");
+        Message other = signed_message;
+        other.headers.push_back(Field{"From-Address ", "President <president@example.edu>"});  // a name of its own
+        assert_single(verify(other, dns), Code::pass, "");
     }
 
     void rsaSha1IsPolicy()
