@@ -26,6 +26,11 @@
 // it, for DKIM (mail/header_value.h): the session is handed each value with the connection's
 // HeaderValueForm and reads it as before, and the header edits carry their own leading space.
 // An MTA that does not offer it strips one SP and inserts one, as before.
+// A context reused after SMFIC_QUIT_NC starts from the default form (close dropped what was
+// negotiated), as OpenDKIM's does. It is rare: Postfix never sends SMFIC_QUIT_NC, and libmilter
+// 8.17 takes it only after an end of message answered "continue" or after an unknown command;
+// after this milter's final answers (accept, reject, tempfail) it drops it, and the connect after
+// it, without a reply (seen with a raw-protocol client under strace, 2026-12-08).
 #pragma once
 #include "config/snapshot.h"
 
