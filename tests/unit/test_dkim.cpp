@@ -229,6 +229,18 @@ std::string crlf(const std::string& value)
     return out;
 }
 
+// Hands message to a libopendkim handle (signing or verifying), headers then body.
+void feed_to_libopendkim(DKIM* dkim, const Message& message)
+{
+    for (const auto& field : message.headers) {
+        std::string line = field.name + (message.values_as_written ? ":" : ": ") + crlf(field.value);
+        dkim_header(dkim, reinterpret_cast<unsigned char*>(line.data()), line.size());
+    }
+    dkim_eoh(dkim);
+    std::string body = crlf(message.body);
+    dkim_body(dkim, reinterpret_cast<unsigned char*>(body.data()), body.size());
+}
+
 // Signs message with libopendkim's signer and returns the DKIM-Signature value.
 std::string sign(const Message& message, const SignOptions& options = {})
 {
@@ -251,13 +263,7 @@ std::string sign(const Message& message, const SignOptions& options = {})
         reinterpret_cast<const unsigned char*>(options.domain.c_str()), options.header_canon, options.body_canon,
         options.algorithm, options.body_length, &status));
     if (!dkim) throw std::runtime_error("dkim_sign failed: " + std::to_string(status));
-    for (const auto& field : message.headers) {
-        std::string line = field.name + (message.values_as_written ? ":" : ": ") + crlf(field.value);
-        dkim_header(dkim.get(), reinterpret_cast<unsigned char*>(line.data()), line.size());
-    }
-    dkim_eoh(dkim.get());
-    std::string body = crlf(message.body);
-    dkim_body(dkim.get(), reinterpret_cast<unsigned char*>(body.data()), body.size());
+    feed_to_libopendkim(dkim.get(), message);
     status = dkim_eom(dkim.get(), nullptr);
     if (status != DKIM_STAT_OK)
         throw std::runtime_error("dkim_eom (sign) failed: " + std::to_string(status) + " " + (dkim_geterror(dkim.get()) ? dkim_geterror(dkim.get()) : ""));
@@ -381,13 +387,7 @@ bool plain_libopendkim_passes(const Message& message, const std::string& record)
         dkim_verify(lib.get(), reinterpret_cast<const unsigned char*>("test"), nullptr, &status));
     if (!dkim) throw std::runtime_error("dkim_verify failed");
     dkim_set_user_context(dkim.get(), const_cast<std::string*>(&record));
-    for (const auto& field : message.headers) {
-        std::string line = field.name + (message.values_as_written ? ":" : ": ") + crlf(field.value);
-        dkim_header(dkim.get(), reinterpret_cast<unsigned char*>(line.data()), line.size());
-    }
-    dkim_eoh(dkim.get());
-    std::string body = crlf(message.body);
-    dkim_body(dkim.get(), reinterpret_cast<unsigned char*>(body.data()), body.size());
+    feed_to_libopendkim(dkim.get(), message);
     dkim_eom(dkim.get(), nullptr);
     DKIM_SIGINFO** sigs = nullptr;
     int count = 0;
