@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -73,53 +72,6 @@ detail::DkimMessage::DkimMessage(std::shared_ptr<const DkimLibrary> lib, DnsReso
 }
 
 namespace {
-
-// libopendkim's signature errors that come after its k= check (or no error): the key record was
-// read and k= named a known type, so a k= that does not suit a= comes first, as in the own
-// checks (dkim_signature_check.cpp).
-bool error_after_key_type_check(int error)
-{
-    switch (error) {
-    case DKIM_SIGERROR_UNKNOWN:
-    case DKIM_SIGERROR_OK:
-    case DKIM_SIGERROR_DNSSYNTAX:  // no p=, or p= does not decode (a tag list that does not
-                                   // parse leaves no key record to look at)
-    case DKIM_SIGERROR_KEYREVOKED:
-    case DKIM_SIGERROR_KEYDECODE:
-    case DKIM_SIGERROR_BADSIG:
-    case DKIM_SIGERROR_SUBDOMAIN:
-    case DKIM_SIGERROR_TOOLARGE_L:
-    case DKIM_SIGERROR_KEYTOOSMALL: return true;
-    default: return false;
-    }
-}
-
-std::optional<DkimAlgorithm> algorithm_of(DKIM_SIGINFO* sig)
-{
-    dkim_alg_t algorithm = DKIM_SIGN_UNKNOWN;
-    if (dkim_sig_getsignalg(sig, &algorithm) != DKIM_STAT_OK) return std::nullopt;
-    switch (algorithm) {
-    case DKIM_SIGN_RSASHA1: return DkimAlgorithm::rsa_sha1;
-    case DKIM_SIGN_RSASHA256: return DkimAlgorithm::rsa_sha256;
-    case DKIM_SIGN_ED25519SHA256: return DkimAlgorithm::ed25519_sha256;
-    default: return std::nullopt;
-    }
-}
-
-// For a signature libopendkim checked itself (one with l=, say): whether the key record it read
-// has a k= that does not suit the signature's a= (RFC 6376 section 6.1.2), which libopendkim
-// 2.11 does not check.
-bool library_key_type_unsuited(DKIM_SIGINFO* sig, int error)
-{
-    unsigned char k_tag[] = "k";
-    if (!error_after_key_type_check(error)) return false;
-    // Null unless the key record was read and parsed: libopendkim fills in k=rsa when it has none.
-    const unsigned char* type = dkim_sig_gettagvalue(sig, true, k_tag);
-    const std::optional<DkimAlgorithm> algorithm = algorithm_of(sig);
-    if (!algorithm || !type) return false;
-    const std::string key_type = detail::libopendkim_text(type);
-    return !dkim_key_type_suits(&key_type, *algorithm);
-}
 
 // Whether field may be one libopendkim takes for a signature: the text before the first colon,
 // trailing white space dropped, is DKIM-Signature in any case. At least as wide as libopendkim's
@@ -322,14 +274,6 @@ detail::DkimMessage::SignatureState detail::DkimMessage::state_of(DKIM_SIGINFO* 
     state.flags = dkim_sig_getflags(sig);
     state.error = dkim_sig_geterror(sig);
     state.has_key = dkim_sig_getkeysize(sig, &state.key_bits) == DKIM_STAT_OK;
-    if (library_key_type_unsuited(sig, state.error)) {
-        // As the own checks judge it (they stop before decoding the key): libopendkim does not
-        // compare k= with a=, and would have verified the signature with the key regardless.
-        state.flags &= ~static_cast<unsigned>(DKIM_SIGFLAG_PASSED);
-        state.error = kDkimErrorKeyTypeMismatch;
-        state.has_key = algorithm_of(sig) == DkimAlgorithm::ed25519_sha256;
-        state.key_bits = 0;
-    }
     return state;
 }
 

@@ -21,8 +21,7 @@
 //              allowed, or an RSA key shorter than min_key_bits
 //   temperror  the key look-up timed out or DNS failed: worth retrying later
 //   permerror  it can never verify: no key record (NXDOMAIN or no TXT), a malformed or
-//              duplicated key record, a key record whose k= does not suit a= (RFC 6376
-//              6.1.2), a malformed signature, a d= or s= that is no DNS name,
+//              duplicated key record, a malformed signature, a d= or s= that is no DNS name,
 //              an expired or future signature, an unsupported algorithm, or a header block
 //              that breaks RFC 5322 rules DKIM relies on (two From: fields, see strict_headers)
 //              or that the caller could not pass whole (header_block_incomplete)

@@ -45,7 +45,6 @@ const char* reason_for(int error)
     case DKIM_SIGERROR_DNSSYNTAX: return "key record syntax error";
     case DKIM_SIGERROR_VERSION: return "unsupported signature version";
     case DKIM_SIGERROR_INVALID_A: return "unsupported algorithm";
-    case kDkimErrorKeyTypeMismatch: return "inappropriate key algorithm";  // RFC 6376 6.1.2's words
     default: return nullptr;
     }
 }

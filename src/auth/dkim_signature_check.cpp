@@ -1,7 +1,7 @@
 // Key look-up, key record checks and header hash verification of one DKIM signature, in
 // libopendkim 2.11's order (dkim_get_key_dns, dkim_get_key, dkim_sig_process), including where
-// it departs from RFC 6376 (v= need not come first, key records are cut at 1,024 bytes), but for
-// one check it lacks: k= must suit a= (kDkimErrorKeyTypeMismatch), checked where it reads k=.
+// it departs from RFC 6376: k= is not compared with a= (a key of the wrong type fails to decode
+// instead), v= need not come first, and key records are cut at 1,024 bytes.
 #include "auth/dkim_signature_check.h"
 
 #include <openssl/evp.h>
@@ -69,7 +69,6 @@ int record_error(const DkimSignatureFacts& facts, const DkimKeyRecord& record)
         return DKIM_SIGERROR_NOTEMAILKEY;
     if (const std::string* type = record.tag("k"); type && !iequals(*type, "rsa") && !iequals(*type, "ed25519"))
         return DKIM_SIGERROR_KEYTYPEUNKNOWN;
-    if (!dkim_key_type_suits(record.tag("k"), facts.algorithm)) return kDkimErrorKeyTypeMismatch;
     const std::string* public_key = record.tag("p");
     if (!public_key) return DKIM_SIGERROR_DNSSYNTAX;
     if (public_key->empty()) return DKIM_SIGERROR_KEYREVOKED;
@@ -100,12 +99,6 @@ DnsAnswer look_up(DnsResolver& resolver, const DkimSignatureFacts& facts)
 }
 
 }  // namespace
-
-bool dkim_key_type_suits(const std::string* key_type, DkimAlgorithm algorithm)
-{
-    const std::string_view type = key_type ? std::string_view(*key_type) : std::string_view("rsa");
-    return algorithm == DkimAlgorithm::ed25519_sha256 ? iequals(type, "ed25519") : iequals(type, "rsa");
-}
 
 DkimHeaderCheck check_dkim_signature_header(const DkimSignatureFacts& facts, const std::vector<std::string>& fields,
                                             DnsResolver& resolver, DkimKeyCache& keys)

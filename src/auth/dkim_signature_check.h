@@ -4,8 +4,6 @@
 // parses and syntax-checks every signature first; the checks and their order follow
 // libopendkim 2.11's dkim_sig_process and dkim_get_key, and failures are named with its
 // DKIM_SIGERROR_* codes, so the verdict and its wording do not depend on which code checked.
-// The one check libopendkim lacks, k= against a= (kDkimErrorKeyTypeMismatch), is made here and
-// applied to libopendkim's own verdicts too (dkim.cpp).
 #pragma once
 #include <string>
 #include <string_view>
@@ -18,16 +16,6 @@
 namespace ecomm {
 
 enum class DkimAlgorithm { rsa_sha1, rsa_sha256, ed25519_sha256 };
-
-// A signature error of the verifier's own, beside libopendkim's DKIM_SIGERROR_* codes (it has no
-// such check): the key record's k= names a key type the signature's a= cannot use, which RFC 6376
-// section 6.1.2 makes a PERMFAIL ("inappropriate key algorithm"). libopendkim 2.11 verifies an
-// Ed25519 signature with any 32-byte p=, whatever k= says.
-inline constexpr int kDkimErrorKeyTypeMismatch = 1000;
-
-// Whether a key record's k= (rsa when absent) may sign with algorithm. A type other than rsa and
-// ed25519 suits nothing; it is refused before this is asked, as an unknown key type.
-bool dkim_key_type_suits(const std::string* key_type, DkimAlgorithm algorithm);
 
 // What one signature says, from its DKIM-Signature field (tags as libopendkim parsed them).
 struct DkimSignatureFacts {
